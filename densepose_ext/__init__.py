@@ -1,0 +1,19 @@
+"""DensePose as a detectron2 plugin.
+
+Importing the package registers the DensePose ROI heads, head bodies, predictors, losses and
+backbones in detectron2's registries, and the DensePose datasets and meshes in the catalogs.
+"""
+
+__version__ = "0.1.0"
+
+from . import data, modeling  # noqa: E402  (registration side effects)
+from .config import (  # noqa: E402
+    add_bootstrap_config,
+    add_dataset_category_config,
+    add_densepose_config,
+    add_densepose_head_config,
+    add_evaluation_config,
+    add_hrnet_config,
+    get_densepose_cfg,
+    load_bootstrap_config,
+)

@@ -85,7 +85,7 @@ def get_config(config_path: str, trained: bool = False) -> CfgNode:
 
 
 def get(config_path: str, trained: bool = False, device: Optional[str] = None) -> torch.nn.Module:
-    """Builds the model of a zoo config in eval mode; with ``trained=True`` loads the official weights.
+    """Builds the model of a zoo config in eval mode; ``trained=True`` loads the official weights.
 
     Weights are read through detectron2's PathManager, so a URL is downloaded once into its cache
     (``$FVCORE_CACHE``, default ``~/.torch/iopath_cache``) and re-used afterwards.
@@ -94,7 +94,10 @@ def get(config_path: str, trained: bool = False, device: Optional[str] = None) -
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     cfg.MODEL.DEVICE = device
+    if not trained:
+        cfg.MODEL.WEIGHTS = ""  # like detectron2.model_zoo.get: random init, nothing downloaded
     model = build_model(cfg)
-    DetectionCheckpointer(model).load(cfg.MODEL.WEIGHTS)
+    if trained:
+        DetectionCheckpointer(model).load(cfg.MODEL.WEIGHTS)
     model.eval()
     return model

@@ -17,3 +17,12 @@ from .config import (  # noqa: E402
     get_densepose_cfg,
     load_bootstrap_config,
 )
+from .modeling import (  # noqa: E402
+    DensePoseCheckpointer,
+    DensePoseDatasetMapperTTA,
+    DensePoseGeneralizedRCNNWithTTA,
+    DensePoseROIHeads,
+)
+from .structures import DensePoseDataRelative, DensePoseList  # noqa: E402
+from .structures.transform_data import DensePoseTransformData  # noqa: E402
+from .modeling.backbone import build_hrfpn_backbone, build_pose_hrnet_backbone  # noqa: E402

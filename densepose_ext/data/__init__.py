@@ -1,0 +1,2 @@
+"""DensePose data: datasets, mappers, the mesh catalog (importing registers the built-in meshes)."""
+from . import datasets, meshes  # noqa: F401  (register the built-in dataset names and meshes)

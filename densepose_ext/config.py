@@ -40,6 +40,11 @@ def add_evaluation_config(cfg: CN) -> None:
     _C.DENSEPOSE_EVALUATION.DISTRIBUTED_INFERENCE = True
     _C.DENSEPOSE_EVALUATION.EVALUATE_MESH_ALIGNMENT = False
     _C.DENSEPOSE_EVALUATION.MESH_ALIGNMENT_MESH_NAMES = []
+    # Not in the original: where chart GPS finds its surface data. "" = dataset metadata
+    # (`densepose_surface`), else the official files; otherwise a directory or URL prefix holding
+    # SMPL_subdiv.mat / SMPL_SUBDIV_TRANSFORM.mat / Pdist_matrix.pkl, a surface `.npz`, or
+    # "smpl_approximate:<dir>" for the offline approximation.
+    _C.DENSEPOSE_EVALUATION.SURFACE = ""
 
 
 def get_bootstrap_dataset_config() -> CN:

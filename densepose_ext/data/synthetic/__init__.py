@@ -10,7 +10,12 @@ Quick start (see docs/synthetic.md)::
 from .body import FINE_TO_COARSE, PART_NAMES, BodyTemplate, build_body_template
 from .body_files import BodyFiles, flip_tables, synthetic_body_surface, write_body_files
 from .generate import SyntheticDataset, body_template, generate_synthetic_dataset, render_example
-from .register import register_synthetic_dataset, register_synthetic_datasets, synthetic_metadata
+from .register import (
+    register_builtin_synthetic_datasets,
+    register_synthetic_dataset,
+    register_synthetic_datasets,
+    synthetic_metadata,
+)
 from .scene import RenderedScene, mirror_scene, render_scene, sample_scene
 
 __all__ = [

@@ -6,7 +6,12 @@ from ..datasets.coco import register_densepose_coco_dataset
 from .body_files import BodyFiles, register_body_mesh
 from .generate import SyntheticDataset, generate_synthetic_dataset
 
-__all__ = ["register_synthetic_dataset", "register_synthetic_datasets", "synthetic_metadata"]
+__all__ = [
+    "register_builtin_synthetic_datasets",
+    "register_synthetic_dataset",
+    "register_synthetic_datasets",
+    "synthetic_metadata",
+]
 
 SYNTH_TRAIN = "densepose_synth_train"
 SYNTH_VAL = "densepose_synth_val"
@@ -64,3 +69,20 @@ def register_synthetic_datasets(
     if data.val_json is not None:
         register_synthetic_dataset(val_name, data.val_json, data.image_root, data.body)
     return data
+
+
+def register_builtin_synthetic_datasets(root: Optional[str] = None) -> None:
+    """Registers `densepose_synth_train` / `densepose_synth_val` at `<root>/synth` (default
+    `$DETECTRON2_DATASETS/synth`) unless they are registered already; nothing is read until used.
+
+    Generate the data there with `python -m densepose_ext.data.synthetic --out <root>/synth ...`.
+    """
+    from detectron2.data import DatasetCatalog
+
+    from ..datasets.builtin import datasets_root
+
+    base = os.path.join(root if root is not None else datasets_root(), "synth")
+    for name, split in ((SYNTH_TRAIN, "train"), (SYNTH_VAL, "val")):
+        if name not in DatasetCatalog.list():
+            json_file = os.path.join(base, "annotations", f"{split}.json")
+            register_synthetic_dataset(name, json_file, os.path.join(base, "images"))

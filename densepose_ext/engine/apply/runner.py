@@ -1,0 +1,114 @@
+"""The `apply_net` loop: read inputs, run the model in batches, hand predictions to writers.
+
+Unreadable inputs and items whose outputs fail are reported (one line each) and skipped; the
+writers are closed in any case, so whatever was written so far is complete and valid.
+"""
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator, List, Optional, Sequence
+
+from tqdm import tqdm
+
+from ...vis.prediction import CseContext, ImagePrediction
+from .inputs import InputItem
+
+__all__ = ["RunStats", "batched", "run_apply"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RunStats:
+    """Counts and timings of a run (seconds); `model_seconds` is the time inside the model."""
+
+    processed: int = 0
+    failed: int = 0
+    errors: List[str] = field(default_factory=list)
+    total_seconds: float = 0.0
+    model_seconds: float = 0.0
+    outputs: List[str] = field(default_factory=list)
+
+    @property
+    def overhead_share(self) -> float:
+        """Share of the wall time spent outside the model (reading, converting, drawing, writing)."""
+        return 1.0 - self.model_seconds / self.total_seconds if self.total_seconds > 0 else 0.0
+
+    def report_failure(self, message: str) -> None:
+        self.failed += 1
+        self.errors.append(message)
+        logger.warning(message)
+
+
+def batched(items: Iterable[InputItem], batch_size: int, stats: RunStats) -> Iterator[List[InputItem]]:
+    """Groups readable items into lists of `batch_size`; unreadable ones are reported and dropped."""
+    batch: List[InputItem] = []
+    for item in items:
+        if item.error is not None:
+            stats.report_failure(item.error)
+            continue
+        batch.append(item)
+        if len(batch) == batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
+
+
+def _item_name(item: InputItem) -> str:
+    return item.path if item.frame_index is None else f"{item.path} (frame {item.frame_index})"
+
+
+def _write_all(writers: Sequence, item: InputItem, prediction: ImagePrediction, stats: RunStats) -> None:
+    try:
+        for writer in writers:
+            writer.write(item, prediction)
+        stats.processed += 1
+    except (OSError, ValueError, KeyError, RuntimeError) as e:
+        stats.report_failure(f"cannot process {_item_name(item)}: {type(e).__name__}: {_one_line(e)}")
+
+
+def run_apply(
+    items: Iterable[InputItem],
+    predictor: Callable,
+    writers: Sequence,
+    batch_size: int = 1,
+    cse: Optional[CseContext] = None,
+    expected_total: Optional[int] = None,
+    progress: bool = True,
+) -> RunStats:
+    """Runs `predictor` (list of BGR images -> list of Instances) over `items` and feeds `writers`.
+
+    Every writer has `write(item, prediction)` and `close() -> list of paths`.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch size must be >= 1, got {batch_size}")
+    stats = RunStats()
+    start = time.perf_counter()
+    model_seconds_before = getattr(predictor, "model_seconds", 0.0)
+    bar = tqdm(total=expected_total, unit="img", desc="apply_net", disable=not progress, dynamic_ncols=True)
+    try:
+        for batch in batched(items, batch_size, stats):
+            try:
+                outputs = predictor([item.image for item in batch])
+            except RuntimeError as e:  # e.g. out of memory on a large image: skip this batch only
+                for item in batch:
+                    stats.report_failure(f"inference failed on {_item_name(item)}: {_one_line(e)}")
+                outputs = []
+            for item, instances in zip(batch, outputs):
+                _write_all(writers, item, ImagePrediction.from_instances(instances, cse), stats)
+            bar.update(stats.processed + stats.failed - bar.n)
+    finally:
+        bar.close()
+        for writer in writers:
+            try:
+                stats.outputs.extend(writer.close())
+            except (OSError, RuntimeError) as e:
+                stats.report_failure(f"cannot finish output {getattr(writer, 'path', writer)}: {e}")
+        stats.total_seconds = time.perf_counter() - start
+        stats.model_seconds = getattr(predictor, "model_seconds", 0.0) - model_seconds_before
+    return stats

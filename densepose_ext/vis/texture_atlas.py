@@ -1,0 +1,48 @@
+"""Texture atlas images for texture transfer: colours (BGR) and an opacity per texel."""
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..utils.files import ExternalFileError, resolve_file
+
+__all__ = ["TextureAtlas", "load_texture_atlas"]
+
+
+@dataclass
+class TextureAtlas:
+    """bgr float32 [H, W, 3] in 0..255 and alpha float32 [H, W] in [0, 1]."""
+
+    bgr: np.ndarray
+    alpha: np.ndarray
+    source: str = ""
+
+    @property
+    def shape_hw(self):
+        return self.bgr.shape[:2]
+
+    def sample(self, rows: np.ndarray, cols: np.ndarray):
+        """Texel colours [P, 3] and opacities [P] at int64 pixel coordinates (rows, cols)."""
+        return self.bgr[rows, cols], self.alpha[rows, cols]
+
+
+def load_texture_atlas(path_or_url: str) -> TextureAtlas:
+    """Reads an atlas image (local path or URL, cached download).
+
+    Opacity: the 4th channel / 255 for images with alpha, else 1 on non-black texels and 0 on
+    black ones. Colours keep the file's colours (read in BGR order, like every canvas here).
+    """
+    local = resolve_file(path_or_url, what="texture atlas")
+    image = cv2.imread(local, cv2.IMREAD_UNCHANGED)
+    if image is None or image.size == 0:
+        raise ExternalFileError(f"cannot read texture atlas {path_or_url!r}: not an image")
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    bgr = image[:, :, :3].astype(np.float32)
+    if image.shape[2] == 4:
+        alpha = image[:, :, 3].astype(np.float32) / 255.0
+    else:
+        alpha = (image[:, :, :3].max(axis=2) > 0).astype(np.float32)
+    return TextureAtlas(bgr, alpha, str(path_or_url))

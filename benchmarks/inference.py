@@ -12,13 +12,17 @@ from typing import Callable, Dict
 
 import torch
 import torch.nn.functional as F
+from cse_assignment import make_cse_converter  # benchmarks/cse_assignment.py (CSE vertex maps)
 from detectron2.modeling import build_model
 from detectron2.structures import Boxes, Instances
 
 import densepose_ext  # noqa: F401  (registers the DensePose modules)
 from densepose_ext.config import get_densepose_cfg
 from densepose_ext.converters import chart_outputs_to_results, int_boxes_xywh
-from densepose_ext.structures import DensePoseChartPredictorOutput
+from densepose_ext.structures import (
+    DensePoseChartPredictorOutput,
+    DensePoseEmbeddingPredictorOutput,
+)
 
 IMAGE_HW = (800, 1067)
 BOXES_XYXY = [[100.0, 100.0, 400.0, 700.0], [500.0, 150.0, 750.0, 780.0], [800.0, 300.0, 1000.0, 600.0]]
@@ -72,8 +76,12 @@ def benchmark(config: str, repeats: int) -> Dict[str, float]:
     cfg.MODEL.DEVICE = "cpu"
     cfg.MODEL.WEIGHTS = ""
     cfg.TEST.DETECTIONS_PER_IMAGE = len(BOXES_XYXY)  # end to end: same number of DensePose ROIs
+    for spec in cfg.MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDERS.values():
+        spec.INIT_FILE = ""  # CSE: no download; random embedder values below
     torch.manual_seed(0)
     model = build_model(cfg).eval()
+    converters = dict(CONVERTERS)
+    converters[DensePoseEmbeddingPredictorOutput] = make_cse_converter(model, cfg)
     image = torch.randint(0, 256, (3, *IMAGE_HW), dtype=torch.uint8).float()
     inputs = [{"image": image, "height": IMAGE_HW[0], "width": IMAGE_HW[1]}]
     with torch.no_grad():
@@ -82,7 +90,7 @@ def benchmark(config: str, repeats: int) -> Dict[str, float]:
         outputs = model.roi_heads.forward_with_given_boxes(features, [_given_instances()])
         output = outputs[0].pred_densepose
         boxes = outputs[0].pred_boxes.tensor
-        convert = next(f for cls, f in CONVERTERS.items() if isinstance(output, cls))
+        convert = next(f for cls, f in converters.items() if isinstance(output, cls))
         row = {
             "backbone": _timeit(lambda: model.backbone(model.preprocess_image(inputs).tensor), repeats),
             "densepose_branch": _timeit(

@@ -1,0 +1,80 @@
+#!/usr/bin/env python
+"""Train or evaluate a DensePose model with detectron2's standard machinery.
+
+    python train_net.py --config-file configs/densepose_rcnn_R_50_FPN_s1x.yaml [--resume]
+    python train_net.py --config-file ... --eval-only MODEL.WEIGHTS model.pth
+    python train_net.py --config-file ... --num-gpus 2 MODEL.DEVICE cpu   # 2 processes (gloo)
+"""
+from datetime import timedelta
+
+from detectron2.config import get_cfg
+from detectron2.engine import default_argument_parser, default_setup, hooks, launch
+from detectron2.engine.launch import DEFAULT_TIMEOUT
+from detectron2.evaluation import verify_results
+from detectron2.utils import comm
+from detectron2.utils.file_io import PathManager
+from detectron2.utils.logger import setup_logger
+
+from densepose_ext import add_densepose_config
+from densepose_ext.engine import Trainer
+from densepose_ext.modeling import DensePoseCheckpointer
+
+
+def load_config(args):
+    """get_cfg() + DensePose keys + the config file + command-line overrides."""
+    cfg = get_cfg()
+    add_densepose_config(cfg)
+    cfg.merge_from_file(args.config_file)
+    cfg.merge_from_list(args.opts)
+    return cfg
+
+
+def setup(args):
+    cfg = load_config(args)
+    cfg.freeze()
+    default_setup(cfg, args)
+    setup_logger(output=cfg.OUTPUT_DIR, distributed_rank=comm.get_rank(), name="densepose")
+    return cfg
+
+
+def main(args):
+    cfg = setup(args)
+    # keyword arguments such as `timeout_sec` reach PathManager handlers that do not declare them
+    PathManager.set_strict_kwargs_checking(False)
+    if args.eval_only:
+        model = Trainer.build_model(cfg)
+        DensePoseCheckpointer(model, save_dir=cfg.OUTPUT_DIR).resume_or_load(
+            cfg.MODEL.WEIGHTS, resume=args.resume
+        )
+        results = Trainer.test(cfg, model)
+        if cfg.TEST.AUG.ENABLED:
+            results.update(Trainer.test_with_TTA(cfg, model))
+        if comm.is_main_process():
+            verify_results(cfg, results)
+        return results
+    trainer = Trainer(cfg)
+    trainer.resume_or_load(resume=args.resume)
+    if cfg.TEST.AUG.ENABLED:
+        trainer.register_hooks(
+            [hooks.EvalHook(0, lambda: trainer.test_with_TTA(cfg, trainer.model))]
+        )
+    return trainer.train()
+
+
+def invoke_main() -> None:
+    args = default_argument_parser().parse_args()
+    cfg = load_config(args)
+    timeout = DEFAULT_TIMEOUT if cfg.DENSEPOSE_EVALUATION.DISTRIBUTED_INFERENCE else timedelta(hours=4)
+    launch(
+        main,
+        args.num_gpus,
+        num_machines=args.num_machines,
+        machine_rank=args.machine_rank,
+        dist_url=args.dist_url,
+        args=(args,),
+        timeout=timeout,
+    )
+
+
+if __name__ == "__main__":
+    invoke_main()

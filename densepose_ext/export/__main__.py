@@ -1,0 +1,90 @@
+"""`python -m densepose_ext.export CONFIG MODEL --format torchscript|onnx [--fp16|--bf16] [--output F]`.
+
+CONFIG: a YAML file or a model-zoo config name (e.g. `densepose_rcnn_R_50_FPN_s1x`); MODEL: a
+checkpoint path or URL (downloaded with cache); `--opts KEY VALUE ...` overrides config keys.
+"""
+import argparse
+import logging
+import os
+import sys
+from typing import List, Optional
+
+from detectron2.config import CfgNode
+
+from ..config import get_densepose_cfg
+from ..utils.files import ExternalFileError
+from .exporter import ExportError, export_model
+
+EXTENSIONS = {"torchscript": ".pt", "onnx": ".onnx"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m densepose_ext.export",
+        description="Export a DensePose model to TorchScript or ONNX (runs without detectron2).",
+    )
+    parser.add_argument("config", help="config YAML file or model-zoo config name")
+    parser.add_argument("model", help="model weights: local path or URL")
+    parser.add_argument("--format", choices=sorted(EXTENSIONS), default="torchscript")
+    precision = parser.add_mutually_exclusive_group()
+    precision.add_argument("--fp16", action="store_true",
+                           help="half precision for CUDA deployment (TorchScript: traced on CUDA)")  # fmt: skip
+    precision.add_argument("--bf16", action="store_true", help="bfloat16 (TorchScript; the CPU option)")
+    parser.add_argument("--output", default=None, help="output file (default: <config name>[_fp16|_bf16].pt/.onnx)")
+    parser.add_argument("--device", default=None, help="device to trace on (default: cuda for --fp16, else cpu)")
+    parser.add_argument("--class-names", nargs="+", default=None, help="class names stored in the metadata")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("--opts", nargs=argparse.REMAINDER, default=[], help="KEY VALUE config overrides")
+    return parser
+
+
+def load_config(config: str, opts: List[str]) -> CfgNode:
+    """DensePose config from a YAML path (or a model-zoo name), with `opts` merged."""
+    path = config
+    if not os.path.isfile(path):
+        from ..model_zoo import get_config_file
+
+        try:
+            path = get_config_file(config)
+        except RuntimeError as e:
+            raise ExternalFileError(f"config not found: {config!r} ({e})") from e
+    cfg = get_densepose_cfg()
+    cfg.merge_from_file(path)
+    cfg.merge_from_list(opts or [])
+    return cfg
+
+
+def config_name_of(config: str) -> str:
+    return os.path.splitext(os.path.basename(config))[0]
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    dtype_name = "fp16" if args.fp16 else "bf16" if args.bf16 else "fp32"
+    name = config_name_of(args.config)
+    suffix = "" if dtype_name == "fp32" else f"_{dtype_name}"
+    output = args.output or f"{name}{suffix}{EXTENSIONS[args.format]}"
+    try:
+        cfg = load_config(args.config, args.opts)
+        result = export_model(
+            cfg,
+            args.model,
+            args.format,
+            output,
+            dtype_name=dtype_name,
+            device=args.device,
+            config_name=name,
+            class_names=args.class_names,
+        )
+    except (ExportError, ExternalFileError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    size_mb = os.path.getsize(result.path) / 2**20
+    print(f"wrote {result.path} ({args.format}, {dtype_name}, {size_mb:.1f} MiB); "
+          f"outputs: {', '.join(result.metadata['output_names'])}")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -199,6 +199,9 @@ def add_hrnet_config(cfg: CN) -> None:
 
 def add_densepose_config(cfg: CN) -> None:
     """Adds every DensePose key (head, CSE, HRNet, bootstrapping, categories, evaluation)."""
+    # Extension, not present in the original: optimiser type used by the DensePose trainer,
+    # "SGD" (the original's behaviour) or "ADAMW" (fast short schedules from scratch, e.g. on CPU).
+    cfg.SOLVER.OPTIMIZER = "SGD"
     add_densepose_head_config(cfg)
     add_hrnet_config(cfg)
     add_bootstrap_config(cfg)

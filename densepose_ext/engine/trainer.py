@@ -1,8 +1,8 @@
 """`Trainer`: detectron2's `DefaultTrainer` with DensePose data, evaluators, optimiser and TTA.
 
 Differences from `DefaultTrainer`: DensePose train / test loaders and mapper; bbox + DensePose
-evaluators (the CSE embedder is passed to the latter); SGD with LR multipliers for parameters named
-`features` / `embeddings`; multi-process training also works on CPU (gloo, DDP without device ids).
+evaluators (the CSE embedder is passed to the latter); SGD or AdamW (`SOLVER.OPTIMIZER`) with LR
+multipliers for parameters named `features` / `embeddings`; multi-process training also works on CPU (gloo, DDP without device ids).
 """
 import logging
 import os
@@ -97,7 +97,8 @@ class Trainer(DefaultTrainer):
     # ------------------------------------------------------------------ optimiser
     @classmethod
     def build_optimizer(cls, cfg, model: torch.nn.Module) -> torch.optim.Optimizer:
-        """SGD over detectron2's default groups; `features` / `embeddings` get CSE LR factors."""
+        """SGD (default) or AdamW (`SOLVER.OPTIMIZER`) over detectron2's default parameter groups;
+        `features` / `embeddings` get the CSE LR factors; `SOLVER.CLIP_GRADIENTS` applies to both."""
         base_lr = cfg.SOLVER.BASE_LR
         cse = cfg.MODEL.ROI_DENSEPOSE_HEAD.CSE
         params = get_default_optimizer_params(
@@ -111,13 +112,20 @@ class Trainer(DefaultTrainer):
                 "embeddings": {"lr": base_lr * cse.EMBEDDING_LR_FACTOR},
             },
         )
-        return maybe_add_gradient_clipping(cfg, torch.optim.SGD)(
-            params,
-            lr=base_lr,
-            momentum=cfg.SOLVER.MOMENTUM,
-            nesterov=cfg.SOLVER.NESTEROV,
-            weight_decay=cfg.SOLVER.WEIGHT_DECAY,
-        )
+        name = cfg.SOLVER.get("OPTIMIZER", "SGD").upper()
+        if name == "SGD":
+            return maybe_add_gradient_clipping(cfg, torch.optim.SGD)(
+                params,
+                lr=base_lr,
+                momentum=cfg.SOLVER.MOMENTUM,
+                nesterov=cfg.SOLVER.NESTEROV,
+                weight_decay=cfg.SOLVER.WEIGHT_DECAY,
+            )
+        if name == "ADAMW":
+            return maybe_add_gradient_clipping(cfg, torch.optim.AdamW)(
+                params, lr=base_lr, weight_decay=cfg.SOLVER.WEIGHT_DECAY
+            )
+        raise ValueError(f"SOLVER.OPTIMIZER must be 'SGD' or 'ADAMW', got {cfg.SOLVER.OPTIMIZER!r}")
 
     # ------------------------------------------------------------------ evaluation
     @classmethod

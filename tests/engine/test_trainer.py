@@ -1,3 +1,4 @@
+import pytest
 import torch
 from detectron2.config import get_cfg
 from torch import nn
@@ -51,3 +52,40 @@ def test_single_process_helpers():
     assert create_ddp_model(model, broadcast_buffers=False) is model  # world size 1: unwrapped
     assert extract_embedder(model) is model.roi_heads.embedder
     assert extract_embedder(nn.Linear(2, 2)) is None
+
+
+def test_adamw_option_keeps_lr_factors_and_gradient_clipping():
+    cfg = get_cfg()
+    add_densepose_config(cfg)
+    assert cfg.SOLVER.OPTIMIZER == "SGD"
+    cfg.SOLVER.OPTIMIZER = "ADAMW"
+    cfg.SOLVER.BASE_LR = 0.1
+    cfg.SOLVER.WEIGHT_DECAY = 0.05
+    cfg.MODEL.ROI_DENSEPOSE_HEAD.CSE.FEATURES_LR_FACTOR = 0.5
+    cfg.MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDING_LR_FACTOR = 3.0
+    cfg.SOLVER.CLIP_GRADIENTS.ENABLED = True
+    cfg.SOLVER.CLIP_GRADIENTS.CLIP_TYPE = "norm"
+    cfg.SOLVER.CLIP_GRADIENTS.CLIP_VALUE = 1.0
+    model = _Model()
+    optimizer = Trainer.build_optimizer(cfg, model)
+    assert isinstance(optimizer, torch.optim.AdamW)
+    assert _lr_of(optimizer, model.roi_heads.embedder.features) == [0.05]
+    assert _lr_of(optimizer, model.roi_heads.embedder.embeddings) == [0.3]
+    assert _lr_of(optimizer, model.conv.weight) == [0.1]
+    assert [g["weight_decay"] for g in optimizer.param_groups if any(p is model.conv.weight for p in g["params"])] == [0.05]
+    # clipping: a huge gradient is rescaled to norm 1 before the step
+    for p in model.parameters():
+        p.grad = None
+    model.conv.weight.grad = torch.full_like(model.conv.weight, 1e6)
+    before = model.conv.weight.detach().clone()
+    optimizer.step()
+    assert torch.linalg.vector_norm(model.conv.weight.grad) <= 1.0 + 1e-4
+    assert not torch.equal(before, model.conv.weight)
+
+
+def test_unknown_optimizer_is_rejected():
+    cfg = get_cfg()
+    add_densepose_config(cfg)
+    cfg.SOLVER.OPTIMIZER = "LAMB"
+    with pytest.raises(ValueError, match="LAMB"):
+        Trainer.build_optimizer(cfg, _Model())

@@ -23,6 +23,6 @@ from .modeling import (  # noqa: E402
     DensePoseGeneralizedRCNNWithTTA,
     DensePoseROIHeads,
 )
+from .modeling.backbone import build_hrfpn_backbone, build_pose_hrnet_backbone  # noqa: E402
 from .structures import DensePoseDataRelative, DensePoseList  # noqa: E402
 from .structures.transform_data import DensePoseTransformData  # noqa: E402
-from .modeling.backbone import build_hrfpn_backbone, build_pose_hrnet_backbone  # noqa: E402

@@ -101,14 +101,6 @@ class HRFPN(Backbone):
         outputs = [conv(level) for conv, level in zip(self.fpn_conv, levels)]
         return dict(zip(self._out_features, outputs))
 
-    def output_shape(self) -> Dict[str, ShapeSpec]:
-        return {
-            f: ShapeSpec(
-                channels=self._out_feature_channels[f], stride=self._out_feature_strides[f]
-            )
-            for f in self._out_features
-        }
-
 
 @BACKBONE_REGISTRY.register()
 def build_hrfpn_backbone(cfg: CfgNode, input_shape: ShapeSpec) -> HRFPN:

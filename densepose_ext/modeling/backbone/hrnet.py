@@ -334,14 +334,6 @@ class PoseHRNet(Backbone):
             outputs = self._run_stage(k, outputs)
         return dict(zip(self._out_features, outputs))
 
-    def output_shape(self) -> Dict[str, ShapeSpec]:
-        return {
-            f: ShapeSpec(
-                channels=self._out_feature_channels[f], stride=self._out_feature_strides[f]
-            )
-            for f in self._out_features
-        }
-
 
 @BACKBONE_REGISTRY.register()
 def build_pose_hrnet_backbone(cfg: CfgNode, input_shape: ShapeSpec) -> PoseHRNet:

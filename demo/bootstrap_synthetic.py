@@ -149,7 +149,7 @@ def main(argv=None):
     print(json.dumps(report["master"]), flush=True)
 
     student_opts = size_opts + schedule(args.student_iters) + [
-        "BOOTSTRAP_MODEL.WEIGHTS", master_weights, "SOLVER.BASE_LR", "0.01", "SOLVER.WARMUP_ITERS", "10"]
+        "BOOTSTRAP_MODEL.WEIGHTS", master_weights, "SOLVER.BASE_LR", "0.0005", "SOLVER.WARMUP_ITERS", "10"]  # AdamW: half the master's rate
     student_cfg = make_cfg("synthetic_R_18_chart_bootstrap.yaml", os.path.join(args.out, "student"), student_opts)
     student_cfg.BOOTSTRAP_DATASETS[0]["DATA_SAMPLER"]["TYPE"] = args.sampler
     student_cfg.BOOTSTRAP_DATASETS[0]["FILTER"]["MIN_VALUE"] = args.min_score

@@ -25,15 +25,12 @@ BOXES_XYXY = [[100.0, 150.0, 300.0, 650.0], [420.0, 120.0, 600.0, 560.0], [650.0
 
 def offline_cse_cfg(config_path: Path):
     """The config with MODEL.WEIGHTS and embedder INIT_FILEs emptied (random init, no download)."""
-    from densepose_ext.config import get_densepose_cfg
+    from densepose_ext.config import clear_external_files, get_densepose_cfg
 
     cfg = get_densepose_cfg()
     cfg.merge_from_file(str(config_path))
     cfg.MODEL.DEVICE = "cpu"
-    cfg.MODEL.WEIGHTS = ""
-    for spec in cfg.MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDERS.values():
-        spec.INIT_FILE = ""
-    return cfg
+    return clear_external_files(cfg)
 
 
 def _randomize_embedders(model) -> None:

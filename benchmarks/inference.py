@@ -17,7 +17,7 @@ from detectron2.modeling import build_model
 from detectron2.structures import Boxes, Instances
 
 import densepose_ext  # noqa: F401  (registers the DensePose modules)
-from densepose_ext.config import get_densepose_cfg
+from densepose_ext.config import clear_external_files, get_densepose_cfg
 from densepose_ext.converters import chart_outputs_to_results, int_boxes_xywh
 from densepose_ext.structures import (
     DensePoseChartPredictorOutput,
@@ -74,10 +74,8 @@ def benchmark(config: str, repeats: int) -> Dict[str, float]:
     cfg = get_densepose_cfg()
     cfg.merge_from_file(config)
     cfg.MODEL.DEVICE = "cpu"
-    cfg.MODEL.WEIGHTS = ""
+    clear_external_files(cfg)  # CSE: no download; random embedder values below
     cfg.TEST.DETECTIONS_PER_IMAGE = len(BOXES_XYXY)  # end to end: same number of DensePose ROIs
-    for spec in cfg.MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDERS.values():
-        spec.INIT_FILE = ""  # CSE: no download; random embedder values below
     torch.manual_seed(0)
     model = build_model(cfg).eval()
     converters = dict(CONVERTERS)

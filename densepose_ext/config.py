@@ -13,6 +13,7 @@ __all__ = [
     "add_bootstrap_config",
     "add_dataset_category_config",
     "add_evaluation_config",
+    "clear_external_files",
     "get_bootstrap_dataset_config",
     "load_bootstrap_config",
     "get_densepose_cfg",
@@ -207,6 +208,16 @@ def add_densepose_config(cfg: CN) -> None:
     add_bootstrap_config(cfg)
     add_dataset_category_config(cfg)
     add_evaluation_config(cfg)
+
+
+def clear_external_files(cfg: CN) -> CN:
+    """Empties MODEL.WEIGHTS and every embedder INIT_FILE (in place, returns `cfg`): the model then
+    builds with random initial values and touches no file or URL (tests, benchmarks, export)."""
+    cfg.MODEL.WEIGHTS = ""
+    for spec in cfg.MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDERS.values():
+        if "INIT_FILE" in spec:
+            spec.INIT_FILE = ""
+    return cfg
 
 
 def get_densepose_cfg() -> CN:

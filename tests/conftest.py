@@ -22,3 +22,14 @@ def shared_dir() -> Path:
     if not SHARED_DIR.is_dir():
         pytest.skip(f"shared data directory not found: {SHARED_DIR}")
     return SHARED_DIR
+
+
+@pytest.fixture(scope="module")
+def transform_data(shared_dir: Path):
+    """The real flip tables (the uint8 copy of UV_symmetry_transforms.mat in ../shared)."""
+    from densepose_ext.structures.transform_data import DensePoseTransformData
+
+    path = shared_dir / "data" / "uv" / "UV_symmetry_transforms_uint8.mat"
+    if not path.is_file():
+        pytest.skip(f"missing {path}")
+    return DensePoseTransformData.load(str(path))

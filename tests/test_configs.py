@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from densepose_ext.config import get_densepose_cfg
+from densepose_ext.config import clear_external_files, get_densepose_cfg
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIGS_DIR = REPO_ROOT / "configs"
@@ -143,9 +143,7 @@ def _roi_heads_layout(relative_path: str) -> list:
 
     cfg = _load(relative_path)
     cfg.MODEL.DEVICE = "cpu"
-    cfg.MODEL.WEIGHTS = ""  # offline: only shapes matter here
-    for spec in cfg.MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDERS.values():
-        spec.INIT_FILE = ""
+    clear_external_files(cfg)  # offline: only shapes matter here
     state = build_model(cfg).state_dict()
     return [f"{k} {list(v.shape)}" for k, v in state.items() if k.startswith("roi_heads.")]
 

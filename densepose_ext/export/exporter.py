@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from detectron2.modeling import build_model
 
+from ..config import clear_external_files
 from ..modeling.checkpoint import DensePoseCheckpointer
 from ..utils.files import ExternalFileError, resolve_file
 from .metadata import build_metadata, dumps
@@ -57,10 +58,7 @@ def build_export_model(cfg, weights: str = "") -> torch.nn.Module:
     """
     cfg = cfg.clone()
     cfg.defrost()
-    for spec in cfg.MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDERS.values():
-        if "INIT_FILE" in spec:
-            spec.INIT_FILE = ""
-    cfg.MODEL.WEIGHTS = ""
+    clear_external_files(cfg)
     cfg.MODEL.DEVICE = "cpu"
     model = build_model(cfg).eval()
     if weights:

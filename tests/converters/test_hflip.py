@@ -8,17 +8,9 @@ from densepose_ext.structures import (
     DensePoseChartPredictorOutputWithConfidences,
     DensePoseEmbeddingPredictorOutput,
 )
-from densepose_ext.structures.transform_data import POINT_LABEL_SYMMETRIES, DensePoseTransformData
+from densepose_ext.structures.transform_data import POINT_LABEL_SYMMETRIES
 
 S = 8
-
-
-@pytest.fixture(scope="module")
-def transform_data(shared_dir):
-    path = shared_dir / "data" / "uv" / "UV_symmetry_transforms_uint8.mat"
-    if not path.is_file():
-        pytest.skip(f"missing {path}")
-    return DensePoseTransformData.load(str(path))
 
 
 def _random_output(k=2, seed=0):

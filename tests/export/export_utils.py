@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from densepose_ext.config import get_densepose_cfg
+from densepose_ext.config import clear_external_files, get_densepose_cfg
 from densepose_ext.export import build_export_model
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -37,9 +37,7 @@ def tiny_config(relative_path: str):
     head.CONV_HEAD_DIM = 64
     head.DECODER_CONV_DIMS = 32
     head.DECODER_NUM_CLASSES = cfg.MODEL.FPN.OUT_CHANNELS  # the head's input width, as in real configs
-    for spec in head.CSE.EMBEDDERS.values():
-        spec.INIT_FILE = ""
-    return cfg
+    return clear_external_files(cfg)
 
 
 def tame_weights(model: nn.Module, seed: int = 0) -> nn.Module:

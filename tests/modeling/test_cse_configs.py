@@ -9,7 +9,7 @@ from detectron2.layers import ShapeSpec
 from detectron2.modeling import build_model, build_roi_heads
 from detectron2.structures import Boxes, Instances
 
-from densepose_ext.config import get_densepose_cfg
+from densepose_ext.config import clear_external_files, get_densepose_cfg
 from densepose_ext.modeling import DensePoseCheckpointer
 from densepose_ext.structures import DensePoseEmbeddingPredictorOutput
 
@@ -24,10 +24,7 @@ def offline_cfg(path: Path):
     cfg = get_densepose_cfg()
     cfg.merge_from_file(str(path))
     cfg.MODEL.DEVICE = "cpu"
-    cfg.MODEL.WEIGHTS = ""
-    for spec in cfg.MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDERS.values():
-        spec.INIT_FILE = ""
-    return cfg
+    return clear_external_files(cfg)
 
 
 def config_id(path: Path) -> str:

@@ -1,6 +1,5 @@
 """DensePose test-time augmentation: the flip view is mirrored back and averaged with the plain view."""
 import numpy as np
-import pytest
 import torch
 from detectron2.modeling import build_model
 from detectron2.structures import Boxes, Instances
@@ -14,17 +13,8 @@ from densepose_ext.modeling.tta import (
     DensePoseGeneralizedRCNNWithTTA,
     _pull_back_rotated,
 )
-from densepose_ext.structures.transform_data import DensePoseTransformData
 
 H, W = 64, 96
-
-
-@pytest.fixture(scope="module")
-def transform_data(shared_dir):
-    path = shared_dir / "data" / "uv" / "UV_symmetry_transforms_uint8.mat"
-    if not path.is_file():
-        pytest.skip(f"missing {path}")
-    return DensePoseTransformData.load(str(path))
 
 
 def _model_and_cfg(flip: bool, angles=()):

@@ -16,7 +16,7 @@ from detectron2.utils.file_io import PathManager
 from detectron2.utils.logger import setup_logger
 
 from densepose_ext import add_densepose_config
-from densepose_ext.engine import Trainer
+from densepose_ext.engine import Trainer, close_process_group
 from densepose_ext.modeling import DensePoseCheckpointer
 
 
@@ -38,6 +38,13 @@ def setup(args):
 
 
 def main(args):
+    result = run(args)
+    close_process_group()
+    return result
+
+
+def run(args):
+    """Training, or evaluation with --eval-only, in this process."""
     cfg = setup(args)
     # keyword arguments such as `timeout_sec` reach PathManager handlers that do not declare them
     PathManager.set_strict_kwargs_checking(False)

@@ -10,7 +10,7 @@
 #                                       directory, a glob or a video; default: held-out synthetic images)
 #
 # Environment: DEMO_OUT (default output/demo), DEMO_ITERS (training iterations, default 600),
-# DEMO_TRAIN_IMAGES (default 500). About 7 minutes on 2 CPU cores.
+# DEMO_TRAIN_IMAGES (default 500). About 9 minutes on 2 CPU cores.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -47,9 +47,9 @@ if [[ $# -ge 1 ]]; then
 fi
 
 config="demo/configs/synthetic_R_18_chart.yaml"
-step "synthetic training data -> $DETECTRON2_DATASETS/synth ($NUM_TRAIN train + 40 val images)"
+step "synthetic training data -> $DETECTRON2_DATASETS/synth ($NUM_TRAIN train + 100 val images)"
 "$PY" -m densepose_ext.data.synthetic --out "$DETECTRON2_DATASETS/synth" \
-  --num-images $((NUM_TRAIN + 40)) --split-val 40 --size 256 --seed 0 --workers 2
+  --num-images $((NUM_TRAIN + 100)) --split-val 100 --size 256 --seed 0 --workers 2
 
 step "training $config for $ITERS iterations on the CPU -> $OUT/train (ends with bbox / GPS / GPSm / IOU AP on densepose_synth_val)"
 "$PY" train_net.py --config-file "$config" OUTPUT_DIR "$OUT/train" SOLVER.MAX_ITER "$ITERS" \

@@ -216,3 +216,17 @@ def test_register_synthetic_datasets_creates_train_and_val(tmp_path):
     )
     assert len(DatasetCatalog.get("synth_ut_tr")) == 3 and len(DatasetCatalog.get("synth_ut_val")) == 2
     assert os.path.isfile(data.body.surface)
+
+
+def test_points_per_person_sets_the_annotation_density(dataset, tmp_path):
+    dense = generate_synthetic_dataset(str(tmp_path), 5, size=SIZE, seed=SEED, points_per_person=(250, 260))
+    with open(dense.train_json) as f, open(dataset.train_json) as g:
+        dense_anns, default_anns = json.load(f)["annotations"], json.load(g)["annotations"]
+    counts = [len(a["dp_x"]) for a in dense_anns if "dp_x" in a]
+    assert counts and max(counts) <= 260 and np.mean(counts) > 200  # small people: one point per pixel
+    # same scenes and boxes; only the number of points differs
+    assert [a["bbox"] for a in dense_anns] == [a["bbox"] for a in default_anns if a["image_id"] <= 5]
+    with open(os.path.join(str(tmp_path), "params.json")) as f:
+        assert (json.load(f)["min_points"], 260) == (250, 260)
+    with pytest.raises(ValueError, match="points_per_person"):
+        generate_synthetic_dataset(str(tmp_path / "bad"), 2, size=SIZE, points_per_person=(50, 10))

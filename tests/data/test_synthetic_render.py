@@ -78,3 +78,38 @@ def test_hflip_with_tables_matches_mirrored_rendering(seed, transform_data):
     coarse = FINE_TO_COARSE[original.part][:, ::-1]
     assert (FINE_TO_COARSE[mirrored.part] == np.array(transform_data.mask_label_symmetries)[coarse]).all()
     assert (template.symmetry[original.vertex[:, ::-1][fg]] == mirrored.vertex[fg]).all()
+
+
+def _plain_appearance(torso_region: int):
+    from densepose_ext.data.synthetic.textures import N_REGIONS, sample_appearance
+
+    appearance = sample_appearance(np.random.default_rng(0))
+    appearance.part_region[[1, 2]] = torso_region
+    appearance.colors = np.array([[200.0, 150.0, 120.0], [0.0, 0.0, 255.0], [0, 255, 0], [90, 90, 90], [250, 250, 0]])
+    appearance.stripe_amps = np.zeros((N_REGIONS, 2))
+    appearance.hair_height = 0.05  # low hairline: only the face is never covered by (yellow) hair
+    return appearance
+
+
+def test_faces_and_necklines_mark_the_front_of_the_body():
+    """Eyes, mouth and neckline appear on the front (+Z) only: the cue photos give of facing."""
+    from densepose_ext.data.synthetic.textures import EYE_HEIGHT, EYE_X, TOP, shade_people
+
+    neck = 0.6
+    points = np.array([
+        [EYE_X, neck + EYE_HEIGHT, 0.07],  # front of head at an eye
+        [EYE_X, neck + EYE_HEIGHT, -0.07],  # back of head, same height
+        [0.0, neck - 0.03, 0.09],  # front of torso below the neck
+        [0.0, neck - 0.03, -0.09],  # back of torso below the neck
+        [0.0, neck - 0.3, 0.09],  # front of torso, far below the neck
+    ])  # fmt: skip
+    part = np.array([24, 24, 2, 1, 2])
+    colors = shade_people(
+        [_plain_appearance(TOP)], np.zeros(5, dtype=np.int64), part, points,
+        np.tile([0.0, 0.0, 1.0], (5, 1)), np.array([neck]), np.array([0.0, 0.0, 1.0]),
+    )  # fmt: skip
+    eye, back_of_head, neckline, back_neck, chest = colors
+    assert eye.max() < 60  # a dark eye, not hair
+    np.testing.assert_allclose(back_of_head / back_of_head.max(), [1.0, 1.0, 0.0])  # yellow hair
+    np.testing.assert_allclose(neckline / neckline.max(), np.array([200.0, 150.0, 120.0]) / 200.0)  # skin
+    assert back_neck[2] > 200 and back_neck[:2].max() < 1 and chest[2] > 200  # the shirt's blue

@@ -153,6 +153,8 @@ def test_no_predictions_give_minus_one(tmp_path):
 def _distributed_worker(output_dir):
     from detectron2.utils import comm
 
+    from densepose_ext.engine.distributed import close_process_group
+
     rank = comm.get_rank()
     results = {}
     for kind, storage_kind in (("chart", "ram"), ("chart", "file"), ("cse", "file")):
@@ -160,6 +162,7 @@ def _distributed_worker(output_dir):
         results[f"{kind}_{storage_kind}"] = run_evaluator(kind, storage_kind, out, (rank + 1,), True, rank)
     with open(os.path.join(output_dir, f"rank{rank}.json"), "w") as f:
         json.dump(results, f)
+    close_process_group()
 
 
 def test_multiprocess_gather_matches_single_process(tmp_path):

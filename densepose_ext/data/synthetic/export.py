@@ -5,7 +5,7 @@ sampled at pixel centres: dp_x = (col + 0.5 - x0) / w * 256, so col = floor(x0 +
 `dp_masks[q - 1]` is the RLE of coarse part q on a 256x256 box-frame grid whose cell (r, c)
 takes the label of the image pixel under its centre; absent parts are empty lists.
 """
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import numpy as np
 from pycocotools import mask as mask_util
@@ -46,9 +46,11 @@ def box_frame_labels(labels: np.ndarray, box: np.ndarray, size: int = MASK_SIZE)
     return labels[rows[:, None], cols[None, :]]
 
 
-def _densepose_fields(rendered: RenderedScene, person: int, box, rows, cols, rng, mesh_name) -> Dict:
+def _densepose_fields(
+    rendered: RenderedScene, person: int, box, rows, cols, rng, mesh_name: str, points_range: Tuple[int, int]
+) -> Dict:
     x0, y0, w, h = box
-    num_points = min(rows.shape[0], int(rng.integers(80, 121)))
+    num_points = min(rows.shape[0], int(rng.integers(points_range[0], points_range[1] + 1)))
     pick = np.sort(rng.choice(rows.shape[0], num_points, replace=False))
     py, px = rows[pick], cols[pick]
     grid_rows, grid_cols = box_frame_grid(box, rendered.part.shape)
@@ -77,11 +79,14 @@ def person_annotations(
     min_area: int = 20,
     min_densepose_area: int = 300,
     skip_densepose_prob: float = 0.15,
+    num_points: Tuple[int, int] = (80, 120),
 ) -> List[Dict]:
     """COCO annotations (no `id` / `image_id` yet) for every person with >= `min_area` visible pixels.
 
     People smaller than `min_densepose_area` pixels, and a random `skip_densepose_prob` fraction of
     the others, get no DensePose fields (as in DensePose-COCO, where not every person is annotated).
+    Annotated people get a uniform random number of points in `num_points` (inclusive range; the
+    default is DensePose-COCO's density), at most one per visible pixel.
     """
     annotations = []
     num_people = int(rendered.person.max()) + 1
@@ -100,6 +105,6 @@ def person_annotations(
             "segmentation": encode_rle(_label_masks(mask, np.array([True])))[0],
         }
         if area >= min_densepose_area and rng.uniform() >= skip_densepose_prob:
-            ann.update(_densepose_fields(rendered, k, box, rows, cols, rng, mesh_name))
+            ann.update(_densepose_fields(rendered, k, box, rows, cols, rng, mesh_name, num_points))
         annotations.append(ann)
     return annotations

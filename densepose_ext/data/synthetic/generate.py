@@ -26,7 +26,7 @@ from .scene import RenderedScene, render_scene, sample_scene
 
 __all__ = ["SyntheticParams", "SyntheticDataset", "body_template", "render_example", "generate_synthetic_dataset"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: faces and necklines (front-of-body cues)
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,8 @@ class SyntheticParams:
     size: int = 256
     seed: int = 0
     num_val: int = 0
+    min_points: int = 80  # DensePose points per annotated person: uniform in [min, max]
+    max_points: int = 120
     version: int = FORMAT_VERSION
 
 
@@ -55,16 +57,20 @@ def body_template() -> BodyTemplate:
     return build_body_template()
 
 
-def render_example(index: int, seed: int, size: int) -> Tuple[RenderedScene, List[Dict]]:
+def render_example(
+    index: int, seed: int, size: int, points_per_person: Tuple[int, int] = (80, 120)
+) -> Tuple[RenderedScene, List[Dict]]:
     """Renders image `index` of the dataset with `seed`: scene ground truth and its annotations."""
     rng = np.random.default_rng([seed, index])
     template = body_template()
     rendered = render_scene(template, sample_scene(rng, size, size))
-    return rendered, person_annotations(rendered, rng, template.mesh_name)
+    return rendered, person_annotations(rendered, rng, template.mesh_name, num_points=points_per_person)
 
 
-def _render_and_save(index: int, seed: int, size: int, image_dir: str) -> Tuple[str, List[Dict]]:
-    rendered, annotations = render_example(index, seed, size)
+def _render_and_save(
+    index: int, seed: int, size: int, image_dir: str, points_per_person: Tuple[int, int]
+) -> Tuple[str, List[Dict]]:
+    rendered, annotations = render_example(index, seed, size, points_per_person)
     file_name = f"{index:06d}.jpg"
     cv2.imwrite(os.path.join(image_dir, file_name), rendered.image[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 92])
     return file_name, annotations
@@ -112,19 +118,31 @@ def _is_complete(out_dir: str, params: SyntheticParams) -> bool:
 
 def generate_synthetic_dataset(
     out_dir: str, num_images: int, size: int = 256, seed: int = 0, num_val: int = 0,
-    workers: int = 1, overwrite: bool = False,
+    workers: int = 1, overwrite: bool = False, points_per_person: Tuple[int, int] = (80, 120),
 ) -> SyntheticDataset:  # fmt: skip
-    """Generates (or reuses, when `params.json` matches) a synthetic dataset in `out_dir`."""
+    """Generates (or reuses, when `params.json` matches) a synthetic dataset in `out_dir`.
+
+    `points_per_person` (inclusive range) sets the density of the DensePose point annotations; the
+    default matches DensePose-COCO (about 100 points per person).
+    """
     if not 0 <= num_val <= num_images:
         raise ValueError(f"num_val={num_val} must be in [0, num_images={num_images}]")
-    params = SyntheticParams(num_images=num_images, size=size, seed=seed, num_val=num_val)
+    min_points, max_points = (int(n) for n in points_per_person)
+    if not 1 <= min_points <= max_points:
+        raise ValueError(f"points_per_person={points_per_person} must be (min, max) with 1 <= min <= max")
+    params = SyntheticParams(
+        num_images=num_images, size=size, seed=seed, num_val=num_val, min_points=min_points, max_points=max_points
+    )
     paths = _dataset_paths(out_dir, num_val)
     if not overwrite and _is_complete(out_dir, params):
         return paths
     os.makedirs(paths.image_root, exist_ok=True)
     os.makedirs(os.path.dirname(paths.train_json), exist_ok=True)
     write_body_files(os.path.dirname(paths.body.mesh), body_template())
-    job = functools.partial(_render_and_save, seed=seed, size=size, image_dir=paths.image_root)
+    job = functools.partial(
+        _render_and_save, seed=seed, size=size, image_dir=paths.image_root,
+        points_per_person=(min_points, max_points),
+    )  # fmt: skip
     if workers > 1:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             records = pool.map(job, range(num_images), chunksize=max(1, num_images // (8 * workers)))

@@ -1,6 +1,6 @@
 """Registration of synthetic datasets in detectron2's catalogs (and of the body in the mesh catalog)."""
 import os
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 from ..datasets.coco import register_densepose_coco_dataset
 from .body_files import BodyFiles, register_body_mesh
@@ -60,11 +60,13 @@ def register_synthetic_dataset(
 def register_synthetic_datasets(
     root: str, num_train: int = 1000, num_val: int = 100, size: int = 256, seed: int = 0,
     workers: int = 1, train_name: str = SYNTH_TRAIN, val_name: str = SYNTH_VAL,
+    points_per_person: Tuple[int, int] = (80, 120),
 ) -> SyntheticDataset:  # fmt: skip
     """Generates (unless already present with the same parameters) and registers a train/val pair."""
     data = generate_synthetic_dataset(
-        root, num_images=num_train + num_val, size=size, seed=seed, num_val=num_val, workers=workers
-    )
+        root, num_images=num_train + num_val, size=size, seed=seed, num_val=num_val, workers=workers,
+        points_per_person=points_per_person,
+    )  # fmt: skip
     register_synthetic_dataset(train_name, data.train_json, data.image_root, data.body)
     if data.val_json is not None:
         register_synthetic_dataset(val_name, data.val_json, data.image_root, data.body)

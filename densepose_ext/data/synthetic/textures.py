@@ -14,6 +14,12 @@ __all__ = ["Appearance", "sample_appearance", "random_background", "shade_people
 
 SKIN, TOP, BOTTOM, SHOES, HAIR = range(5)
 N_REGIONS = 5
+# Front-of-body marks, in metres of the rest pose (Y measured from the neck): the eyes, mouth and
+# neckline are what tells a person's front from their back, as faces and collars do in photos.
+FACE_HAIRLINE = 0.15
+EYE_HEIGHT, EYE_X, EYE_RADIUS = 0.105, 0.03, 0.014
+MOUTH_HEIGHT, MOUTH_HALF_WIDTH, MOUTH_HALF_HEIGHT = 0.05, 0.025, 0.008
+NECKLINE_DEPTH, NECKLINE_SLOPE = 0.12, 1.2
 
 
 @dataclass
@@ -93,6 +99,16 @@ def random_background(rng: np.random.Generator, height: int, width: int) -> np.n
     return np.clip(image, 0, 255)
 
 
+def _face_marks(colors: np.ndarray, x: np.ndarray, above: np.ndarray) -> np.ndarray:
+    """Darkens the eyes and the mouth on front-of-head pixels ([K, 3] colours, [K] positions)."""
+    eyes = np.hypot(np.abs(x) - EYE_X, above - EYE_HEIGHT) < EYE_RADIUS
+    mouth = (np.abs(x) < MOUTH_HALF_WIDTH) & (np.abs(above - MOUTH_HEIGHT) < MOUTH_HALF_HEIGHT)
+    marked = colors.copy()
+    marked[eyes] = (25.0, 20.0, 20.0)
+    marked[mouth] = 0.45 * colors[mouth] + (60.0, 5.0, 5.0)
+    return marked
+
+
 def shade_people(
     appearances, person, part, rest_pos, normal, neck_height, light
 ) -> np.ndarray:
@@ -105,10 +121,14 @@ def shade_people(
     region = np.stack([a.part_region for a in appearances])[person, part]  # [K]
     hair_height = np.array([a.hair_height for a in appearances])[person]
     head = (part == 23) | (part == 24)
-    above = rest_pos[:, 1] - neck_height[person]
-    hair = head & ((above > hair_height + 0.03) | ((rest_pos[:, 2] < -0.01) & (above > 0.06)))
+    x, above, z = rest_pos[:, 0], rest_pos[:, 1] - neck_height[person], rest_pos[:, 2]
+    hair = head & ((above > hair_height + 0.03) | ((z < -0.01) & (above > 0.06)))
+    hair &= (z < 0.02) | (above > FACE_HAIRLINE)  # the face is never covered
     region = np.where(hair, HAIR, region)
+    neckline = (part == 2) & (region == TOP) & (above > -(NECKLINE_DEPTH - NECKLINE_SLOPE * np.abs(x)))
+    region = np.where(neckline, SKIN, region)
     colors = np.stack([a.colors for a in appearances])[person, region]  # [K, 3]
+    colors = np.where((head & (z > 0.0))[:, None], _face_marks(colors, x, above), colors)
     dirs = np.stack([a.stripe_dirs for a in appearances])[person, region]  # [K, 2, 3]
     amps = np.stack([a.stripe_amps for a in appearances])[person, region]  # [K, 2]
     phase = np.stack([a.stripe_phase for a in appearances])[person, region]

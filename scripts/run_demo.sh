@@ -10,7 +10,7 @@
 #                                       directory, a glob or a video; default: held-out synthetic images)
 #
 # Environment: DEMO_OUT (default output/demo), DEMO_ITERS (training iterations, default 600),
-# DEMO_TRAIN_IMAGES (default 500). About 9 minutes on 2 CPU cores.
+# DEMO_TRAIN_IMAGES (default 500). About 6 minutes on 2 CPU cores.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"

@@ -3,7 +3,8 @@
 Colours are RGB float in [0, 255]. A person's appearance assigns each fine part to a clothing
 region (skin, top, bottom, shoes, hair) according to a random outfit (sleeve and trouser lengths),
 with random colours and stripe patterns that live on the body surface (functions of the rest-pose
-3D position, hence continuous across part seams).
+3D position, hence continuous across part seams). A face (eyes, mouth) and a neckline mark the
+front of the body, the cue photos give of which way a person faces.
 """
 from dataclasses import dataclass
 

@@ -79,13 +79,13 @@ def person_annotations(
     min_area: int = 20,
     min_densepose_area: int = 300,
     skip_densepose_prob: float = 0.15,
-    num_points: Tuple[int, int] = (80, 120),
+    points_per_person: Tuple[int, int] = (80, 120),
 ) -> List[Dict]:
     """COCO annotations (no `id` / `image_id` yet) for every person with >= `min_area` visible pixels.
 
     People smaller than `min_densepose_area` pixels, and a random `skip_densepose_prob` fraction of
     the others, get no DensePose fields (as in DensePose-COCO, where not every person is annotated).
-    Annotated people get a uniform random number of points in `num_points` (inclusive range; the
+    Annotated people get a uniform random number of points in `points_per_person` (inclusive range; the
     default is DensePose-COCO's density), at most one per visible pixel.
     """
     annotations = []
@@ -105,6 +105,6 @@ def person_annotations(
             "segmentation": encode_rle(_label_masks(mask, np.array([True])))[0],
         }
         if area >= min_densepose_area and rng.uniform() >= skip_densepose_prob:
-            ann.update(_densepose_fields(rendered, k, box, rows, cols, rng, mesh_name, num_points))
+            ann.update(_densepose_fields(rendered, k, box, rows, cols, rng, mesh_name, points_per_person))
         annotations.append(ann)
     return annotations

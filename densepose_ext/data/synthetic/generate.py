@@ -64,7 +64,7 @@ def render_example(
     rng = np.random.default_rng([seed, index])
     template = body_template()
     rendered = render_scene(template, sample_scene(rng, size, size))
-    return rendered, person_annotations(rendered, rng, template.mesh_name, num_points=points_per_person)
+    return rendered, person_annotations(rendered, rng, template.mesh_name, points_per_person=points_per_person)
 
 
 def _render_and_save(

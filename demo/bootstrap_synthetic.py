@@ -18,6 +18,7 @@ import logging
 import os
 import sys
 import time
+import zlib
 
 import cv2
 import numpy as np
@@ -55,7 +56,7 @@ def prepare_data(out: str, num_source: int, num_target: int, num_val: int, size:
     for name in names:
         dst = os.path.join(styled_root, name)
         if not os.path.isfile(dst):
-            rng = np.random.default_rng(abs(hash(name)) % (2**32))
+            rng = np.random.default_rng(zlib.crc32(name.encode()))  # hash() differs per process
             cv2.imwrite(dst, stylise(cv2.imread(os.path.join(target.image_root, name)), rng))
     register_synthetic_dataset("densepose_synth_source_train", source.train_json, source.image_root, source.body)
     register_synthetic_dataset("densepose_synth_source_val", source.val_json, source.image_root, source.body)

@@ -4,8 +4,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from detectron2.config import get_cfg
-from detectron2.engine import HookBase
 from detectron2.modeling import build_model
+from training_hooks import LossRecorder
 
 from densepose_ext import add_densepose_config
 from densepose_ext.data.synthetic import register_synthetic_datasets
@@ -31,14 +31,6 @@ def test_demo_recipe_trains_every_parameter():
     assert frozen == []
 
 
-class _LossRecorder(HookBase):
-    def __init__(self):
-        self.losses = []
-
-    def after_step(self):
-        self.losses.append({k: v.latest() for k, v in self.trainer.storage.histories().items() if "loss" in k})
-
-
 @pytest.mark.slow
 def test_demo_recipe_losses_fall_on_synthetic_people(tmp_path):
     register_synthetic_datasets(
@@ -52,7 +44,7 @@ def test_demo_recipe_losses_fall_on_synthetic_people(tmp_path):
         "DATALOADER.NUM_WORKERS", 0,
     )  # fmt: skip
     trainer = Trainer(cfg)
-    recorder = _LossRecorder()
+    recorder = LossRecorder()
     trainer.register_hooks([recorder])
     trainer.resume_or_load(resume=False)
     trainer.train()

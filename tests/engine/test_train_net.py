@@ -16,6 +16,7 @@ from densepose_ext.engine import Trainer
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from tiny_densepose_dataset import register_tiny_dataset, write_tiny_dataset  # noqa: E402
+from training_hooks import LossRecorder  # noqa: E402
 
 DP_LOSSES = {"loss_densepose_U", "loss_densepose_V", "loss_densepose_I", "loss_densepose_S"}
 
@@ -37,14 +38,6 @@ def _cfg(output_dir, **overrides):
     return cfg
 
 
-class _LossRecorder(HookBase):
-    def __init__(self):
-        self.losses = []
-
-    def after_step(self):
-        self.losses.append({k: v.latest() for k, v in self.trainer.storage.histories().items() if "loss" in k})
-
-
 class _Interrupt(HookBase):
     def __init__(self, at_iter):
         self.at_iter = at_iter
@@ -56,7 +49,7 @@ class _Interrupt(HookBase):
 
 def test_training_runs_and_reports_densepose_losses(tiny_data, tmp_path):
     trainer = Trainer(_cfg(tmp_path))
-    recorder = _LossRecorder()
+    recorder = LossRecorder()
     trainer.register_hooks([recorder])
     trainer.resume_or_load(resume=False)
     trainer.train()
@@ -85,7 +78,7 @@ def test_resume_continues_from_saved_iteration(tiny_data, tmp_path):
     assert resumed.optimizer.state_dict()["state"].keys() == saved["trainer"]["_trainer"]["optimizer"]["state"].keys()
     state = resumed.model.state_dict()
     assert all(torch.equal(state[k], v) for k, v in saved["model"].items())
-    recorder = _LossRecorder()
+    recorder = LossRecorder()
     resumed.register_hooks([recorder])
     resumed.train()
     assert len(recorder.losses) == 2  # iterations 2 and 3

@@ -27,14 +27,20 @@ def _lr_of(optimizer, param):
     return [round(g["lr"], 9) for g in optimizer.param_groups if any(p is param for p in g["params"])]
 
 
-def test_optimizer_applies_cse_lr_factors_and_sgd_settings():
+def _cfg_with_cse_lr_factors():
+    """Default config, BASE_LR 0.1, CSE features x0.5 and embeddings x3."""
     cfg = get_cfg()
     add_densepose_config(cfg)
     cfg.SOLVER.BASE_LR = 0.1
-    cfg.SOLVER.MOMENTUM = 0.8
-    cfg.SOLVER.BIAS_LR_FACTOR = 2.0
     cfg.MODEL.ROI_DENSEPOSE_HEAD.CSE.FEATURES_LR_FACTOR = 0.5
     cfg.MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDING_LR_FACTOR = 3.0
+    return cfg
+
+
+def test_optimizer_applies_cse_lr_factors_and_sgd_settings():
+    cfg = _cfg_with_cse_lr_factors()
+    cfg.SOLVER.MOMENTUM = 0.8
+    cfg.SOLVER.BIAS_LR_FACTOR = 2.0
     model = _Model()
     optimizer = Trainer.build_optimizer(cfg, model)
     assert isinstance(optimizer, torch.optim.SGD)
@@ -55,14 +61,10 @@ def test_single_process_helpers():
 
 
 def test_adamw_option_keeps_lr_factors_and_gradient_clipping():
-    cfg = get_cfg()
-    add_densepose_config(cfg)
+    cfg = _cfg_with_cse_lr_factors()
     assert cfg.SOLVER.OPTIMIZER == "SGD"
     cfg.SOLVER.OPTIMIZER = "ADAMW"
-    cfg.SOLVER.BASE_LR = 0.1
     cfg.SOLVER.WEIGHT_DECAY = 0.05
-    cfg.MODEL.ROI_DENSEPOSE_HEAD.CSE.FEATURES_LR_FACTOR = 0.5
-    cfg.MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDING_LR_FACTOR = 3.0
     cfg.SOLVER.CLIP_GRADIENTS.ENABLED = True
     cfg.SOLVER.CLIP_GRADIENTS.CLIP_TYPE = "norm"
     cfg.SOLVER.CLIP_GRADIENTS.CLIP_VALUE = 1.0

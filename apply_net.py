@@ -6,6 +6,7 @@
 
 See docs/apply_net.md; the implementation lives in densepose_ext/engine/apply/.
 """
+
 import sys
 import warnings
 

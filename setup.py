@@ -3,6 +3,7 @@
 torch, torchvision and detectron2 are deliberately not declared: detectron2 is not on PyPI and
 pinning torch here would replace the user's build. ``scripts/setup_env.sh`` installs them.
 """
+
 import glob
 import os
 import shutil

@@ -1,10 +1,11 @@
 #!/usr/bin/env python
 """Train or evaluate a DensePose model with detectron2's standard machinery.
 
-    python train_net.py --config-file configs/densepose_rcnn_R_50_FPN_s1x.yaml [--resume]
-    python train_net.py --config-file ... --eval-only MODEL.WEIGHTS model.pth
-    python train_net.py --config-file ... --num-gpus 2 MODEL.DEVICE cpu   # 2 processes (gloo)
+python train_net.py --config-file configs/densepose_rcnn_R_50_FPN_s1x.yaml [--resume]
+python train_net.py --config-file ... --eval-only MODEL.WEIGHTS model.pth
+python train_net.py --config-file ... --num-gpus 2 MODEL.DEVICE cpu   # 2 processes (gloo)
 """
+
 from datetime import timedelta
 
 from detectron2.config import get_cfg
@@ -71,7 +72,9 @@ def run(args):
 def invoke_main() -> None:
     args = default_argument_parser().parse_args()
     cfg = load_config(args)
-    timeout = DEFAULT_TIMEOUT if cfg.DENSEPOSE_EVALUATION.DISTRIBUTED_INFERENCE else timedelta(hours=4)
+    timeout = (
+        DEFAULT_TIMEOUT if cfg.DENSEPOSE_EVALUATION.DISTRIBUTED_INFERENCE else timedelta(hours=4)
+    )
     launch(
         main,
         args.num_gpus,

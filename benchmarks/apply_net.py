@@ -11,6 +11,7 @@ Without --weights a random-weight checkpoint is made from the config, with the b
 biased so that every image keeps --detections boxes (timings then reflect the architecture and
 the per-box work, not a trained model's detections).
 """
+
 import argparse
 import json
 import os
@@ -71,13 +72,17 @@ def run_once(argv) -> dict:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--config", default="configs/densepose_rcnn_R_50_FPN_s1x.yaml")
     parser.add_argument("--weights", default=None, help="checkpoint (default: random weights)")
     parser.add_argument("--images", default=None, help="folder of images (default: synthetic)")
     parser.add_argument("--num-images", type=int, default=20)
     parser.add_argument("--size", type=int, default=512, help="synthetic image side")
-    parser.add_argument("--detections", type=int, default=5, help="boxes per image (random weights)")
+    parser.add_argument(
+        "--detections", type=int, default=5, help="boxes per image (random weights)"
+    )
     parser.add_argument("--visualizations", default="bbox,dp_segm")
     parser.add_argument("--formats", default="pkl")
     parser.add_argument("--batch-size", type=int, default=1)
@@ -87,7 +92,9 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     work = tempfile.mkdtemp(prefix="bench_apply_net_")
-    images = args.images or make_images(os.path.join(work, "synth"), args.num_images, args.size, seed=0)
+    images = args.images or make_images(
+        os.path.join(work, "synth"), args.num_images, args.size, seed=0
+    )
     opts = list(args.opts)
     weights = args.weights
     if weights is None:
@@ -95,13 +102,41 @@ def main():
         opts += ["TEST.DETECTIONS_PER_IMAGE", str(args.detections)]
     common = [args.config, weights, images]
     run = ["--batch-size", str(args.batch_size), "--device", args.device]
-    report = {"config": args.config, "weights": args.weights or "random", "threads": args.threads,
-              "batch_size": args.batch_size, "image_folder": images}  # fmt: skip
+    report = {
+        "config": args.config,
+        "weights": args.weights or "random",
+        "threads": args.threads,
+        "batch_size": args.batch_size,
+        "image_folder": images,
+    }
     start = time.perf_counter()
-    report["show"] = run_once(["show", *common, args.visualizations, "--output",
-                               os.path.join(work, "show", "out.png"), *run, "--no-progress", "--opts", *opts])  # fmt: skip
-    report["dump"] = run_once(["dump", *common, "--format", args.formats, "--output",
-                               os.path.join(work, "dump", "results.pkl"), *run, "--no-progress", "--opts", *opts])  # fmt: skip
+    report["show"] = run_once(
+        [
+            "show",
+            *common,
+            args.visualizations,
+            "--output",
+            os.path.join(work, "show", "out.png"),
+            *run,
+            "--no-progress",
+            "--opts",
+            *opts,
+        ]
+    )
+    report["dump"] = run_once(
+        [
+            "dump",
+            *common,
+            "--format",
+            args.formats,
+            "--output",
+            os.path.join(work, "dump", "results.pkl"),
+            *run,
+            "--no-progress",
+            "--opts",
+            *opts,
+        ]
+    )
     report["wall_seconds"] = round(time.perf_counter() - start, 1)
     print(json.dumps(report, indent=2))
 

@@ -5,6 +5,7 @@ Random model weights (no model-zoo download); timings on CPU.
 Run:  python benchmarks/cse_assignment.py --threads 1 [--repeats 3] [--no-model]
 `benchmarks/inference.py` uses `make_cse_converter`; `run_cse_benchmark` + `format_report` print this.
 """
+
 import argparse
 import multiprocessing
 import os
@@ -20,7 +21,11 @@ from detectron2.structures import Boxes, Instances
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = REPO_ROOT / "configs" / "cse" / "densepose_rcnn_R_50_FPN_s1x.yaml"
 IMAGE_HW = (800, 1067)  # a typical test image after MIN_SIZE_TEST 800 resizing
-BOXES_XYXY = [[100.0, 150.0, 300.0, 650.0], [420.0, 120.0, 600.0, 560.0], [650.0, 80.0, 950.0, 760.0]]
+BOXES_XYXY = [
+    [100.0, 150.0, 300.0, 650.0],
+    [420.0, 120.0, 600.0, 560.0],
+    [650.0, 80.0, 950.0, 760.0],
+]
 
 
 def offline_cse_cfg(config_path: Path):
@@ -54,13 +59,16 @@ def make_cse_converter(model, cfg, chunk_size: int = 10000) -> Callable:
 
     def convert(output, boxes_xyxy):
         classes = torch.zeros(len(output), dtype=torch.int64)  # the benchmark's boxes are class 0
-        return cse_output_to_results(output, boxes_xyxy, classes, embedder, mapping, chunk_size=chunk_size)
+        return cse_output_to_results(
+            output, boxes_xyxy, classes, embedder, mapping, chunk_size=chunk_size
+        )
 
     return convert
 
 
-def time_cse_inference(config_path: Path, repeats: int = 3, chunk_size: int = 10000,
-                       method: str = "auto") -> Dict[str, float]:
+def time_cse_inference(
+    config_path: Path, repeats: int = 3, chunk_size: int = 10000, method: str = "auto"
+) -> Dict[str, float]:
     """Median seconds per image: model (backbone + DensePose branch on 3 given boxes) and vertex
     assignment of the 3 boxes' foreground pixels (random weights: unstructured embeddings, where
     "auto" hands over to the brute force after a probe)."""
@@ -82,22 +90,34 @@ def time_cse_inference(config_path: Path, repeats: int = 3, chunk_size: int = 10
         given.scores = torch.ones(3)
         with torch.no_grad():
             t0 = time.perf_counter()
-            (out,) = model.inference([{"image": image, "height": h, "width": w}], detected_instances=[given])
+            (out,) = model.inference(
+                [{"image": image, "height": h, "width": w}], detected_instances=[given]
+            )
             t1 = time.perf_counter()
             if run == 0:
                 continue
             inst = out["instances"]
             results = cse_output_to_results(
-                inst.pred_densepose, inst.pred_boxes, inst.pred_classes, model.roi_heads.embedder, mapping,
-                chunk_size=chunk_size, method=method,
+                inst.pred_densepose,
+                inst.pred_boxes,
+                inst.pred_classes,
+                model.roi_heads.embedder,
+                mapping,
+                chunk_size=chunk_size,
+                method=method,
             )
             t2 = time.perf_counter()
         model_times.append(t1 - t0)
         assign_times.append(t2 - t1)
         fg_pixels = sum(int(r.mask.sum()) for r in results)
     model_s, assign_s = statistics.median(model_times), statistics.median(assign_times)
-    return {"model_s": model_s, "assignment_s": assign_s, "total_s": model_s + assign_s,
-            "foreground_pixels": fg_pixels, "threads": torch.get_num_threads()}
+    return {
+        "model_s": model_s,
+        "assignment_s": assign_s,
+        "total_s": model_s + assign_s,
+        "foreground_pixels": fg_pixels,
+        "threads": torch.get_num_threads(),
+    }
 
 
 # --- realistic (structured) CSE embeddings on the real human mesh ---------------------------------
@@ -113,8 +133,9 @@ def mesh_vertices(path: Path = MESH_PATH) -> torch.Tensor:
         return torch.as_tensor(pickle.load(f)["vertices"], dtype=torch.float64)
 
 
-def smooth_vertex_embeddings(xyz: torch.Tensor, dim: int = 16, num_features: int = 64,
-                             bandwidth: float = 8.0, seed: int = 0) -> torch.Tensor:
+def smooth_vertex_embeddings(
+    xyz: torch.Tensor, dim: int = 16, num_features: int = 64, bandwidth: float = 8.0, seed: int = 0
+) -> torch.Tensor:
     """[V, dim] float32 unit vectors varying smoothly over the surface: random Fourier features
     cos(x W + b) of the positions (scaled to unit height; W ~ N(0, bandwidth^2), correlation length
     ~ 1 / bandwidth of the height), randomly projected to `dim` and normalised."""
@@ -139,7 +160,9 @@ def rendered_vertex_grid(xyz: torch.Tensor, grid: int, yaw: float) -> torch.Tens
     hi = torch.stack([x.max(), y.max()]).numpy()
     us = lo[0] + (hi[0] - lo[0]) * (torch.arange(grid).numpy() + 0.5) / grid
     vs = hi[1] - (hi[1] - lo[1]) * (torch.arange(grid).numpy() + 0.5) / grid
-    points = torch.stack(torch.meshgrid(torch.as_tensor(vs), torch.as_tensor(us), indexing="ij"), -1)
+    points = torch.stack(
+        torch.meshgrid(torch.as_tensor(vs), torch.as_tensor(us), indexing="ij"), -1
+    )
     points = points.flip(-1).reshape(-1, 2).numpy()  # (u, v) per cell, row-major
     tree = cKDTree(torch.stack([x, y], 1).numpy())
     dist, idx = tree.query(points, k=32)
@@ -151,8 +174,14 @@ def rendered_vertex_grid(xyz: torch.Tensor, grid: int, yaw: float) -> torch.Tens
     return torch.where(on_body, front, idx[:, 0]).reshape(grid, grid)
 
 
-def structured_pixel_embeddings(xyz: torch.Tensor, vertex_embeddings: torch.Tensor, box_sizes: Sequence,
-                                grid: int = 56, noise: float = 0.05, seed: int = 0) -> List[torch.Tensor]:
+def structured_pixel_embeddings(
+    xyz: torch.Tensor,
+    vertex_embeddings: torch.Tensor,
+    box_sizes: Sequence,
+    grid: int = 56,
+    noise: float = 0.05,
+    seed: int = 0,
+) -> List[torch.Tensor]:
     """Per box [D, h, w] pixel embeddings as a CSE head would predict them: on a `grid` x `grid`
     map, the embedding of the visible vertex (random view) times a smooth random scale in [1, 4]
     plus Gaussian noise, bilinearly resized to the box (as the converter resizes the head output)."""
@@ -182,10 +211,14 @@ def structured_inputs(box_sizes: Sequence, seed: int = 0):
     """(vertex embeddings [V, 16], per-box pixel embeddings [16, h, w]) on smpl_27554 (see above)."""
     xyz = mesh_vertices()
     vertex_embeddings = smooth_vertex_embeddings(xyz, seed=seed)
-    return vertex_embeddings, structured_pixel_embeddings(xyz, vertex_embeddings, box_sizes, seed=seed)
+    return vertex_embeddings, structured_pixel_embeddings(
+        xyz, vertex_embeddings, box_sizes, seed=seed
+    )
 
 
-def _assignment_peak_worker(method: str, box_sizes: Sequence, chunk_size: int, threads: int, queue) -> None:
+def _assignment_peak_worker(
+    method: str, box_sizes: Sequence, chunk_size: int, threads: int, queue
+) -> None:
     """Runs in a fresh process: peak RSS growth (bytes) of one assignment over all-foreground boxes
     with structured embeddings (the resident-memory high-water mark is reset just before, via
     /proc/self/clear_refs; the mesh clustering is cached beforehand, as in steady use)."""
@@ -203,7 +236,9 @@ def _assignment_peak_worker(method: str, box_sizes: Sequence, chunk_size: int, t
     queue.put((_status_kib("VmHWM") - before) * 1024)
 
 
-def assignment_peak_memory(method: str, box_sizes: Sequence, chunk_size: int, threads: int = 1) -> int:
+def assignment_peak_memory(
+    method: str, box_sizes: Sequence, chunk_size: int, threads: int = 1
+) -> int:
     """Peak extra resident memory (bytes) of `assign_vertices`, measured in a fresh process (Linux).
 
     (tracemalloc does not see torch's allocator, hence the resident-memory high-water mark.)
@@ -218,7 +253,9 @@ def assignment_peak_memory(method: str, box_sizes: Sequence, chunk_size: int, th
     return int(value)
 
 
-def time_structured_assignment(box_sizes: Sequence, repeats: int = 1, chunk_size: int = 10000) -> Dict[str, float]:
+def time_structured_assignment(
+    box_sizes: Sequence, repeats: int = 1, chunk_size: int = 10000
+) -> Dict[str, float]:
     """Brute force vs pruned ("auto") closest-vertex search on structured embeddings of the 3 boxes
     (all pixels foreground): median seconds, pruning statistics, one-off clustering time, equality."""
     from densepose_ext.converters.cse_vertices import closest_vertices
@@ -234,20 +271,29 @@ def time_structured_assignment(box_sizes: Sequence, repeats: int = 1, chunk_size
     for _ in range(repeats):
         for method in times:
             t0 = time.perf_counter()
-            ids, dists = closest_vertices(pixels, vertex_embeddings, chunk_size=chunk_size, method=method, stats=stats)
+            ids, dists = closest_vertices(
+                pixels, vertex_embeddings, chunk_size=chunk_size, method=method, stats=stats
+            )
             times[method].append(time.perf_counter() - t0)
             if method == "brute_force":
                 ref = (ids, dists)
     brute_s, pruned_s = statistics.median(times["brute_force"]), statistics.median(times["auto"])
     return {
-        "pixels": pixels.shape[0], "brute_force_s": brute_s, "pruned_s": pruned_s, "speedup": brute_s / pruned_s,
-        "clustering_s": clustering_s, "evaluated_fraction": stats["evaluated_fraction"],
-        "pruned_pixels": stats["pruned_pixels"], "identical": bool(torch.equal(ids, ref[0]) and torch.equal(dists, ref[1])),
+        "pixels": pixels.shape[0],
+        "brute_force_s": brute_s,
+        "pruned_s": pruned_s,
+        "speedup": brute_s / pruned_s,
+        "clustering_s": clustering_s,
+        "evaluated_fraction": stats["evaluated_fraction"],
+        "pruned_pixels": stats["pruned_pixels"],
+        "identical": bool(torch.equal(ids, ref[0]) and torch.equal(dists, ref[1])),
         "mean_norm": float(pixels.norm(dim=1).mean()),
     }
 
 
-def time_unstructured_assignment(num_pixels: int = 50000, chunk_size: int = 10000) -> Dict[str, float]:
+def time_unstructured_assignment(
+    num_pixels: int = 50000, chunk_size: int = 10000
+) -> Dict[str, float]:
     """Worst case for the pruning: random pixel and vertex embeddings (no structure); "auto" must
     notice after its probe and hand over to the brute force."""
     from densepose_ext.converters.cse_vertices import closest_vertices
@@ -259,23 +305,37 @@ def time_unstructured_assignment(num_pixels: int = 50000, chunk_size: int = 1000
     for method in ("brute_force", "auto", "pruned"):
         stats: Dict[str, float] = {}
         t0 = time.perf_counter()
-        closest_vertices(pixels, vertex_embeddings, chunk_size=chunk_size, method=method, stats=stats)
+        closest_vertices(
+            pixels, vertex_embeddings, chunk_size=chunk_size, method=method, stats=stats
+        )
         out[f"{method}_s"] = time.perf_counter() - t0
         out[f"{method}_evaluated"] = stats.get("evaluated_fraction", 1.0)
     return out
 
 
-def run_cse_benchmark(config_path: Path = DEFAULT_CONFIG, repeats: int = 1, chunk_size: int = 10000,
-                      with_model: bool = True) -> Dict[str, object]:
+def run_cse_benchmark(
+    config_path: Path = DEFAULT_CONFIG,
+    repeats: int = 1,
+    chunk_size: int = 10000,
+    with_model: bool = True,
+) -> Dict[str, object]:
     box_sizes = [(int(b[3] - b[1]), int(b[2] - b[0])) for b in BOXES_XYXY]
     threads = torch.get_num_threads()
-    report: Dict[str, object] = {"config": str(config_path), "box_sizes": box_sizes, "threads": threads,
-                                 "load": os.getloadavg()[0], "chunk_size": chunk_size}
+    report: Dict[str, object] = {
+        "config": str(config_path),
+        "box_sizes": box_sizes,
+        "threads": threads,
+        "load": os.getloadavg()[0],
+        "chunk_size": chunk_size,
+    }
     report["structured"] = time_structured_assignment(box_sizes, repeats, chunk_size)
     report["unstructured"] = time_unstructured_assignment(chunk_size=chunk_size)
     if with_model:
         report["timing"] = time_cse_inference(config_path, repeats, chunk_size=chunk_size)
-    report["peak_bytes"] = {m: assignment_peak_memory(m, box_sizes, chunk_size, threads) for m in ("brute_force", "auto")}
+    report["peak_bytes"] = {
+        m: assignment_peak_memory(m, box_sizes, chunk_size, threads)
+        for m in ("brute_force", "auto")
+    }
     return report
 
 
@@ -322,7 +382,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-    report = run_cse_benchmark(args.config, args.repeats, args.chunk_size, with_model=not args.no_model)
+    report = run_cse_benchmark(
+        args.config, args.repeats, args.chunk_size, with_model=not args.no_model
+    )
     print("\n".join(format_report(report)))
 
 

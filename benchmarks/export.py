@@ -11,6 +11,7 @@ Example:
 Prints one JSON object (latencies in seconds: median of --repeats runs after --warmup runs; the
 backends alternate run by run, so that changes of machine load affect them alike).
 """
+
 import argparse
 import json
 import os
@@ -42,7 +43,11 @@ def scaled_random_weights(model: nn.Module, seed: int = 0) -> None:
         for name, m in model.named_modules():
             if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
                 fan_in = m.weight[0].numel()
-                gain = 0.1 if any(s in name for s in ("anchor_deltas", "bbox_pred", "cls_score")) else 1.0
+                gain = (
+                    0.1
+                    if any(s in name for s in ("anchor_deltas", "bbox_pred", "cls_score"))
+                    else 1.0
+                )
                 m.weight.copy_(torch.randn(m.weight.shape, generator=g) * gain / fan_in**0.5)
                 if m.bias is not None:
                     m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.1)
@@ -66,7 +71,9 @@ def interleaved_latencies(runners: dict, warmup: int, repeats: int) -> dict:
 
 def build_module(cfg, weights: str, dtype_name: str, score_thresh: float) -> DensePoseExportModule:
     model = cast_bodies(build_export_model(cfg, weights), DTYPES[dtype_name])
-    module = DensePoseExportModule(model, cfg.INPUT.MIN_SIZE_TEST, cfg.INPUT.MAX_SIZE_TEST, cfg.INPUT.FORMAT)
+    module = DensePoseExportModule(
+        model, cfg.INPUT.MIN_SIZE_TEST, cfg.INPUT.MAX_SIZE_TEST, cfg.INPUT.FORMAT
+    )
     module.score_thresh.fill_(score_thresh)
     return module
 
@@ -94,7 +101,10 @@ def max_differences(reference, outputs, names) -> dict:
     out = [o.numpy() if isinstance(o, torch.Tensor) else o for o in outputs]
     if ref[0].shape != out[0].shape:
         return {"num_detections": [len(ref[0]), len(out[0])]}
-    return {n: float(np.abs(r.astype(np.float64) - o).max()) if r.size else 0.0 for n, r, o in zip(names, ref, out)}
+    return {
+        n: float(np.abs(r.astype(np.float64) - o).max()) if r.size else 0.0
+        for n, r, o in zip(names, ref, out)
+    }
 
 
 def main() -> None:
@@ -125,9 +135,16 @@ def main() -> None:
     with torch.no_grad():
         reference = module(image)
     names = module.output_names
-    report = {"config": args.config, "image_hw": [args.height, args.width], "threads": args.threads,
-              "num_detections": len(reference[0]), "torch": torch.__version__, "latency_s": {},
-              "size_mib": {}, "max_abs_diff_vs_eager": {}}  # fmt: skip
+    report = {
+        "config": args.config,
+        "image_hw": [args.height, args.width],
+        "threads": args.threads,
+        "num_detections": len(reference[0]),
+        "torch": torch.__version__,
+        "latency_s": {},
+        "size_mib": {},
+        "max_abs_diff_vs_eager": {},
+    }
 
     ts_path = os.path.join(workdir, "fp32.pt")
     report["size_mib"]["torchscript_fp32"] = export(module, cfg, "torchscript", ts_path, "fp32")
@@ -145,7 +162,9 @@ def main() -> None:
     )
     traced_bf16, _ = load_torchscript(bf16_path)
     onnx16_path = os.path.join(workdir, "fp16.onnx")
-    report["size_mib"]["onnx_fp16"] = export(build_module(cfg, weights, "fp16", thresh), cfg, "onnx", onnx16_path, "fp16")
+    report["size_mib"]["onnx_fp16"] = export(
+        build_module(cfg, weights, "fp16", thresh), cfg, "onnx", onnx16_path, "fp16"
+    )
     runners = {
         "eager": lambda: module(image),
         "torchscript": lambda: traced(image),
@@ -153,8 +172,12 @@ def main() -> None:
         "torchscript_bf16": lambda: traced_bf16(image),
     }
     with torch.no_grad():
-        report["max_abs_diff_vs_eager"]["torchscript"] = max_differences(reference, traced(image), names)
-        report["max_abs_diff_vs_eager"]["onnxruntime"] = max_differences(reference, session.run(None, feed), names)
+        report["max_abs_diff_vs_eager"]["torchscript"] = max_differences(
+            reference, traced(image), names
+        )
+        report["max_abs_diff_vs_eager"]["onnxruntime"] = max_differences(
+            reference, session.run(None, feed), names
+        )
         report["latency_s"] = interleaved_latencies(runners, args.warmup, args.repeats)
     report["load_average_1min"] = os.getloadavg()[0]
     report["size_mib"] = {k: round(v, 1) for k, v in report["size_mib"].items()}

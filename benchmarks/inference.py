@@ -5,6 +5,7 @@ the predictions are meaningless. Example:
 
     python benchmarks/inference.py --config configs/densepose_rcnn_R_50_FPN_s1x.yaml --threads 1
 """
+
 import argparse
 import statistics
 import time
@@ -25,7 +26,11 @@ from densepose_ext.structures import (
 )
 
 IMAGE_HW = (800, 1067)
-BOXES_XYXY = [[100.0, 100.0, 400.0, 700.0], [500.0, 150.0, 750.0, 780.0], [800.0, 300.0, 1000.0, 600.0]]
+BOXES_XYXY = [
+    [100.0, 100.0, 400.0, 700.0],
+    [500.0, 150.0, 750.0, 780.0],
+    [800.0, 300.0, 1000.0, 600.0],
+]
 
 # output class -> function(output, boxes_xyxy) converting it to per-box results; other model
 # families (CSE, ...) add their converter here
@@ -90,16 +95,23 @@ def benchmark(config: str, repeats: int) -> Dict[str, float]:
         boxes = outputs[0].pred_boxes.tensor
         convert = next(f for cls, f in converters.items() if isinstance(output, cls))
         row = {
-            "backbone": _timeit(lambda: model.backbone(model.preprocess_image(inputs).tensor), repeats),
+            "backbone": _timeit(
+                lambda: model.backbone(model.preprocess_image(inputs).tensor), repeats
+            ),
             "densepose_branch": _timeit(
-                lambda: model.roi_heads.forward_with_given_boxes(features, [_given_instances()]), repeats
+                lambda: model.roi_heads.forward_with_given_boxes(features, [_given_instances()]),
+                repeats,
             ),
             "conversion": _timeit(lambda: convert(output, boxes), repeats),
         }
         if isinstance(output, DensePoseChartPredictorOutput):
-            row["conversion_naive"] = _timeit(lambda: naive_chart_conversion(output, boxes), repeats)
+            row["conversion_naive"] = _timeit(
+                lambda: naive_chart_conversion(output, boxes), repeats
+            )
         row["given_boxes_total"] = _timeit(
-            lambda: convert(model.inference(inputs, [_given_instances()])[0]["instances"].pred_densepose, boxes),
+            lambda: convert(
+                model.inference(inputs, [_given_instances()])[0]["instances"].pred_densepose, boxes
+            ),
             repeats,
         )
         row["end_to_end"] = _timeit(lambda: _end_to_end(model, inputs, convert), repeats)
@@ -114,16 +126,27 @@ def _end_to_end(model, inputs, convert):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--config", action="append", help="config YAML (repeatable)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     configs = args.config or ["configs/densepose_rcnn_R_50_FPN_s1x.yaml"]
     torch.set_num_threads(args.threads)
-    print(f"CPU, {args.threads} thread(s), image {IMAGE_HW[0]}x{IMAGE_HW[1]}, {len(BOXES_XYXY)} boxes, "
-          f"RANDOM WEIGHTS, median of {args.repeats}; seconds per image")  # fmt: skip
-    columns = ["backbone", "densepose_branch", "conversion", "conversion_naive", "given_boxes_total", "end_to_end"]
+    print(
+        f"CPU, {args.threads} thread(s), image {IMAGE_HW[0]}x{IMAGE_HW[1]}, {len(BOXES_XYXY)} boxes, "
+        f"RANDOM WEIGHTS, median of {args.repeats}; seconds per image"
+    )
+    columns = [
+        "backbone",
+        "densepose_branch",
+        "conversion",
+        "conversion_naive",
+        "given_boxes_total",
+        "end_to_end",
+    ]
     print(f"{'config':<48}" + "".join(f"{c:>19}" for c in columns))
     for config in configs:
         row = benchmark(config, args.repeats)

@@ -7,6 +7,7 @@ separately from the images. Besides wall-clock images/s the script reports the C
 per image (this process + its workers), which stays meaningful on a machine shared with other jobs:
 `workers / cpu_per_image` is the rate on that many otherwise idle cores.
 """
+
 import argparse
 import os
 import resource

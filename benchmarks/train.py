@@ -5,6 +5,7 @@ under --data if absent) and times each part of each iteration after a warm-up. E
 
     python benchmarks/train.py --config demo/configs/synthetic_R_18_chart.yaml --iters 20 --threads 2
 """
+
 import argparse
 import json
 import os
@@ -31,9 +32,13 @@ def register_synthetic(root: str, num_images: int) -> None:
 
     train_json = os.path.join(root, "annotations", "train.json")
     if os.path.isfile(train_json):  # an existing set is used as it is (no re-split)
-        register_synthetic_dataset("densepose_synth_train", train_json, os.path.join(root, "images"))
+        register_synthetic_dataset(
+            "densepose_synth_train", train_json, os.path.join(root, "images")
+        )
         return
-    register_synthetic_datasets(root, num_train=num_images - num_images // 10, num_val=num_images // 10)
+    register_synthetic_datasets(
+        root, num_train=num_images - num_images // 10, num_val=num_images // 10
+    )
 
 
 def build(config: str, opts):
@@ -65,18 +70,27 @@ def time_iterations(model, optimizer, loader, warmup: int, iters: int):
         optimizer.step()
         t3 = time.perf_counter()
         if i >= warmup:
-            rows.append({"data": t1 - t0, "forward": t2 - t1, "backward": t3 - t2, "total": t3 - t0})
+            rows.append(
+                {"data": t1 - t0, "forward": t2 - t1, "backward": t3 - t2, "total": t3 - t0}
+            )
     return rows
 
 
 def summarise(rows):
-    return {k: {"mean": statistics.mean(r[k] for r in rows), "median": statistics.median(r[k] for r in rows)}
-            for k in ("data", "forward", "backward", "total")}  # fmt: skip
+    return {
+        k: {
+            "mean": statistics.mean(r[k] for r in rows),
+            "median": statistics.median(r[k] for r in rows),
+        }
+        for k in ("data", "forward", "backward", "total")
+    }
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default=os.path.join(REPO, "demo/configs/synthetic_R_18_chart.yaml"))
+    parser.add_argument(
+        "--config", default=os.path.join(REPO, "demo/configs/synthetic_R_18_chart.yaml")
+    )
     parser.add_argument("--data", default="datasets/synth", help="synthetic dataset root")
     parser.add_argument("--num-images", type=int, default=200, help="images to generate if absent")
     parser.add_argument("--iters", type=int, default=20)

@@ -12,6 +12,7 @@ Steps (each on CPU, sizes from the command line):
 
     python demo/bootstrap_synthetic.py --out output/bootstrap_synth --master-iters 450 --student-iters 80
 """
+
 import argparse
 import json
 import logging
@@ -46,10 +47,22 @@ def stylise(image_bgr: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def prepare_data(out: str, num_source: int, num_target: int, num_val: int, size: int, workers: int):
-    source = generate_synthetic_dataset(os.path.join(out, "source"), num_images=num_source + num_val,
-                                        size=size, seed=0, num_val=num_val, workers=workers)  # fmt: skip
-    target = generate_synthetic_dataset(os.path.join(out, "target"), num_images=num_target + num_val,
-                                        size=size, seed=1, num_val=num_val, workers=workers)  # fmt: skip
+    source = generate_synthetic_dataset(
+        os.path.join(out, "source"),
+        num_images=num_source + num_val,
+        size=size,
+        seed=0,
+        num_val=num_val,
+        workers=workers,
+    )
+    target = generate_synthetic_dataset(
+        os.path.join(out, "target"),
+        num_images=num_target + num_val,
+        size=size,
+        seed=1,
+        num_val=num_val,
+        workers=workers,
+    )
     styled_root = os.path.join(out, "target", "images_styled")
     os.makedirs(styled_root, exist_ok=True)
     names = sorted(os.listdir(target.image_root))
@@ -58,12 +71,22 @@ def prepare_data(out: str, num_source: int, num_target: int, num_val: int, size:
         if not os.path.isfile(dst):
             rng = np.random.default_rng(zlib.crc32(name.encode()))  # hash() differs per process
             cv2.imwrite(dst, stylise(cv2.imread(os.path.join(target.image_root, name)), rng))
-    register_synthetic_dataset("densepose_synth_source_train", source.train_json, source.image_root, source.body)
-    register_synthetic_dataset("densepose_synth_source_val", source.val_json, source.image_root, source.body)
-    register_synthetic_dataset("densepose_synth_target_val", target.val_json, styled_root, target.body)
+    register_synthetic_dataset(
+        "densepose_synth_source_train", source.train_json, source.image_root, source.body
+    )
+    register_synthetic_dataset(
+        "densepose_synth_source_val", source.val_json, source.image_root, source.body
+    )
+    register_synthetic_dataset(
+        "densepose_synth_target_val", target.val_json, styled_root, target.body
+    )
     with open(target.train_json) as f:
-        unlabelled = [img["file_name"] for img in json.load(f)["images"]]  # annotations are not used
-    register_image_list_dataset("densepose_synth_target_unlabelled", unlabelled, styled_root, category="person")
+        unlabelled = [
+            img["file_name"] for img in json.load(f)["images"]
+        ]  # annotations are not used
+    register_image_list_dataset(
+        "densepose_synth_target_unlabelled", unlabelled, styled_root, category="person"
+    )
 
 
 def make_cfg(config: str, out_dir: str, opts):
@@ -113,14 +136,18 @@ def summary(results) -> dict:
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--out", default="output/bootstrap_synth")
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--num-source", type=int, default=200)
     p.add_argument("--num-target", type=int, default=100)
     p.add_argument("--num-val", type=int, default=25)
     p.add_argument("--master-iters", type=int, default=450)
-    p.add_argument("--master-weights", default="", help="use this source-style master instead of training one")
+    p.add_argument(
+        "--master-weights", default="", help="use this source-style master instead of training one"
+    )
     p.add_argument("--student-iters", type=int, default=80)
     p.add_argument("--sampler", default="densepose_uniform")
     p.add_argument("--min-score", type=float, default=0.7)
@@ -130,28 +157,61 @@ def main(argv=None):
     setup_logger(name="densepose_ext")
     logging.getLogger("d2.engine.train_loop").setLevel(logging.WARNING)
     prepare_data(args.out, args.num_source, args.num_target, args.num_val, args.size, args.workers)
-    size_opts = ["INPUT.MIN_SIZE_TRAIN", f"({args.size},)", "INPUT.MAX_SIZE_TRAIN", str(int(args.size * 1.6)),
-                 "INPUT.MIN_SIZE_TEST", str(args.size), "INPUT.MAX_SIZE_TEST", str(int(args.size * 1.6))]  # fmt: skip
+    size_opts = [
+        "INPUT.MIN_SIZE_TRAIN",
+        f"({args.size},)",
+        "INPUT.MAX_SIZE_TRAIN",
+        str(int(args.size * 1.6)),
+        "INPUT.MIN_SIZE_TEST",
+        str(args.size),
+        "INPUT.MAX_SIZE_TEST",
+        str(int(args.size * 1.6)),
+    ]
     report = {"args": vars(args)}
 
     def schedule(iters):
-        return ["SOLVER.MAX_ITER", str(iters), "SOLVER.STEPS", f"({int(iters * 0.8)},)",
-                "SOLVER.WARMUP_ITERS", str(min(100, iters // 4)), "SOLVER.CHECKPOINT_PERIOD", str(10**6)]  # fmt: skip
+        return [
+            "SOLVER.MAX_ITER",
+            str(iters),
+            "SOLVER.STEPS",
+            f"({int(iters * 0.8)},)",
+            "SOLVER.WARMUP_ITERS",
+            str(min(100, iters // 4)),
+            "SOLVER.CHECKPOINT_PERIOD",
+            str(10**6),
+        ]
 
-    master_cfg = make_cfg("synthetic_R_18_chart.yaml", os.path.join(args.out, "master"),
-                          size_opts + schedule(args.master_iters))  # fmt: skip
+    master_cfg = make_cfg(
+        "synthetic_R_18_chart.yaml",
+        os.path.join(args.out, "master"),
+        size_opts + schedule(args.master_iters),
+    )
     if args.master_weights:
         master_weights = args.master_weights
-        report["master"] = summary({name: evaluate(master_cfg, master_weights, name) for name in master_cfg.DATASETS.TEST})
+        report["master"] = summary(
+            {name: evaluate(master_cfg, master_weights, name) for name in master_cfg.DATASETS.TEST}
+        )
     else:
         results, seconds = train(master_cfg)
         master_weights = os.path.join(master_cfg.OUTPUT_DIR, "final.pth")
         report["master"] = dict(summary(results), train_seconds=round(seconds))
     print(json.dumps(report["master"]), flush=True)
 
-    student_opts = size_opts + schedule(args.student_iters) + [
-        "BOOTSTRAP_MODEL.WEIGHTS", master_weights, "SOLVER.BASE_LR", "0.0005", "SOLVER.WARMUP_ITERS", "10"]  # AdamW: half the master's rate
-    student_cfg = make_cfg("synthetic_R_18_chart_bootstrap.yaml", os.path.join(args.out, "student"), student_opts)
+    student_opts = (
+        size_opts
+        + schedule(args.student_iters)
+        + [
+            "BOOTSTRAP_MODEL.WEIGHTS",
+            master_weights,
+            "SOLVER.BASE_LR",
+            "0.0005",
+            "SOLVER.WARMUP_ITERS",
+            "10",
+        ]
+    )  # AdamW: half the master's rate
+    student_cfg = make_cfg(
+        "synthetic_R_18_chart_bootstrap.yaml", os.path.join(args.out, "student"), student_opts
+    )
     student_cfg.BOOTSTRAP_DATASETS[0]["DATA_SAMPLER"]["TYPE"] = args.sampler
     student_cfg.BOOTSTRAP_DATASETS[0]["FILTER"]["MIN_VALUE"] = args.min_score
     results, seconds = train(student_cfg, master_weights)
@@ -159,7 +219,9 @@ def main(argv=None):
     print(json.dumps(report["student"]), flush=True)
 
     if not args.skip_control:
-        control_cfg = make_cfg("synthetic_R_18_chart.yaml", os.path.join(args.out, "control"), student_opts)
+        control_cfg = make_cfg(
+            "synthetic_R_18_chart.yaml", os.path.join(args.out, "control"), student_opts
+        )
         results, seconds = train(control_cfg, master_weights)
         report["control"] = dict(summary(results), train_seconds=round(seconds))
         print(json.dumps(report["control"]), flush=True)

@@ -3,6 +3,7 @@
 `add_densepose_config` only adds keys; it never changes a detectron2 default, so every official
 DensePose YAML and any user YAML written for the original package merges unchanged.
 """
+
 from detectron2.config import CfgNode as CN
 
 __all__ = [

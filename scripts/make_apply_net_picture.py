@@ -9,6 +9,7 @@ with the SURREAL atlas from ../shared/data/textures when present). With
 --synthetic-ground-truth no model is used: the same visualizers draw the exact I/U/V of a
 synthetic image (docs/images/apply_net_visualizers_gt.png).
 """
+
 import argparse
 import os
 import sys
@@ -41,12 +42,16 @@ def ground_truth_panels(index: int = 2, seed: int = 3, size: int = 256) -> list:
     prediction = ImagePrediction.from_results((h, w), [[0, 0, w, h]], [result])
     image = np.ascontiguousarray(scene.image[:, :, ::-1])  # RGB -> BGR
     options = VisOptions(texture_atlas=ATLAS if os.path.isfile(ATLAS) else None)
-    names = ["dp_segm", "dp_u", "dp_contour"] + (["dp_iuv_texture"] if options.texture_atlas else [])
+    names = ["dp_segm", "dp_u", "dp_contour"] + (
+        ["dp_iuv_texture"] if options.texture_atlas else []
+    )
     return [image] + [build_visualizer(n, options)(image, prediction) for n in names]
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("config", nargs="?")
     parser.add_argument("model", nargs="?")
     parser.add_argument("image", nargs="?")
@@ -65,8 +70,20 @@ def main():
         if visualizations == "dp_iuv_texture" and not os.path.isfile(ATLAS):
             continue
         output = os.path.join(work, f"panel{k}.png")
-        argv = ["show", args.config, args.model, args.image, visualizations, "--output", output,
-                "--texture_atlas", ATLAS, "--no-progress", "--opts", *args.opts]  # fmt: skip
+        argv = [
+            "show",
+            args.config,
+            args.model,
+            args.image,
+            visualizations,
+            "--output",
+            output,
+            "--texture_atlas",
+            ATLAS,
+            "--no-progress",
+            "--opts",
+            *args.opts,
+        ]
         if apply_net(argv) != 0:
             raise SystemExit(f"apply_net show {visualizations} failed")
         panels.append(cv2.imread(os.path.join(work, f"panel{k}.0001.png")))

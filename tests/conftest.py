@@ -1,4 +1,5 @@
 """Shared test fixtures: locations of the repository, its configs and ../shared data."""
+
 import os
 from pathlib import Path
 

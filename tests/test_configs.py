@@ -1,4 +1,5 @@
 """The shipped model-zoo YAMLs under configs/ merge into the DensePose config unchanged."""
+
 from pathlib import Path
 
 import pytest
@@ -38,7 +39,9 @@ def test_configs_match_key_dumps(shared_dir: Path):
     keys_dir = shared_dir / KEY_DUMPS_SUBDIR
     if not keys_dir.is_dir():
         pytest.skip(f"key dumps not found: {keys_dir}")
-    dumps = sorted(p.relative_to(keys_dir).with_suffix("").as_posix() for p in keys_dir.rglob("*.txt"))
+    dumps = sorted(
+        p.relative_to(keys_dir).with_suffix("").as_posix() for p in keys_dir.rglob("*.txt")
+    )
     configs = sorted(Path(i).with_suffix("").as_posix() for i in CONFIG_IDS)
     assert len(configs) == len(dumps)
     assert configs == dumps
@@ -108,7 +111,15 @@ def test_cse_animals_values():
     assert set(category_map.values()) == {943}
     assert len(category_map) == 8
     assert sorted(cfg.DATASETS.WHITELISTED_CATEGORIES["densepose_lvis_v1_ds1_train_v1"]) == [
-        76, 80, 225, 378, 422, 496, 569, 943, 1202
+        76,
+        80,
+        225,
+        378,
+        422,
+        496,
+        569,
+        943,
+        1202,
     ]
     m2m = _load("cse/densepose_rcnn_R_50_FPN_soft_animals_I0_finetune_m2m_16k.yaml")
     assert len(m2m.MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDERS) == 10

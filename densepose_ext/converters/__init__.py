@@ -1,4 +1,5 @@
 """Converters between DensePose structures: predictor outputs -> results, masks, IUV images."""
+
 from .boxes import int_boxes_xywh
 from .chart_result import (
     ToChartResultConverter,

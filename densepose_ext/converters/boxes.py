@@ -1,4 +1,5 @@
 """Integer box geometry shared by the converters (the original's truncation rule)."""
+
 import torch
 
 __all__ = ["int_boxes_xywh", "group_by_size"]

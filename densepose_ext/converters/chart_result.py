@@ -5,6 +5,7 @@ bilinearly (align_corners=False) to (h, w); labels = fine argmax where coarse ar
 U, V and per-part confidences are the values of channel `labels` of the equally resized maps
 (0 on background); single-channel confidences are resized channel 0 over the whole box.
 """
+
 from typing import List, Optional
 
 import torch
@@ -27,7 +28,9 @@ PER_PART_CONFIDENCES = ("sigma_1", "sigma_2", "kappa_u", "kappa_v")
 SEGM_CONFIDENCES = ("fine_segm_confidence", "coarse_segm_confidence")
 
 
-def resample_labels(coarse_segm: torch.Tensor, fine_segm: torch.Tensor, h: int, w: int) -> torch.Tensor:
+def resample_labels(
+    coarse_segm: torch.Tensor, fine_segm: torch.Tensor, h: int, w: int
+) -> torch.Tensor:
     """[n, K, S, S], [n, C, S, S] logits -> int64 [n, h, w] part labels (0 = background)."""
     foreground = channel_argmax(resize_maps(coarse_segm, h, w)) > 0
     return channel_argmax(resize_maps(fine_segm, h, w)) * foreground
@@ -43,7 +46,10 @@ def _convert_group(output, idx: torch.Tensor, h: int, w: int, with_confidences: 
     labels = resample_labels(output.coarse_segm[idx].float(), output.fine_segm[idx].float(), h, w)
     fields = {"labels": labels}
     uv = torch.stack(
-        [sample_channel_at(output.u[idx].float(), labels), sample_channel_at(output.v[idx].float(), labels)],
+        [
+            sample_channel_at(output.u[idx].float(), labels),
+            sample_channel_at(output.v[idx].float(), labels),
+        ],
         dim=1,
     )  # [n, 2, h, w], 0 on background
     fields["uv"] = uv
@@ -91,8 +97,10 @@ class ToChartResultConverter:
     def convert(predictor_output: DensePoseChartPredictorOutput, boxes) -> DensePoseChartResult:
         tensor = boxes.tensor if hasattr(boxes, "tensor") else boxes
         if len(predictor_output) != 1 or len(tensor) != 1:
-            raise ValueError("ToChartResultConverter converts exactly one instance; "
-                             "use chart_outputs_to_results for many")  # fmt: skip
+            raise ValueError(
+                "ToChartResultConverter converts exactly one instance; "
+                "use chart_outputs_to_results for many"
+            )
         return chart_outputs_to_results(predictor_output, tensor, with_confidences=False)[0]
 
 
@@ -105,7 +113,8 @@ class ToChartResultConverterWithConfidences:
     ) -> DensePoseChartResultWithConfidences:
         tensor = boxes.tensor if hasattr(boxes, "tensor") else boxes
         if len(predictor_output) != 1 or len(tensor) != 1:
-            raise ValueError("ToChartResultConverterWithConfidences converts exactly one instance; "
-                             "use chart_outputs_to_results for many")  # fmt: skip
+            raise ValueError(
+                "ToChartResultConverterWithConfidences converts exactly one instance; "
+                "use chart_outputs_to_results for many"
+            )
         return chart_outputs_to_results(predictor_output, tensor, with_confidences=True)[0]
-

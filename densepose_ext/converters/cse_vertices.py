@@ -6,6 +6,7 @@ the argmin taking the first index on ties, as the original does. By default the 
 vertex clusters that provably cannot hold the minimum (`vertex_search`), with the brute force's
 exact result; `method="brute_force"` computes every distance.
 """
+
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
@@ -39,7 +40,9 @@ AUTO_MAX_EVALUATED = 0.25  # force when the pruning evaluated more than this fra
 TensorOrList = Union[torch.Tensor, Sequence[torch.Tensor]]
 
 
-def squared_distances(pixel_embeddings: torch.Tensor, vertex_embeddings: torch.Tensor) -> torch.Tensor:
+def squared_distances(
+    pixel_embeddings: torch.Tensor, vertex_embeddings: torch.Tensor
+) -> torch.Tensor:
     """[P, D] x [V, D] -> [P, V] squared distances, in the original's order of operations."""
     dist = (-2 * pixel_embeddings).matmul(vertex_embeddings.t())
     dist.add_((pixel_embeddings * pixel_embeddings).sum(1, keepdim=True))
@@ -48,8 +51,12 @@ def squared_distances(pixel_embeddings: torch.Tensor, vertex_embeddings: torch.T
 
 
 def _brute_force(
-    minus_two: torch.Tensor, pixel_sq: torch.Tensor, vertices: torch.Tensor, vertex_sq: torch.Tensor,
-    chunk_size: int, vertex_chunk_size: int,
+    minus_two: torch.Tensor,
+    pixel_sq: torch.Tensor,
+    vertices: torch.Tensor,
+    vertex_sq: torch.Tensor,
+    chunk_size: int,
+    vertex_chunk_size: int,
 ) -> Tuple[torch.Tensor, torch.Tensor]:
     """Every pixel against every vertex, in tiles; the running minimum keeps the first index on ties."""
     num_pixels, device = pixel_sq.shape[0], pixel_sq.device
@@ -61,7 +68,9 @@ def _brute_force(
         best_ids = torch.zeros_like(ids[rows])
         for v0 in range(0, vertices.shape[0], vertex_chunk_size):
             cols = slice(v0, v0 + vertex_chunk_size)
-            tile = distance_tile(minus_two[rows], pixel_sq[rows], vertices[cols], vertex_sq[cols])  # [p, v]
+            tile = distance_tile(
+                minus_two[rows], pixel_sq[rows], vertices[cols], vertex_sq[cols]
+            )  # [p, v]
             tile_best, tile_ids = tile.min(dim=1)
             better = tile_best < best  # strict: an earlier tile wins ties
             best = torch.where(better, tile_best, best)
@@ -84,14 +93,23 @@ def _use_pruning(method: str, num_pixels: int, vertices: torch.Tensor) -> bool:
 
 def _take(x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
     """x[rows], without a copy when `rows` is a whole range start..end (the usual case)."""
-    if rows.shape[0] > 0 and int(rows[-1]) - int(rows[0]) + 1 == rows.shape[0] and bool((rows.diff() == 1).all()):
+    if (
+        rows.shape[0] > 0
+        and int(rows[-1]) - int(rows[0]) + 1 == rows.shape[0]
+        and bool((rows.diff() == 1).all())
+    ):
         return x[int(rows[0]) : int(rows[-1]) + 1]
     return x[rows]
 
 
 def _pruned_parts(
-    minus_two: torch.Tensor, pixel_sq: torch.Tensor, rows: torch.Tensor, vertices: torch.Tensor,
-    chunk_size: int, probe: int, stats: Optional[Dict[str, float]],
+    minus_two: torch.Tensor,
+    pixel_sq: torch.Tensor,
+    rows: torch.Tensor,
+    vertices: torch.Tensor,
+    chunk_size: int,
+    probe: int,
+    stats: Optional[Dict[str, float]],
 ) -> List[Tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
     """Pruned search of pixel `rows`: [(rows, ids, distances)] for a prefix of `rows`. With
     `probe` > 0, the first `probe` rows are searched first and the rest only if they needed at most
@@ -102,7 +120,9 @@ def _pruned_parts(
         if part.shape[0] == 0 or (done > 0 and evaluated / done > AUTO_MAX_EVALUATED):
             continue
         part_stats: Dict[str, float] = {}
-        found, found_d = pruned_closest_vertices(_take(minus_two, part), _take(pixel_sq, part), clusters, chunk_size, part_stats)
+        found, found_d = pruned_closest_vertices(
+            _take(minus_two, part), _take(pixel_sq, part), clusters, chunk_size, part_stats
+        )
         parts.append((part, found, found_d))
         evaluated += part_stats["evaluated_fraction"] * part.shape[0]
         done += part.shape[0]
@@ -151,13 +171,22 @@ def closest_vertices(
         rows = rest[finite]
         probe = AUTO_PROBE_PIXELS if method == "auto" else 0
         done = 0
-        for part, found, found_d in _pruned_parts(minus_two, pixel_sq, rows, vertices, search_chunk_size, probe, stats):
+        for part, found, found_d in _pruned_parts(
+            minus_two, pixel_sq, rows, vertices, search_chunk_size, probe, stats
+        ):
             ids[part], dists[part] = found, found_d
             done += part.shape[0]
         rest = torch.cat([rows[done:], rest[~finite]])
     if rest.shape[0] > 0:
         vertex_sq = (vertices * vertices).sum(1)  # [V]
-        found, found_d = _brute_force(_take(minus_two, rest), _take(pixel_sq, rest), vertices, vertex_sq, chunk_size, vertex_chunk_size)
+        found, found_d = _brute_force(
+            _take(minus_two, rest),
+            _take(pixel_sq, rest),
+            vertices,
+            vertex_sq,
+            chunk_size,
+            vertex_chunk_size,
+        )
         ids[rest], dists[rest] = found, found_d
     return ids, dists
 
@@ -193,18 +222,22 @@ def assign_vertices(
     selected = []
     for emb, mask in zip(emb_list, mask_list):
         if emb.shape[1:] != mask.shape:
-            raise ValueError(f"embedding {tuple(emb.shape)} and mask {tuple(mask.shape)} differ in size")
+            raise ValueError(
+                f"embedding {tuple(emb.shape)} and mask {tuple(mask.shape)} differ in size"
+            )
         selected.append(emb.flatten(1)[:, mask.flatten()].t())  # [P_i, D]
     dim = vertex_embeddings.shape[1]
     pixels = torch.cat(selected) if selected else vertex_embeddings.new_zeros((0, dim))
-    ids, dists = closest_vertices(pixels, vertex_embeddings, chunk_size, vertex_chunk_size, method=method)
+    ids, dists = closest_vertices(
+        pixels, vertex_embeddings, chunk_size, vertex_chunk_size, method=method
+    )
     vertices_out, distances_out, start = [], [], 0
     for mask in mask_list:
         count = int(mask.sum())
         v = torch.zeros(mask.shape, dtype=torch.int64, device=mask.device)
         d = torch.zeros(mask.shape, dtype=dists.dtype, device=mask.device)
-        v[mask] = ids[start:start + count]
-        d[mask] = dists[start:start + count]
+        v[mask] = ids[start : start + count]
+        d[mask] = dists[start : start + count]
         vertices_out.append(v)
         distances_out.append(d)
         start += count
@@ -240,17 +273,25 @@ def cse_output_to_results(
     for i in range(len(output)):
         w, h = int(int_boxes[i, 2]), int(int_boxes[i, 3])
         embeddings.append(resize_maps(output.embedding[i : i + 1], h, w)[0])  # [D, h, w]
-        masks.append(resize_maps(output.coarse_segm[i : i + 1], h, w)[0].argmax(dim=0) > 0)  # [h, w]
+        masks.append(
+            resize_maps(output.coarse_segm[i : i + 1], h, w)[0].argmax(dim=0) > 0
+        )  # [h, w]
         class_id = int(classes[i])
         if class_id not in lookup:
-            raise KeyError(f"no mesh for predicted class {class_id}; CLASS_TO_MESH_NAME_MAPPING: {lookup}")
+            raise KeyError(
+                f"no mesh for predicted class {class_id}; CLASS_TO_MESH_NAME_MAPPING: {lookup}"
+            )
         mesh_names.append(lookup[class_id])
     results: List[Optional[DensePoseEmbeddingResult]] = [None] * len(output)
     for mesh_name in dict.fromkeys(mesh_names):
         idx = [i for i, m in enumerate(mesh_names) if m == mesh_name]
         vertex_embeddings = embedder(mesh_name)
         vertices, distances = assign_vertices(
-            [embeddings[i] for i in idx], vertex_embeddings, [masks[i] for i in idx], chunk_size, method=method
+            [embeddings[i] for i in idx],
+            vertex_embeddings,
+            [masks[i] for i in idx],
+            chunk_size,
+            method=method,
         )
         for j, i in enumerate(idx):
             results[i] = DensePoseEmbeddingResult(masks[i], vertices[j], distances[j], mesh_name)

@@ -1,4 +1,5 @@
 """Undoing a horizontal image flip on chart predictor outputs (used by test-time augmentation)."""
+
 import dataclasses
 
 import torch
@@ -38,7 +39,11 @@ def hflip_chart_predictor_output(output, transform_data: DensePoseTransformData)
     if len(output) == 0:
         return output
     values = {
-        f.name: (torch.flip(getattr(output, f.name), [3]) if getattr(output, f.name) is not None else None)
+        f.name: (
+            torch.flip(getattr(output, f.name), [3])
+            if getattr(output, f.name) is not None
+            else None
+        )
         for f in dataclasses.fields(output)
     }
     values["u"], values["v"] = _flip_uv_values(values["u"], values["v"], transform_data)

@@ -7,6 +7,7 @@ U·255, V·255 (clamped to [0, 255], truncated, as in the quantised result). `in
 [H, W]: 0 = background, k = the k-th instance of the input list (1-based), i.e. it indexes the
 given results, not their score order.
 """
+
 from typing import List, Sequence, Tuple
 
 import torch

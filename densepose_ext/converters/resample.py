@@ -1,4 +1,5 @@
 """Resizing box-relative S x S maps to integer box sizes (bilinear, align_corners=False)."""
+
 from typing import Tuple
 
 import torch
@@ -63,4 +64,6 @@ def sample_channel_at(maps: torch.Tensor, channels: torch.Tensor) -> torch.Tenso
     top = tap(rows0, x0) * wx0 + tap(rows0, x1) * wx1
     bottom = tap(rows1, x0) * wx0 + tap(rows1, x1) * wx1
     values = top * wy0[:, None] + bottom * wy1[:, None]
-    return torch.where(channels > 0, values, torch.zeros((), dtype=values.dtype, device=values.device))
+    return torch.where(
+        channels > 0, values, torch.zeros((), dtype=values.dtype, device=values.device)
+    )

@@ -1,4 +1,5 @@
 """DensePose outputs -> full-image instance masks (`BitMasks`)."""
+
 from typing import Tuple
 
 import torch
@@ -33,7 +34,9 @@ def densepose_outputs_to_box_masks(output, int_boxes: torch.Tensor) -> list:
     return masks
 
 
-def paste_box_masks(box_masks: list, int_boxes: torch.Tensor, image_size_hw: Tuple[int, int], device) -> torch.Tensor:
+def paste_box_masks(
+    box_masks: list, int_boxes: torch.Tensor, image_size_hw: Tuple[int, int], device
+) -> torch.Tensor:
     """Pastes [h, w] masks at rows y:y+h, cols x:x+w of a bool [N, H, W] canvas (clipped to it)."""
     height, width = image_size_hw
     canvas = torch.zeros((len(box_masks), height, width), dtype=torch.bool, device=device)

@@ -12,6 +12,7 @@ product, whose error is covered separately). The surviving clusters are searched
 float32 distance tiles as the brute force (`distance_tile`), and ties go to the smallest original
 vertex index, so the result is the brute force's, index for index and bit for bit.
 """
+
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
@@ -40,7 +41,10 @@ def rounding_scale(dim: int) -> float:
 
 
 def distance_tile(
-    minus_two_pixels: torch.Tensor, pixel_sq: torch.Tensor, vertices: torch.Tensor, vertex_sq: torch.Tensor
+    minus_two_pixels: torch.Tensor,
+    pixel_sq: torch.Tensor,
+    vertices: torch.Tensor,
+    vertex_sq: torch.Tensor,
 ) -> torch.Tensor:
     """[p, D] (-2 e), [p] |e|^2, [m, D] v, [m] |v|^2 -> [p, m] squared distances.
 
@@ -50,7 +54,9 @@ def distance_tile(
     """
     p, m = minus_two_pixels.shape[0], vertices.shape[0]
     if p < MIN_TILE:
-        minus_two_pixels = torch.cat([minus_two_pixels, minus_two_pixels.new_zeros(MIN_TILE - p, minus_two_pixels.shape[1])])
+        minus_two_pixels = torch.cat(
+            [minus_two_pixels, minus_two_pixels.new_zeros(MIN_TILE - p, minus_two_pixels.shape[1])]
+        )
     if m < MIN_TILE:
         vertices = torch.cat([vertices, vertices.new_zeros(MIN_TILE - m, vertices.shape[1])])
     dist = minus_two_pixels.matmul(vertices.t())[:p, :m]
@@ -98,7 +104,9 @@ def default_num_clusters(num_vertices: int) -> int:
 
 def _spherical_kmeans(directions: torch.Tensor, num_clusters: int, iterations: int) -> torch.Tensor:
     """Cluster labels [V] of unit vectors [V, D] by cosine k-means; deterministic (seeded start)."""
-    start = torch.randperm(directions.shape[0], generator=torch.Generator().manual_seed(0))[:num_clusters]
+    start = torch.randperm(directions.shape[0], generator=torch.Generator().manual_seed(0))[
+        :num_clusters
+    ]
     centres = directions[start.to(directions.device)]
     for _ in range(iterations):
         labels = directions.matmul(centres.t()).argmax(1)
@@ -163,7 +171,12 @@ def vertex_clusters(vertex_embeddings: torch.Tensor) -> VertexClusters:
     call, so tensor ids would never hit): one equality check per call."""
     v = vertex_embeddings.detach()
     for i, (stored, clusters) in enumerate(_CACHE):
-        if stored.shape == v.shape and stored.dtype == v.dtype and stored.device == v.device and torch.equal(stored, v):
+        if (
+            stored.shape == v.shape
+            and stored.dtype == v.dtype
+            and stored.device == v.device
+            and torch.equal(stored, v)
+        ):
             _CACHE.append(_CACHE.pop(i))  # most recently used last
             return clusters
     clusters = cluster_vertices(v)
@@ -173,7 +186,11 @@ def vertex_clusters(vertex_embeddings: torch.Tensor) -> VertexClusters:
 
 
 def _search_groups(
-    minus_two: torch.Tensor, pixel_sq: torch.Tensor, rows: torch.Tensor, counts: List[int], clusters: VertexClusters
+    minus_two: torch.Tensor,
+    pixel_sq: torch.Tensor,
+    rows: torch.Tensor,
+    counts: List[int],
+    clusters: VertexClusters,
 ) -> Tuple[torch.Tensor, torch.Tensor]:
     """Closest member of cluster k for the pixel rows of group k (groups consecutive in `rows`).
 
@@ -190,7 +207,12 @@ def _search_groups(
         for s in range(start, start + count, step):
             e = min(s + step, start + count)
             sel = rows[s:e]
-            tile = distance_tile(minus_two[sel], pixel_sq[sel], clusters.embeddings[lo:hi], clusters.squared_norms[lo:hi])
+            tile = distance_tile(
+                minus_two[sel],
+                pixel_sq[sel],
+                clusters.embeddings[lo:hi],
+                clusters.squared_norms[lo:hi],
+            )
             torch.min(tile, dim=1, out=(dists[s:e], local[s:e]))
             local[s:e] += lo
         start += count
@@ -198,14 +220,20 @@ def _search_groups(
 
 
 def _merge_first_index(
-    best: torch.Tensor, best_ids: torch.Tensor, rows: torch.Tensor, dists: torch.Tensor, ids: torch.Tensor
+    best: torch.Tensor,
+    best_ids: torch.Tensor,
+    rows: torch.Tensor,
+    dists: torch.Tensor,
+    ids: torch.Tensor,
 ) -> Tuple[torch.Tensor, torch.Tensor]:
     """Per pixel, the smallest distance over `best` and the (row, dist, id) candidates; among equal
     distances the smallest vertex id (the brute force's first-index rule)."""
     new_best = best.scatter_reduce(0, rows, dists, "amin", include_self=True)
     no_id = torch.iinfo(torch.int64).max
     new_ids = torch.where(best == new_best, best_ids, torch.full_like(best_ids, no_id))
-    new_ids.scatter_reduce_(0, rows, torch.where(dists == new_best[rows], ids, torch.full_like(ids, no_id)), "amin")
+    new_ids.scatter_reduce_(
+        0, rows, torch.where(dists == new_best[rows], ids, torch.full_like(ids, no_id)), "amin"
+    )
     return new_best, new_ids
 
 
@@ -231,9 +259,13 @@ def _survivors(
         tau = torch.where(excess >= 0, excess / (2 * hi), torch.full_like(excess, -float("inf")))
     norm = pixel_sq.sqrt()
     everything = tau <= -norm * float(clusters.cos_radius.min())  # a_k + b >= pi for some cluster
-    tau = torch.minimum(torch.maximum(tau, -norm), norm)  # tau > |e|: nothing survives; keep theta <= a_k
+    tau = torch.minimum(
+        torch.maximum(tau, -norm), norm
+    )  # tau > |e|: nothing survives; keep theta <= a_k
     span = torch.sqrt((pixel_sq - tau * tau).clamp(min=0))  # |e| sin b
-    lhs = torch.cat([pixels, torch.stack([-tau, span, 1e-5 * rounding * norm], 1)], 1).to(clusters.directions.dtype)
+    lhs = torch.cat([pixels, torch.stack([-tau, span, 1e-5 * rounding * norm], 1)], 1).to(
+        clusters.directions.dtype
+    )
     survive = clusters.augmented_axes.matmul(lhs.t()) >= 0  # [K, C]
     return survive.logical_or_(everything.unsqueeze(0))
 
@@ -284,7 +316,9 @@ def pruned_closest_vertices(
     evaluated = 0
     for start in range(0, num_pixels, chunk_size):
         end = min(start + chunk_size, num_pixels)
-        dists[start:end], ids[start:end], count = _search_chunk(minus_two_pixels[start:end], pixel_sq[start:end], clusters)
+        dists[start:end], ids[start:end], count = _search_chunk(
+            minus_two_pixels[start:end], pixel_sq[start:end], clusters
+        )
         evaluated += count
     if stats is not None:
         stats["evaluated_fraction"] = evaluated / max(1, num_pixels * clusters.order.shape[0])

@@ -14,6 +14,7 @@ What happens to a malformed annotation is the policy:
 The policy comes from the `on_invalid` argument, else the dataset metadata key
 `densepose_invalid_annotations`, else the environment variable `DENSEPOSE_INVALID_ANNOTATIONS`.
 """
+
 import logging
 import os
 from typing import Any, Dict, List, Optional
@@ -69,14 +70,20 @@ def _check_points(ann: Dict[str, Any], problems: List[str]) -> None:
         problems.append("length mismatch: " + ", ".join(f"{k}={n}" for k, n in lengths.items()))
     for key in ("dp_x", "dp_y"):
         a = arrays.get(key)
-        if a is not None and a.size and (a.min() < -_COORD_SLACK or a.max() > _MASK_SIZE + _COORD_SLACK):
+        if (
+            a is not None
+            and a.size
+            and (a.min() < -_COORD_SLACK or a.max() > _MASK_SIZE + _COORD_SLACK)
+        ):
             problems.append(f"{key} outside the box frame [0, 256]: [{a.min():g}, {a.max():g}]")
     parts = arrays.get("dp_I")
     if parts is not None and parts.size:
         if not np.all(parts == np.round(parts)):
             problems.append("dp_I has non-integer part indices")
         elif parts.min() < 1 or parts.max() > _N_PART_LABELS:
-            problems.append(f"dp_I part index out of range 1..24: [{parts.min():g}, {parts.max():g}]")
+            problems.append(
+                f"dp_I part index out of range 1..24: [{parts.min():g}, {parts.max():g}]"
+            )
     for key in ("dp_U", "dp_V"):
         a = arrays.get(key)
         if a is not None and a.size and (a.min() < -_UV_EPS or a.max() > 1 + _UV_EPS):
@@ -112,7 +119,9 @@ def _check_masks(masks: Any, problems: List[str]) -> None:
             return
         entries = [m for m in masks if m]
     else:
-        problems.append(f"dp_masks must be an RLE dict or a list of them, got {type(masks).__name__}")
+        problems.append(
+            f"dp_masks must be an RLE dict or a list of them, got {type(masks).__name__}"
+        )
         return
     for index, rle in enumerate(entries):
         try:
@@ -134,7 +143,9 @@ def densepose_annotation_problems(ann: Dict[str, Any]) -> List[str]:
     return problems
 
 
-def resolve_invalid_annotation_policy(on_invalid: Optional[str] = None, metadata: Any = None) -> str:
+def resolve_invalid_annotation_policy(
+    on_invalid: Optional[str] = None, metadata: Any = None
+) -> str:
     """Argument, else metadata `densepose_invalid_annotations`, else $DENSEPOSE_INVALID_ANNOTATIONS,
     else "skip"."""
     policy = on_invalid
@@ -144,7 +155,9 @@ def resolve_invalid_annotation_policy(on_invalid: Optional[str] = None, metadata
         policy = os.environ.get(ENV_VARIABLE) or "skip"
     policy = str(policy).lower()
     if policy not in INVALID_ANNOTATION_POLICIES:
-        raise ValueError(f"invalid-annotation policy {policy!r}; use one of {INVALID_ANNOTATION_POLICIES}")
+        raise ValueError(
+            f"invalid-annotation policy {policy!r}; use one of {INVALID_ANNOTATION_POLICIES}"
+        )
     return policy
 
 
@@ -176,7 +189,11 @@ def validate_densepose_dataset(
     where = f" in dataset {dataset_name!r}" if dataset_name else ""
     if policy == "reject":
         shown = "\n  ".join(lines[:_MAX_PROBLEMS_LOGGED])
-        more = f"\n  ... and {len(lines) - _MAX_PROBLEMS_LOGGED} more" if len(lines) > _MAX_PROBLEMS_LOGGED else ""
+        more = (
+            f"\n  ... and {len(lines) - _MAX_PROBLEMS_LOGGED} more"
+            if len(lines) > _MAX_PROBLEMS_LOGGED
+            else ""
+        )
         raise InvalidDensePoseAnnotationError(
             f"{len(bad)} malformed DensePose annotation(s){where}:\n  {shown}{more}\n"
             f"Fix the data, or skip them with {ENV_VARIABLE}=skip (or on_invalid='skip')."

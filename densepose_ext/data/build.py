@@ -6,6 +6,7 @@ and enumerated into contiguous class indices. Annotations of other categories ar
 ones get the contiguous index as `category_id`, and the metadata gets `thing_classes`,
 `thing_dataset_id_to_contiguous_id` and `thing_dataset_id_to_merged_id`.
 """
+
 import itertools
 import logging
 from typing import Any, Dict, List, Optional
@@ -45,12 +46,18 @@ def register_category_options(cfg, dataset_names: List[str]) -> None:
     for name in dataset_names:
         meta = MetadataCatalog.get(name)
         if name in cfg.DATASETS.WHITELISTED_CATEGORIES:
-            _set_metadata(name, "whitelisted_categories", [int(c) for c in cfg.DATASETS.WHITELISTED_CATEGORIES[name]])
+            _set_metadata(
+                name,
+                "whitelisted_categories",
+                [int(c) for c in cfg.DATASETS.WHITELISTED_CATEGORIES[name]],
+            )
         if name in cfg.DATASETS.CATEGORY_MAPS:
             mapping = {int(k): int(v) for k, v in cfg.DATASETS.CATEGORY_MAPS[name].items()}
             _set_metadata(name, "category_map", mapping)
         if not hasattr(meta, "class_to_mesh_name") and cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING:
-            meta.class_to_mesh_name = {int(k): v for k, v in cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING.items()}
+            meta.class_to_mesh_name = {
+                int(k): v for k, v in cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING.items()
+            }
 
 
 def _dataset_categories(name: str, dicts: List[Dict[str, Any]]) -> Dict[int, str]:
@@ -59,7 +66,9 @@ def _dataset_categories(name: str, dicts: List[Dict[str, Any]]) -> Dict[int, str
     if meta.get("categories", None):
         return {int(k): v for k, v in meta.categories.items()}
     if meta.get("thing_dataset_id_to_contiguous_id", None) and meta.get("thing_classes", None):
-        return {int(k): meta.thing_classes[v] for k, v in meta.thing_dataset_id_to_contiguous_id.items()}
+        return {
+            int(k): meta.thing_classes[v] for k, v in meta.thing_dataset_id_to_contiguous_id.items()
+        }
     ids = sorted({int(a["category_id"]) for d in dicts for a in d.get("annotations", [])})
     return {i: str(i) for i in ids}
 
@@ -82,7 +91,9 @@ def _merge_categories(names: List[str], all_dicts: List[List[dict]]) -> Dict[str
         _set_metadata(name, "thing_classes", thing_classes)
         _set_metadata(name, "thing_dataset_id_to_merged_id", dict(to_merged))
         _set_metadata(
-            name, "thing_dataset_id_to_contiguous_id", {s: contiguous[m] for s, m in to_merged.items()}
+            name,
+            "thing_dataset_id_to_contiguous_id",
+            {s: contiguous[m] for s, m in to_merged.items()},
         )
     return merged_ids_per_dataset
 
@@ -116,9 +127,7 @@ def _keep_for_training(record: Dict[str, Any], cfg) -> bool:
     checks = []
     if cfg.MODEL.KEYPOINT_ON:
         min_kp = cfg.MODEL.ROI_KEYPOINT_HEAD.MIN_KEYPOINTS_PER_IMAGE
-        visible = sum(
-            sum(1 for v in a.get("keypoints", [])[2::3] if v > 0) for a in anns
-        )
+        visible = sum(sum(1 for v in a.get("keypoints", [])[2::3] if v > 0) for a in anns)
         checks.append(visible >= min_kp)
     if cfg.MODEL.MASK_ON:
         checks.append(any("segmentation" in a for a in anns))
@@ -128,7 +137,9 @@ def _keep_for_training(record: Dict[str, Any], cfg) -> bool:
     return any(checks) if checks else True
 
 
-def combine_dataset_dicts(names: List[str], cfg=None, filter_for_training: bool = False) -> List[dict]:
+def combine_dataset_dicts(
+    names: List[str], cfg=None, filter_for_training: bool = False
+) -> List[dict]:
     """Loads, category-merges and (optionally) filters the dataset dicts of `names`."""
     all_dicts = [DatasetCatalog.get(name) for name in names]
     for name, dicts in zip(names, all_dicts):
@@ -141,7 +152,9 @@ def combine_dataset_dicts(names: List[str], cfg=None, filter_for_training: bool 
     if filter_for_training and cfg is not None and cfg.DATALOADER.FILTER_EMPTY_ANNOTATIONS:
         before = len(combined)
         combined = [d for d in combined if _keep_for_training(d, cfg)]
-        logger.info(f"Removed {before - len(combined)} images without usable annotations; {len(combined)} left")
+        logger.info(
+            f"Removed {before - len(combined)} images without usable annotations; {len(combined)} left"
+        )
     if not combined:
         raise ValueError(f"No usable images in {names}")
     return combined

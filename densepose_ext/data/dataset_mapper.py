@@ -4,6 +4,7 @@ Per image, in order: read image -> augment (resize, flip, rotation) -> transform
 keypoints (detectron2) -> build and transform `DensePoseDataRelative` per annotation -> masks from
 DensePose where needed -> `Instances` with `gt_densepose` (a `DensePoseList`).
 """
+
 import copy
 import logging
 from typing import Any, Callable, Dict, List, Optional
@@ -79,7 +80,9 @@ class DatasetMapper:
         self.keypoint_hflip_indices = keypoint_hflip_indices
         self.vertex_transforms_of = vertex_transforms_of
         self._vertex_transforms_cache: Dict[str, torch.Tensor] = {}
-        logger.info(f"[DatasetMapper] augmentations ({'train' if is_train else 'test'}): {augmentations}")
+        logger.info(
+            f"[DatasetMapper] augmentations ({'train' if is_train else 'test'}): {augmentations}"
+        )
 
     @classmethod
     def from_config(cls, cfg, is_train: bool = True) -> Dict[str, Any]:
@@ -157,7 +160,9 @@ class DatasetMapper:
         if flips % 2 == 0:
             return None
         if data.mesh_name not in self._vertex_transforms_cache:
-            self._vertex_transforms_cache[data.mesh_name] = self.vertex_transforms_of(data.mesh_name)
+            self._vertex_transforms_cache[data.mesh_name] = self.vertex_transforms_of(
+                data.mesh_name
+            )
         return self._vertex_transforms_cache[data.mesh_name]
 
     @staticmethod
@@ -194,5 +199,7 @@ def _paste_box_mask(canvas: np.ndarray, mask: torch.Tensor, box_xyxy) -> None:
 def _mesh_id_or_unknown(mesh_name: str) -> int:
     """Catalog id of a mesh; unknown meshes fail with the list of registered ones."""
     if mesh_name not in MeshCatalog:
-        raise KeyError(f"annotation refers to mesh {mesh_name!r}, not in the mesh catalog: {MeshCatalog.names()}")
+        raise KeyError(
+            f"annotation refers to mesh {mesh_name!r}, not in the mesh catalog: {MeshCatalog.names()}"
+        )
     return MeshCatalog.get_mesh_id(mesh_name)

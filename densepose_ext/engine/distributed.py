@@ -1,4 +1,5 @@
 """Orderly end of a multi-process (`launch`) run."""
+
 import torch.distributed as dist
 from detectron2.utils import comm
 

@@ -4,6 +4,7 @@ Differences from `DefaultTrainer`: DensePose train / test loaders and mapper; bb
 evaluators (the CSE embedder is passed to the latter); SGD or AdamW (`SOLVER.OPTIMIZER`) with LR
 multipliers for parameters named `features` / `embeddings`; multi-process training also works on CPU (gloo, DDP without device ids).
 """
+
 import logging
 import os
 import weakref
@@ -74,7 +75,9 @@ class Trainer(DefaultTrainer):
             model, data_loader, optimizer
         )
         self.scheduler = self.build_lr_scheduler(cfg, optimizer)
-        self.checkpointer = DetectionCheckpointer(model, cfg.OUTPUT_DIR, trainer=weakref.proxy(self))
+        self.checkpointer = DetectionCheckpointer(
+            model, cfg.OUTPUT_DIR, trainer=weakref.proxy(self)
+        )
         self.start_iter = 0
         self.max_iter = cfg.SOLVER.MAX_ITER
         self.cfg = cfg
@@ -129,17 +132,26 @@ class Trainer(DefaultTrainer):
 
     # ------------------------------------------------------------------ evaluation
     @classmethod
-    def build_evaluator(cls, cfg, dataset_name: str, output_folder: Optional[str] = None,
-                        embedder: Optional[torch.nn.Module] = None) -> DatasetEvaluator:  # fmt: skip
+    def build_evaluator(
+        cls,
+        cfg,
+        dataset_name: str,
+        output_folder: Optional[str] = None,
+        embedder: Optional[torch.nn.Module] = None,
+    ) -> DatasetEvaluator:
         """bbox COCO evaluator, plus the DensePose evaluator when DENSEPOSE_ON."""
         if output_folder is None:
             output_folder = os.path.join(cfg.OUTPUT_DIR, "inference")
         distributed = cfg.DENSEPOSE_EVALUATION.DISTRIBUTED_INFERENCE
         evaluators: List[DatasetEvaluator] = [
-            COCOEvaluator(dataset_name, output_dir=output_folder, distributed=distributed, tasks=("bbox",))
+            COCOEvaluator(
+                dataset_name, output_dir=output_folder, distributed=distributed, tasks=("bbox",)
+            )
         ]
         if cfg.MODEL.DENSEPOSE_ON:
-            evaluators.append(cls._build_densepose_evaluator(cfg, dataset_name, output_folder, embedder))
+            evaluators.append(
+                cls._build_densepose_evaluator(cfg, dataset_name, output_folder, embedder)
+            )
         return DatasetEvaluators(evaluators)
 
     @staticmethod
@@ -202,7 +214,10 @@ class Trainer(DefaultTrainer):
         embedder = extract_embedder(model)
         evaluators = [
             cls.build_evaluator(
-                cfg, name, output_folder=os.path.join(cfg.OUTPUT_DIR, "inference_TTA"), embedder=embedder
+                cfg,
+                name,
+                output_folder=os.path.join(cfg.OUTPUT_DIR, "inference_TTA"),
+                embedder=embedder,
             )
             for name in cfg.DATASETS.TEST
         ]
@@ -210,5 +225,6 @@ class Trainer(DefaultTrainer):
         if len(cfg.DATASETS.TEST) == 1:
             return OrderedDict((k + "_TTA", v) for k, v in results.items())
         return OrderedDict(
-            (name, OrderedDict((k + "_TTA", v) for k, v in res.items())) for name, res in results.items()
+            (name, OrderedDict((k + "_TTA", v) for k, v in res.items()))
+            for name, res in results.items()
         )

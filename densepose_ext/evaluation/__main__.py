@@ -7,6 +7,7 @@ Results: our `coco_densepose_predictions.pth` (records with contiguous category 
 files `DensePoseEvaluatorStorage.<rank>.bin` are read from the same directory) or a 2018 COCO
 DensePose challenge JSON (`uv_shape`, `uv_data`; dataset category ids).
 """
+
 import argparse
 import glob
 import json
@@ -29,23 +30,37 @@ __all__ = ["main", "parse_args", "format_table"]
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m densepose_ext.evaluation", description=__doc__.split("\n")[0])
-    parser.add_argument("--annotations", required=True, help="COCO-format DensePose annotation json")
-    parser.add_argument("--results", required=True, help="coco_densepose_predictions.pth or challenge .json")
-    parser.add_argument("--surface", default=None,
-                        help="chart GPS surface: directory/URL prefix with the official files, a synthetic "
-                             "body .npz or 'smpl_approximate:<dir>' (default: official URLs)")  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="python -m densepose_ext.evaluation", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--annotations", required=True, help="COCO-format DensePose annotation json"
+    )
+    parser.add_argument(
+        "--results", required=True, help="coco_densepose_predictions.pth or challenge .json"
+    )
+    parser.add_argument(
+        "--surface",
+        default=None,
+        help="chart GPS surface: directory/URL prefix with the official files, a synthetic "
+        "body .npz or 'smpl_approximate:<dir>' (default: official URLs)",
+    )
     parser.add_argument("--min-iou", type=float, default=0.5, help="lowest matching threshold")
     parser.add_argument("--type", choices=("iuv", "cse"), default="iuv")
-    parser.add_argument("--mesh-embeddings", default=None,
-                        help="CSE: torch file with {mesh name: vertex embeddings [V, E]}")  # fmt: skip
+    parser.add_argument(
+        "--mesh-embeddings",
+        default=None,
+        help="CSE: torch file with {mesh name: vertex embeddings [V, E]}",
+    )
     parser.add_argument("--output-json", default=None, help="also write the metrics here")
     return parser.parse_args(argv)
 
 
 def _storages_next_to(path: str) -> Dict[int, FileTensorStorage]:
     storages = {}
-    for file in glob.glob(os.path.join(os.path.dirname(os.path.abspath(path)), "DensePoseEvaluatorStorage.*.bin")):
+    for file in glob.glob(
+        os.path.join(os.path.dirname(os.path.abspath(path)), "DensePoseEvaluatorStorage.*.bin")
+    ):
         match = re.search(r"DensePoseEvaluatorStorage\.(\d+)\.bin$", file)
         if match:
             storages[int(match.group(1))] = FileTensorStorage(file, mode="r")

@@ -5,6 +5,7 @@ Matching is COCO's greedy matching with DensePose's changes (zero similarity nev
 IoU ≥ 0.8 rescue at the last threshold, all-ignored images ignore their detections); accumulation
 reuses pycocotools' `COCOeval.accumulate`.
 """
+
 import contextlib
 import copy
 import io
@@ -69,7 +70,9 @@ class ImagePairs:
             return self.mask_iou
         if mode == "gpsm":
             return np.sqrt(self.gps * self.mask_iou)
-        raise ValueError(f"unknown DensePose evaluation mode {mode!r}; expected one of {EVAL_MODES}")
+        raise ValueError(
+            f"unknown DensePose evaluation mode {mode!r}; expected one of {EVAL_MODES}"
+        )
 
 
 def _greedy_match(sim, thresholds, gt_ignore, gt_crowd, det_ignore, dt_match, gt_match):
@@ -125,16 +128,24 @@ def match_image(pairs: ImagePairs, mode: str, area_range: Sequence[float], thres
     if num_d and num_g:
         sim = pairs.similarity(mode)[:, order]
         _greedy_match(sim, thresholds, gt_ignore, gt_crowd, det_ignore, dt_match, gt_match)
-        _rescue_by_bbox(pairs.bbox_iou[:, order], gt_ignore, gt_crowd, det_ignore, dt_match, gt_match)
+        _rescue_by_bbox(
+            pairs.bbox_iou[:, order], gt_ignore, gt_crowd, det_ignore, dt_match, gt_match
+        )
     if np.all(gt_ignore):  # every GT ignored (or none): the image's detections do not count
         det_ignore[:] = True
     det_out = (pairs.det_area < area_range[0]) | (pairs.det_area > area_range[1])
     det_ignore |= (dt_match == 0) & det_out[None, :]
     return {
-        "aRng": list(area_range), "maxDet": MAX_DETS, "dtIds": list(pairs.det_ids),
-        "gtIds": list(pairs.gt_ids[order]), "dtMatches": dt_match, "gtMatches": gt_match,
-        "dtScores": list(pairs.det_scores), "gtIgnore": gt_ignore.astype(int), "dtIgnore": det_ignore,
-    }  # fmt: skip
+        "aRng": list(area_range),
+        "maxDet": MAX_DETS,
+        "dtIds": list(pairs.det_ids),
+        "gtIds": list(pairs.gt_ids[order]),
+        "dtMatches": dt_match,
+        "gtMatches": gt_match,
+        "dtScores": list(pairs.det_scores),
+        "gtIgnore": gt_ignore.astype(int),
+        "dtIgnore": det_ignore,
+    }
 
 
 class DensePoseCocoEval:
@@ -144,8 +155,14 @@ class DensePoseCocoEval:
     `scorer` provides `gps_matrix(dets, gt_anns)` and `detection_mask(det, image_hw)`.
     """
 
-    def __init__(self, coco_gt, detections: List[dict], scorer, min_iou_threshold: float = 0.5,
-                 need_masks: bool = True):  # fmt: skip
+    def __init__(
+        self,
+        coco_gt,
+        detections: List[dict],
+        scorer,
+        min_iou_threshold: float = 0.5,
+        need_masks: bool = True,
+    ):
         self.coco_gt = coco_gt
         self.scorer = scorer
         self.min_iou_threshold = float(min_iou_threshold)
@@ -169,7 +186,9 @@ class DensePoseCocoEval:
     def _image_pairs(self, image, cat_id, ignore) -> Optional[ImagePairs]:
         image_hw = (int(image["height"]), int(image["width"]))
         ann_ids = self.coco_gt.getAnnIds(imgIds=[image["id"]], catIds=[cat_id])
-        gts = [a for a in self.coco_gt.loadAnns(ann_ids) if keep_box_outside_ignore(a["bbox"], ignore)]
+        gts = [
+            a for a in self.coco_gt.loadAnns(ann_ids) if keep_box_outside_ignore(a["bbox"], ignore)
+        ]
         dets = sorted(self._dets.get((image["id"], cat_id), []), key=lambda d: -d["score"])
         dets = dets[:MAX_DETS]
         det_masks = None
@@ -186,13 +205,16 @@ class DensePoseCocoEval:
             gt_ids=np.array([a["id"] for a in gts], dtype=np.int64),
             det_ids=np.array([d["id"] for d in dets], dtype=np.int64),
             det_scores=np.array([d["score"] for d in dets], dtype=np.float64),
-            gt_ignore=gt_ignore, gt_crowd=crowd,
-            gt_area=np.array([a.get("area", a["bbox"][2] * a["bbox"][3]) for a in gts], dtype=np.float64),
+            gt_ignore=gt_ignore,
+            gt_crowd=crowd,
+            gt_area=np.array(
+                [a.get("area", a["bbox"][2] * a["bbox"][3]) for a in gts], dtype=np.float64
+            ),
             det_area=np.array([d["bbox"][2] * d["bbox"][3] for d in dets], dtype=np.float64),
             gps=self._gps(dets, gts, gt_ignore),
             mask_iou=self._mask_iou(det_masks, gts, crowd, image_hw) if self.need_masks else None,
             bbox_iou=self._bbox_iou(dets, gts, crowd),
-        )  # fmt: skip
+        )
 
     def _gps(self, dets, gts, gt_ignore) -> np.ndarray:
         gps = np.zeros((len(dets), len(gts)))
@@ -207,7 +229,9 @@ class DensePoseCocoEval:
             return np.zeros((len(dets), len(gts)))
         boxes_d = [list(map(float, d["bbox"])) for d in dets]
         boxes_g = [list(map(float, g["bbox"])) for g in gts]
-        return np.asarray(mask_utils.iou(boxes_d, boxes_g, crowd.astype(int).tolist()), dtype=np.float64)
+        return np.asarray(
+            mask_utils.iou(boxes_d, boxes_g, crowd.astype(int).tolist()), dtype=np.float64
+        )
 
     @staticmethod
     def _mask_iou(det_masks, gts, crowd, image_hw) -> np.ndarray:
@@ -229,8 +253,10 @@ class DensePoseCocoEval:
         params.useCats = 1
         coco_eval.evalImgs = [
             self._match_or_none(img_id, cat_id, mode, area)
-            for cat_id in self.cat_ids for area in params.areaRng for img_id in self.img_ids
-        ]  # fmt: skip
+            for cat_id in self.cat_ids
+            for area in params.areaRng
+            for img_id in self.img_ids
+        ]
         coco_eval._paramsEval = copy.deepcopy(params)
         with contextlib.redirect_stdout(io.StringIO()):
             coco_eval.accumulate()
@@ -244,7 +270,9 @@ class DensePoseCocoEval:
         result.update(image_id=img_id, category_id=cat_id)
         return result
 
-    def summarize(self, mode: str, class_names: Optional[Dict[int, str]] = None) -> Dict[str, float]:
+    def summarize(
+        self, mode: str, class_names: Optional[Dict[int, str]] = None
+    ) -> Dict[str, float]:
         """Metric table ×100 (−1 where undefined); `AP-<class>` when more than one category."""
         coco_eval = self.accumulate(mode)
         precision, recall = coco_eval.eval["precision"], coco_eval.eval["recall"]
@@ -269,6 +297,8 @@ def _summary_value(name: str, precision: np.ndarray, recall: np.ndarray, thresho
     else:
         t_index = np.nonzero(np.isclose(thresholds, int(rest) / 100.0))[0]
         a_index = 0
-    values = precision[t_index, :, :, a_index, -1] if kind == "AP" else recall[t_index, :, a_index, -1]
+    values = (
+        precision[t_index, :, :, a_index, -1] if kind == "AP" else recall[t_index, :, a_index, -1]
+    )
     values = values[values > -1]
     return float(values.mean() * 100) if values.size else -1.0

@@ -1,4 +1,5 @@
 """`DensePoseCOCOEvaluator`: collects per-image DensePose predictions and reports GPS / GPSm / IOU AP."""
+
 import itertools
 import logging
 import os
@@ -26,8 +27,13 @@ RESULT_KEYS = {"gps": "densepose_gps", "gpsm": "densepose_gpsm", "iou": "densepo
 PREDICTIONS_FILE = "coco_densepose_predictions.pth"
 
 
-def evaluate_detections(coco_gt, detections: List[dict], scorer, min_iou_threshold: float = 0.5,
-                        class_names: Optional[Dict[int, str]] = None) -> Dict[str, Dict[str, float]]:  # fmt: skip
+def evaluate_detections(
+    coco_gt,
+    detections: List[dict],
+    scorer,
+    min_iou_threshold: float = 0.5,
+    class_names: Optional[Dict[int, str]] = None,
+) -> Dict[str, Dict[str, float]]:
     """GPS / GPSm / IOU metric tables; every metric −1 when there are no detections."""
     if not detections:
         logger.warning("No DensePose predictions: every DensePose metric is set to -1")
@@ -76,7 +82,9 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
         # that lacks the DensePose keys
         self._json_file = getattr(self._metadata, "json_file", None)
         if surface is None:  # synthetic datasets name their body's surface .npz
-            surface = self._metadata.get("densepose_surface", None) or self._metadata.get("densepose_body_surface", None)
+            surface = self._metadata.get("densepose_surface", None) or self._metadata.get(
+                "densepose_body_surface", None
+            )
         self._surface = surface
         self._mesh_geodesics = mesh_geodesics
         self._predictions: List[dict] = []
@@ -91,7 +99,10 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
             if "instances" not in out:
                 continue
             instances = out["instances"]
-            image_hw = (inp.get("height", instances.image_size[0]), inp.get("width", instances.image_size[1]))
+            image_hw = (
+                inp.get("height", instances.image_size[0]),
+                inp.get("width", instances.image_size[1]),
+            )
             self._predictions.extend(
                 instances_to_records(instances, inp["image_id"], image_hw, self._storage, rank)
             )
@@ -112,7 +123,10 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
             storages = {rank: RamTensorStorage(b) for rank, b in enumerate(blobs)}
         elif isinstance(self._storage, FileTensorStorage):
             directory = os.path.dirname(self._storage.path)
-            storages = {r: FileTensorStorage(storage_file_path(directory, r), mode="r") for r in range(len(predictions))}
+            storages = {
+                r: FileTensorStorage(storage_file_path(directory, r), mode="r")
+                for r in range(len(predictions))
+            }
         return list(itertools.chain(*predictions)), storages
 
     def evaluate(self, img_ids=None):
@@ -132,9 +146,13 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
 
     def _coco_gt(self, img_ids=None):
         if self._json_file:
-            coco = load_contiguous_coco_gt(self._json_file, getattr(self._metadata, "thing_dataset_id_to_contiguous_id", None))
+            coco = load_contiguous_coco_gt(
+                self._json_file, getattr(self._metadata, "thing_dataset_id_to_contiguous_id", None)
+            )
         else:
-            coco = coco_gt_from_dataset_dicts(DatasetCatalog.get(self._dataset_name), self._metadata.get("thing_classes"))
+            coco = coco_gt_from_dataset_dicts(
+                DatasetCatalog.get(self._dataset_name), self._metadata.get("thing_classes")
+            )
         if img_ids is not None:
             keep = set(img_ids)
             coco.imgs = {k: v for k, v in coco.imgs.items() if k in keep}
@@ -143,22 +161,30 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
     def _scorer(self, detections: List[dict]):
         if any("embedding" in d for d in detections):
             if self._embedder is None:
-                raise ValueError("CSE evaluation needs the model's embedder (DensePoseCOCOEvaluator(embedder=...))")
+                raise ValueError(
+                    "CSE evaluation needs the model's embedder (DensePoseCOCOEvaluator(embedder=...))"
+                )
             return CseScorer(self._embedder, self._mesh_geodesics)
         surface = self._surface
         if not isinstance(surface, ChartSurface):
             surface = load_chart_surface(surface)
             self._surface = surface
         if surface.approximate:
-            logger.warning(f"GPS uses the approximate surface {surface.name!r}: metrics are approximate")
+            logger.warning(
+                f"GPS uses the approximate surface {surface.name!r}: metrics are approximate"
+            )
         return ChartScorer(surface)
 
-    def _evaluate_detections(self, detections: List[dict], img_ids=None) -> Dict[str, Dict[str, float]]:
+    def _evaluate_detections(
+        self, detections: List[dict], img_ids=None
+    ) -> Dict[str, Dict[str, float]]:
         coco_gt = self._coco_gt(img_ids)
         scorer = self._scorer(detections) if detections else None
         names = self._metadata.get("thing_classes", None)
         class_names = {i: n for i, n in enumerate(names)} if names else None
-        return evaluate_detections(coco_gt, detections, scorer, self._min_iou_threshold, class_names)
+        return evaluate_detections(
+            coco_gt, detections, scorer, self._min_iou_threshold, class_names
+        )
 
     def _mesh_alignment(self) -> Dict[str, Dict[str, float]]:
         from ..utils.files import ExternalFileError
@@ -168,7 +194,9 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
             logger.warning("Mesh alignment evaluation skipped: the model has no embedder")
             return {}
         try:
-            metrics = evaluate_mesh_alignment(self._embedder, self._mesh_alignment_mesh_names, self._mesh_geodesics)
+            metrics = evaluate_mesh_alignment(
+                self._embedder, self._mesh_alignment_mesh_names, self._mesh_geodesics
+            )
         except ExternalFileError as e:
             logger.warning(f"Mesh alignment evaluation skipped: {e}")
             return {}

@@ -4,6 +4,7 @@ Three sources: a dense [V, V] matrix, a condensed pairwise vector (the official 
 layout) and shortest paths over a mesh graph computed on demand (an approximation of the true
 surface geodesic; rows are cached in memory and optionally in a memory-mapped file on disk).
 """
+
 import logging
 import os
 from typing import Dict, Optional
@@ -82,7 +83,9 @@ class CondensedGeodesics(GeodesicDistances):
         return out
 
 
-def mesh_edge_graph(vertices: np.ndarray, faces: np.ndarray, unfold_diagonals: bool = True) -> csr_matrix:
+def mesh_edge_graph(
+    vertices: np.ndarray, faces: np.ndarray, unfold_diagonals: bool = True
+) -> csr_matrix:
     """Symmetric sparse [V, V] graph of mesh edges weighted by their Euclidean length.
 
     With `unfold_diagonals`, each pair of triangles sharing an edge also contributes the straight
@@ -168,7 +171,11 @@ class GraphGeodesics(GeodesicDistances):
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         done_path = path + ".done.npy"
         expected_size = n * n * 4
-        if os.path.isfile(path) and os.path.getsize(path) == expected_size and os.path.isfile(done_path):
+        if (
+            os.path.isfile(path)
+            and os.path.getsize(path) == expected_size
+            and os.path.isfile(done_path)
+        ):
             self._disk = np.memmap(path, dtype=np.float32, mode="r+", shape=(n, n))
             self._done = np.load(done_path)
         else:

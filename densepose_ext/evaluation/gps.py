@@ -4,6 +4,7 @@ Chart models: GT points and estimated (I, U, V) at the same pixels are mapped to
 point of their part, then to geodesic vertices; CSE models: the pixel embedding's closest mesh
 vertex against `dp_vertex`. gps(d, g) = mean over GT points of exp(-dist² / (2 κ²)).
 """
+
 from dataclasses import dataclass
 from typing import Callable, List, Optional, Sequence
 
@@ -56,10 +57,15 @@ class GroundTruthPoints:
             return np.asarray(ann[key], dtype=dtype).reshape(-1) if key in ann else None
 
         return GroundTruthPoints(
-            box=ann["bbox"], x=arr("dp_x", np.float64), y=arr("dp_y", np.float64),
-            i=arr("dp_I", np.int64), u=arr("dp_U", np.float64), v=arr("dp_V", np.float64),
-            vertex=arr("dp_vertex", np.int64), ref_model=ann.get("ref_model"),
-        )  # fmt: skip
+            box=ann["bbox"],
+            x=arr("dp_x", np.float64),
+            y=arr("dp_y", np.float64),
+            i=arr("dp_I", np.int64),
+            u=arr("dp_U", np.float64),
+            v=arr("dp_V", np.float64),
+            vertex=arr("dp_vertex", np.int64),
+            ref_model=ann.get("ref_model"),
+        )
 
 
 def gt_point_pixels(gt: GroundTruthPoints, det_box: Sequence[float]):
@@ -110,7 +116,10 @@ def _chart_gt_vertices(gt: GroundTruthPoints, surface: ChartSurface) -> np.ndarr
 
 
 def chart_gps_scores(
-    det_iuvs: List[np.ndarray], det_boxes: Sequence, gts: List[GroundTruthPoints], surface: ChartSurface
+    det_iuvs: List[np.ndarray],
+    det_boxes: Sequence,
+    gts: List[GroundTruthPoints],
+    surface: ChartSurface,
 ) -> np.ndarray:
     """GPS [D, G] of quantised chart detections (uint8 [3, h, w], box XYWH) against chart GTs.
 
@@ -124,7 +133,9 @@ def chart_gps_scores(
     keep = [vert >= 0 for vert in gt_vertex]
     gt_vertex_all = np.concatenate([vert[k] for vert, k in zip(gt_vertex, keep)])
     kappa_all = np.concatenate([MEAN_DISTANCES[COARSE_PARTS[g.i[k]]] for g, k in zip(gts, keep)])
-    gt_index = np.concatenate([np.full(int(k.sum()), j) for j, k in enumerate(keep)]).astype(np.int64)
+    gt_index = np.concatenate([np.full(int(k.sum()), j) for j, k in enumerate(keep)]).astype(
+        np.int64
+    )
     labels, u, v = [], [], []
     for iuv, box in zip(det_iuvs, det_boxes):
         for g, k in zip(gts, keep):
@@ -133,7 +144,9 @@ def chart_gps_scores(
             labels.append(lab)
             u.append(uu)
             v.append(vv)
-    est_vertex = surface.closest_vertices(np.concatenate(labels), np.concatenate(u), np.concatenate(v))
+    est_vertex = surface.closest_vertices(
+        np.concatenate(labels), np.concatenate(u), np.concatenate(v)
+    )
     gt_rep = np.tile(gt_vertex_all, num_d)
     dist = np.full(gt_rep.shape[0], np.inf)
     ok = est_vertex >= 0
@@ -143,7 +156,9 @@ def chart_gps_scores(
     return _segment_means(sim, pair_ids, num_d * num_g).reshape(num_d, num_g)
 
 
-def chart_gps_reference(iuv: np.ndarray, det_box, gt: GroundTruthPoints, surface: ChartSurface) -> float:
+def chart_gps_reference(
+    iuv: np.ndarray, det_box, gt: GroundTruthPoints, surface: ChartSurface
+) -> float:
     """Deliberately simple per-point loop computing the same GPS (tests and benchmarks only)."""
     if gt.i is None:
         return 0.0
@@ -164,7 +179,9 @@ def chart_gps_reference(iuv: np.ndarray, det_box, gt: GroundTruthPoints, surface
             sims.append(0.0)
             continue
         a, b = int(surface.vertex_ids[gt_pt]), int(surface.vertex_ids[est_pt])
-        dist = 0.0 if a == b else float(surface.geodesics.distances(np.array([a]), np.array([b]))[0])
+        dist = (
+            0.0 if a == b else float(surface.geodesics.distances(np.array([a]), np.array([b]))[0])
+        )
         kappa = MEAN_DISTANCES[COARSE_PARTS[int(gt.i[k])]]
         sims.append(float(np.exp(-(dist**2) / (2 * kappa**2))))
     return float(np.mean(sims)) if sims else 0.0
@@ -184,7 +201,9 @@ def _cse_detection_maps(coarse_segm: torch.Tensor, embedding: torch.Tensor, det_
     """Embedding [D, h, w] and foreground mask [h, w] resized to the integer detection box."""
     h, w = max(int(det_box[3]), 1), max(int(det_box[2]), 1)
     emb = F.interpolate(embedding[None].float(), (h, w), mode="bilinear", align_corners=False)[0]
-    coarse = F.interpolate(coarse_segm[None].float(), (h, w), mode="bilinear", align_corners=False)[0]
+    coarse = F.interpolate(coarse_segm[None].float(), (h, w), mode="bilinear", align_corners=False)[
+        0
+    ]
     return emb, coarse.argmax(dim=0) > 0
 
 
@@ -220,7 +239,9 @@ def cse_gps_scores(
             if on_body.any():
                 pixels = emb_map[:, yy[on_body], xx[on_body]].T  # [P', E]
                 idx = np.nonzero(valid)[0][on_body]
-                est[idx] = closest_vertices(pixels.contiguous(), mesh_embeddings(gt.ref_model))[0].numpy()
+                est[idx] = closest_vertices(pixels.contiguous(), mesh_embeddings(gt.ref_model))[
+                    0
+                ].numpy()
             dist = np.full(px.shape[0], np.inf)
             ok = est >= 0
             dist[ok] = mesh_geodesics(gt.ref_model).distances(gt.vertex[ok], est[ok])

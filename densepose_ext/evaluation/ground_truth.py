@@ -1,4 +1,5 @@
 """DensePose ground truth as a pycocotools COCO object with contiguous category ids."""
+
 import contextlib
 import copy
 import io
@@ -23,7 +24,9 @@ def coco_from_dict(dataset: dict) -> COCO:
     return coco
 
 
-def load_contiguous_coco_gt(json_file: str, dataset_to_contiguous: Optional[Dict[int, int]] = None) -> COCO:
+def load_contiguous_coco_gt(
+    json_file: str, dataset_to_contiguous: Optional[Dict[int, int]] = None
+) -> COCO:
     """Loads a COCO json; categories and annotation `category_id`s mapped to contiguous ids.
 
     Categories absent from the map (and their annotations) are dropped; no map keeps the ids.
@@ -45,12 +48,17 @@ def load_contiguous_coco_gt(json_file: str, dataset_to_contiguous: Optional[Dict
 
 
 def _annotation_from_dict(obj: dict, image_id: int, ann_id: int) -> dict:
-    bbox = BoxMode.convert(list(obj["bbox"]), obj.get("bbox_mode", BoxMode.XYWH_ABS), BoxMode.XYWH_ABS)
+    bbox = BoxMode.convert(
+        list(obj["bbox"]), obj.get("bbox_mode", BoxMode.XYWH_ABS), BoxMode.XYWH_ABS
+    )
     ann = {
-        "id": ann_id, "image_id": image_id, "category_id": int(obj.get("category_id", 0)),
-        "bbox": [float(c) for c in bbox], "iscrowd": int(obj.get("iscrowd", 0)),
+        "id": ann_id,
+        "image_id": image_id,
+        "category_id": int(obj.get("category_id", 0)),
+        "bbox": [float(c) for c in bbox],
+        "iscrowd": int(obj.get("iscrowd", 0)),
         "area": float(obj.get("area", bbox[2] * bbox[3])),
-    }  # fmt: skip
+    }
     if obj.get("segmentation"):
         ann["segmentation"] = copy.deepcopy(obj["segmentation"])
     for key in DENSEPOSE_KEYS:
@@ -60,7 +68,9 @@ def _annotation_from_dict(obj: dict, image_id: int, ann_id: int) -> dict:
     return ann
 
 
-def coco_gt_from_dataset_dicts(dataset_dicts: List[dict], class_names: Optional[List[str]] = None) -> COCO:
+def coco_gt_from_dataset_dicts(
+    dataset_dicts: List[dict], class_names: Optional[List[str]] = None
+) -> COCO:
     """COCO GT from detectron2 dataset dicts (contiguous `category_id`, DensePose keys kept)."""
     images, anns = [], []
     for record in dataset_dicts:

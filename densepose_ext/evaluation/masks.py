@@ -1,4 +1,5 @@
 """Image-size masks for GPSm / IOU evaluation (GT and detections) and ignore-region tests."""
+
 from typing import Optional, Sequence
 
 import numpy as np
@@ -77,13 +78,17 @@ def gt_mask(ann: dict, image_hw) -> np.ndarray:
 
 def chart_detection_mask(iuv: np.ndarray, det_box, image_hw) -> np.ndarray:
     """uint8 [H, W]: quantised labels (row 0 of [3, h, w]) > 0 pasted at the truncated box corner."""
-    return paste_box_mask((np.asarray(iuv)[0] > 0).astype(np.uint8), int(det_box[0]), int(det_box[1]), image_hw)
+    return paste_box_mask(
+        (np.asarray(iuv)[0] > 0).astype(np.uint8), int(det_box[0]), int(det_box[1]), image_hw
+    )
 
 
 def cse_detection_mask(coarse_segm: torch.Tensor, det_box, image_hw) -> np.ndarray:
     """uint8 [H, W]: coarse segm [K, S, S] resized to the integer box, argmax > 0, pasted."""
     h, w = max(int(det_box[3]), 1), max(int(det_box[2]), 1)
-    resized = F.interpolate(coarse_segm[None].float(), (h, w), mode="bilinear", align_corners=False)[0]
+    resized = F.interpolate(
+        coarse_segm[None].float(), (h, w), mode="bilinear", align_corners=False
+    )[0]
     fg = (resized.argmax(dim=0) > 0).numpy().astype(np.uint8)
     return paste_box_mask(fg, int(det_box[0]), int(det_box[1]), image_hw)
 
@@ -93,7 +98,9 @@ def encode_mask(mask: np.ndarray) -> dict:
     return mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
 
 
-def mask_ious(det_masks: Sequence[np.ndarray], gt_masks: Sequence[np.ndarray], gt_iscrowd) -> np.ndarray:
+def mask_ious(
+    det_masks: Sequence[np.ndarray], gt_masks: Sequence[np.ndarray], gt_iscrowd
+) -> np.ndarray:
     """Mask IoU [D, G] (pycocotools, crowd GTs use intersection over detection area)."""
     if len(det_masks) == 0 or len(gt_masks) == 0:
         return np.zeros((len(det_masks), len(gt_masks)))

@@ -6,6 +6,7 @@ Record (§7.2): image_id, category_id (contiguous predicted class), bbox XYWH fl
 - with a tensor storage: `record_id` + `rank` instead (raw predictor tensors in the storage).
 Evaluation detections are the same dicts with `iuv` uint8 [3, h, w] (chart) or the CSE tensors.
 """
+
 import base64
 import io
 from typing import Dict, List, Optional
@@ -32,7 +33,9 @@ from .storage import STORAGE_TYPES_BY_EVAL_TYPE, TensorStorage
 __all__ = ["instances_to_records", "record_to_detection", "decode_challenge_iuv"]
 
 
-def _chart_fields(output: DensePoseChartPredictorOutput, boxes_xyxy: torch.Tensor, image_hw) -> List[dict]:
+def _chart_fields(
+    output: DensePoseChartPredictorOutput, boxes_xyxy: torch.Tensor, image_hw
+) -> List[dict]:
     results = chart_outputs_to_results(output, boxes_xyxy, with_confidences=False)
     int_boxes = int_boxes_xywh(boxes_xyxy).tolist()
     fields = []
@@ -70,7 +73,9 @@ def instances_to_records(
         return records
     if isinstance(output, DensePoseEmbeddingPredictorOutput):
         for k, record in enumerate(records):
-            record.update(coarse_segm=output.coarse_segm[k].float(), embedding=output.embedding[k].float())
+            record.update(
+                coarse_segm=output.coarse_segm[k].float(), embedding=output.embedding[k].float()
+            )
         return records
     if isinstance(output, DensePoseChartPredictorOutput):
         for record, fields in zip(records, _chart_fields(output, boxes_xyxy, image_hw)):
@@ -91,9 +96,11 @@ def decode_challenge_iuv(uv_data: str, uv_shape) -> np.ndarray:
 def _chart_iuv_from_raw(raw: Dict[str, torch.Tensor], bbox) -> np.ndarray:
     x, y, w, h = (float(c) for c in bbox)
     output = DensePoseChartPredictorOutput(
-        coarse_segm=raw["coarse_segm"][None], fine_segm=raw["fine_segm"][None],
-        u=raw["u"][None], v=raw["v"][None],
-    )  # fmt: skip
+        coarse_segm=raw["coarse_segm"][None],
+        fine_segm=raw["fine_segm"][None],
+        u=raw["u"][None],
+        v=raw["v"][None],
+    )
     box = torch.tensor([[x, y, x + w, y + h]], dtype=torch.float32)
     result = chart_outputs_to_results(output, box, with_confidences=False)[0]
     return quantize_densepose_chart_result(result).labels_uv_uint8.numpy()
@@ -105,7 +112,9 @@ def record_to_detection(record: dict, storages: Optional[Dict[int, TensorStorage
     det["bbox"] = [float(c) for c in det["bbox"]]
     if "record_id" in record:
         if storages is None or record.get("rank", 0) not in storages:
-            raise KeyError(f"record refers to storage of rank {record.get('rank', 0)}, which is not available")
+            raise KeyError(
+                f"record refers to storage of rank {record.get('rank', 0)}, which is not available"
+            )
         raw = storages[record.get("rank", 0)].get(record["record_id"])
         if "embedding" in raw:
             det.update(coarse_segm=raw["coarse_segm"].float(), embedding=raw["embedding"].float())

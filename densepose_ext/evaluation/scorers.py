@@ -3,6 +3,7 @@
 A scorer turns evaluation detections (dicts with `bbox` XYWH and a payload: `iuv` uint8 [3, h, w]
 for charts, `coarse_segm` [K, S, S] + `embedding` [E, S, S] for CSE) into GPS matrices and masks.
 """
+
 from typing import Callable, Dict, List
 
 import numpy as np
@@ -24,7 +25,9 @@ class ChartScorer:
 
     def gps_matrix(self, dets: List[dict], gt_anns: List[dict]) -> np.ndarray:
         gts = [GroundTruthPoints.from_annotation(a) for a in gt_anns]
-        return chart_gps_scores([d["iuv"] for d in dets], [d["bbox"] for d in dets], gts, self.surface)
+        return chart_gps_scores(
+            [d["iuv"] for d in dets], [d["bbox"] for d in dets], gts, self.surface
+        )
 
     def detection_mask(self, det: dict, image_hw) -> np.ndarray:
         return chart_detection_mask(det["iuv"], det["bbox"], image_hw)
@@ -67,9 +70,13 @@ class CseScorer:
     def gps_matrix(self, dets: List[dict], gt_anns: List[dict]) -> np.ndarray:
         gts = [GroundTruthPoints.from_annotation(a) for a in gt_anns]
         return cse_gps_scores(
-            [d["coarse_segm"] for d in dets], [d["embedding"] for d in dets],
-            [d["bbox"] for d in dets], gts, self.mesh_embeddings, self.mesh_geodesics,
-        )  # fmt: skip
+            [d["coarse_segm"] for d in dets],
+            [d["embedding"] for d in dets],
+            [d["bbox"] for d in dets],
+            gts,
+            self.mesh_embeddings,
+            self.mesh_geodesics,
+        )
 
     def detection_mask(self, det: dict, image_hw) -> np.ndarray:
         return cse_detection_mask(det["coarse_segm"], det["bbox"], image_hw)

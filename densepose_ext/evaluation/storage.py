@@ -4,6 +4,7 @@ Records are dicts of CPU tensors; `put` returns a record id (0, 1, ... per proce
 storage appends records to `<output_dir>/DensePoseEvaluatorStorage.<rank>.bin`, each as an 8-byte
 little-endian length followed by a `torch.save` blob, so any process can read any rank's file.
 """
+
 import io
 import os
 import struct
@@ -133,4 +134,6 @@ def build_tensor_storage(storage: str, eval_type: str, output_dir: Optional[str]
         if not output_dir:
             raise ValueError("DENSEPOSE_EVALUATION.STORAGE 'file' needs an output directory")
         return FileTensorStorage(storage_file_path(output_dir, rank), mode="w")
-    raise ValueError(f"DENSEPOSE_EVALUATION.STORAGE {storage!r} unknown; expected none, ram or file")
+    raise ValueError(
+        f"DENSEPOSE_EVALUATION.STORAGE {storage!r} unknown; expected none, ram or file"
+    )

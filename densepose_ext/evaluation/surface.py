@@ -5,6 +5,7 @@ Sources: the official DensePose evaluation files (`SMPL_subdiv.mat`, `SMPL_SUBDI
 the subdivided SMPL mesh `smpl_27554.pkl` (graph geodesics, `approximate=True`), or a synthetic body
 `.npz` (per-vertex `part_ids`, `u`, `v` and dense `geodists`).
 """
+
 import hashlib
 import logging
 import os
@@ -74,7 +75,9 @@ class ChartSurface:
         -1 where the label is not a part (0 = background) or the part has no surface points.
         """
         labels = np.asarray(labels, dtype=np.int64).reshape(-1)
-        uv = np.stack([np.asarray(u, np.float64).reshape(-1), np.asarray(v, np.float64).reshape(-1)], 1)
+        uv = np.stack(
+            [np.asarray(u, np.float64).reshape(-1), np.asarray(v, np.float64).reshape(-1)], 1
+        )
         out = np.full(labels.shape[0], -1, dtype=np.int64)
         for part in np.unique(labels):
             if part < 1 or part > N_PARTS:
@@ -133,7 +136,9 @@ def load_official_surface(directory: Optional[str] = None) -> ChartSurface:
     transform = scipy.io.loadmat(paths["SMPL_SUBDIV_TRANSFORM.mat"])
     with open(paths["Pdist_matrix.pkl"], "rb") as f:
         pdist = pickle.load(f, encoding="latin1")["Pdist_matrix"]
-    uv = np.stack([np.asarray(subdiv["U_subdiv"]).reshape(-1), np.asarray(subdiv["V_subdiv"]).reshape(-1)], 1)
+    uv = np.stack(
+        [np.asarray(subdiv["U_subdiv"]).reshape(-1), np.asarray(subdiv["V_subdiv"]).reshape(-1)], 1
+    )
     index_1based = np.asarray(transform["index"]).reshape(-1).astype(np.int64)
     return ChartSurface(
         part_ids=np.asarray(subdiv["Part_ID_subdiv"]).reshape(-1).astype(np.int64),
@@ -194,7 +199,8 @@ def build_approximate_smpl_surface(
     chart_faces = np.asarray(chart["All_Faces"], dtype=np.int64) - 1
     face_parts = np.asarray(chart["All_FaceIndices"], dtype=np.int64).reshape(-1)
     chart_uv = np.stack(
-        [np.asarray(chart["All_U_norm"]).reshape(-1), np.asarray(chart["All_V_norm"]).reshape(-1)], 1
+        [np.asarray(chart["All_U_norm"]).reshape(-1), np.asarray(chart["All_V_norm"]).reshape(-1)],
+        1,
     )
     chart_to_smpl = np.asarray(chart["All_vertices"], dtype=np.int64).reshape(-1) - 1
     parts, points_uv, edges = _subdivide_chart(chart_faces, face_parts, chart_uv)
@@ -233,7 +239,10 @@ def load_synthetic_surface(npz_path: str) -> ChartSurface:
 
 
 def _approximate_from_directory(directory: str) -> ChartSurface:
-    candidates = [("uv/UV_Processed.mat", "meshes/smpl_27554.pkl"), ("UV_Processed.mat", "smpl_27554.pkl")]
+    candidates = [
+        ("uv/UV_Processed.mat", "meshes/smpl_27554.pkl"),
+        ("UV_Processed.mat", "smpl_27554.pkl"),
+    ]
     for uv_rel, mesh_rel in candidates:
         uv_path, mesh_path = os.path.join(directory, uv_rel), os.path.join(directory, mesh_rel)
         if os.path.isfile(uv_path) and os.path.isfile(mesh_path):

@@ -3,6 +3,7 @@
 `export_model(cfg, weights, "torchscript" | "onnx", path)` writes the artefact; `run.py` (standalone,
 no import of this package) runs one on images / videos. See docs/export.md.
 """
+
 from .exporter import ExportError, ExportResult, build_export_model, export_model, export_module
 from .metadata import METADATA_KEY
 from .module import VERTEX_EMBEDDINGS_PREFIX, DensePoseExportModule

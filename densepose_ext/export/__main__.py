@@ -3,6 +3,7 @@
 CONFIG: a YAML file or a model-zoo config name (e.g. `densepose_rcnn_R_50_FPN_s1x`); MODEL: a
 checkpoint path or URL (downloaded with cache); `--opts KEY VALUE ...` overrides config keys.
 """
+
 import argparse
 import logging
 import os
@@ -27,14 +28,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("model", help="model weights: local path or URL")
     parser.add_argument("--format", choices=sorted(EXTENSIONS), default="torchscript")
     precision = parser.add_mutually_exclusive_group()
-    precision.add_argument("--fp16", action="store_true",
-                           help="half precision for CUDA deployment (TorchScript: traced on CUDA)")  # fmt: skip
-    precision.add_argument("--bf16", action="store_true", help="bfloat16 (TorchScript; the CPU option)")
-    parser.add_argument("--output", default=None, help="output file (default: <config name>[_fp16|_bf16].pt/.onnx)")
-    parser.add_argument("--device", default=None, help="device to trace on (default: cuda for --fp16, else cpu)")
-    parser.add_argument("--class-names", nargs="+", default=None, help="class names stored in the metadata")
+    precision.add_argument(
+        "--fp16",
+        action="store_true",
+        help="half precision for CUDA deployment (TorchScript: traced on CUDA)",
+    )
+    precision.add_argument(
+        "--bf16", action="store_true", help="bfloat16 (TorchScript; the CPU option)"
+    )
+    parser.add_argument(
+        "--output", default=None, help="output file (default: <config name>[_fp16|_bf16].pt/.onnx)"
+    )
+    parser.add_argument(
+        "--device", default=None, help="device to trace on (default: cuda for --fp16, else cpu)"
+    )
+    parser.add_argument(
+        "--class-names", nargs="+", default=None, help="class names stored in the metadata"
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
-    parser.add_argument("--opts", nargs=argparse.REMAINDER, default=[], help="KEY VALUE config overrides")
+    parser.add_argument(
+        "--opts", nargs=argparse.REMAINDER, default=[], help="KEY VALUE config overrides"
+    )
     return parser
 
 
@@ -81,8 +95,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     size_mb = os.path.getsize(result.path) / 2**20
-    print(f"wrote {result.path} ({args.format}, {dtype_name}, {size_mb:.1f} MiB); "
-          f"outputs: {', '.join(result.metadata['output_names'])}")  # fmt: skip
+    print(
+        f"wrote {result.path} ({args.format}, {dtype_name}, {size_mb:.1f} MiB); "
+        f"outputs: {', '.join(result.metadata['output_names'])}"
+    )
     return 0
 
 

@@ -5,6 +5,7 @@ TorchScript: `torch.jit.trace` of `DensePoseExportModule`, metadata in the `_ext
 same module, metadata as the `metadata_props` entry of the same name. Both take the uint8 HxWx3
 BGR image and run without detectron2 / densepose_ext (torch + torchvision ops, or onnxruntime).
 """
+
 import logging
 import os
 from dataclasses import dataclass
@@ -62,7 +63,9 @@ def build_export_model(cfg, weights: str = "") -> torch.nn.Module:
     cfg.MODEL.DEVICE = "cpu"
     model = build_model(cfg).eval()
     if weights:
-        local = resolve_file(weights, what="model weights", hint="(the MODEL argument: a path or URL)")
+        local = resolve_file(
+            weights, what="model weights", hint="(the MODEL argument: a path or URL)"
+        )
         try:
             DensePoseCheckpointer(model).load(local)
         except Exception as e:  # truncated file, not a checkpoint, ...
@@ -76,7 +79,11 @@ def vertex_embeddings_of(model: torch.nn.Module, mesh_names: List[str]) -> Dict[
     if embedder is None:
         return {}
     with torch.no_grad():
-        return {name: embedder(name).float().cpu() for name in mesh_names if embedder.has_embeddings(name)}
+        return {
+            name: embedder(name).float().cpu()
+            for name in mesh_names
+            if embedder.has_embeddings(name)
+        }
 
 
 def example_image(height: int = 480, width: int = 640, seed: int = 0) -> torch.Tensor:
@@ -96,16 +103,20 @@ def example_image(height: int = 480, width: int = 640, seed: int = 0) -> torch.T
 def _choose_device(fmt: str, dtype_name: str, device: Optional[str]) -> torch.device:
     cuda = torch.cuda.is_available()
     if dtype_name == "bf16" and fmt == "onnx":
-        raise ExportError("bf16 is a TorchScript option (onnxruntime has no bf16 convolutions); "
-                          "use --fp16 (CUDA) or fp32 for ONNX")  # fmt: skip
+        raise ExportError(
+            "bf16 is a TorchScript option (onnxruntime has no bf16 convolutions); "
+            "use --fp16 (CUDA) or fp32 for ONNX"
+        )
     if device is None:
         device = "cuda" if (cuda and dtype_name == "fp16") else "cpu"
     device = torch.device(device)
     if device.type == "cuda" and not cuda:
         raise ExportError("CUDA was requested but is not available")
     if dtype_name == "fp16" and fmt == "torchscript" and device.type != "cuda":
-        raise ExportError("--fp16 is a CUDA deployment path: a TorchScript fp16 model must be traced on "
-                          "a CUDA device. On CPU export with --bf16 or in fp32.")  # fmt: skip
+        raise ExportError(
+            "--fp16 is a CUDA deployment path: a TorchScript fp16 model must be traced on "
+            "a CUDA device. On CPU export with --bf16 or in fp32."
+        )
     return device
 
 
@@ -129,8 +140,9 @@ def set_trace_time_values(module: DensePoseExportModule, example: torch.Tensor) 
             module.score_thresh.fill_(threshold)
 
 
-def export_module(module: DensePoseExportModule, fmt: str, path: str, metadata: dict,
-                  example: torch.Tensor) -> str:  # fmt: skip
+def export_module(
+    module: DensePoseExportModule, fmt: str, path: str, metadata: dict, example: torch.Tensor
+) -> str:
     """Traces `module` on `example` (uint8 [H, W, 3], on the module's device) and writes `path`."""
     real = {name: getattr(module, name).item() for name in ADJUSTABLE_BUFFERS}
     try:
@@ -193,4 +205,3 @@ def export_model(
         export_module(module, fmt, output, metadata, example.to(torch_device))
     logger.info(f"Exported {fmt} ({dtype_name}) to {output}: outputs {metadata['output_names']}")
     return ExportResult(output, metadata)
-

@@ -1,11 +1,19 @@
 """Metadata stored inside exported artefacts (TorchScript `_extra_files`, ONNX `metadata_props`)."""
+
 import json
 import re
 from typing import Dict, List, Optional
 
 from detectron2.data import MetadataCatalog
 
-__all__ = ["METADATA_KEY", "FORMAT_VERSION", "build_metadata", "class_names_for", "class_to_mesh_for", "dumps"]
+__all__ = [
+    "METADATA_KEY",
+    "FORMAT_VERSION",
+    "build_metadata",
+    "class_names_for",
+    "class_to_mesh_for",
+    "dumps",
+]
 
 METADATA_KEY = "densepose_metadata.json"  # TorchScript extra file name and ONNX metadata key
 FORMAT_VERSION = 1
@@ -79,7 +87,9 @@ def build_metadata(
         "num_patches": head.NUM_PATCHES,
         "embed_size": head.CSE.EMBED_SIZE if is_cse else None,
         "mesh_names": list(mesh_names),
-        "class_to_mesh_name": {str(k): v for k, v in class_to_mesh_for(cfg).items()} if is_cse else {},
+        "class_to_mesh_name": {str(k): v for k, v in class_to_mesh_for(cfg).items()}
+        if is_cse
+        else {},
     }
 
 

@@ -6,6 +6,7 @@ predictor's S x S fields (chart: `coarse_segm`, `fine_segm`, `u`, `v` and any co
 `embedding`, `coarse_segm`, ...) as float32 [N, C, S, S] box-relative maps, then for CSE models one
 `vertex_embeddings/<mesh>` float32 [V, D] (L2-normalised rows) per mesh, a constant of the graph.
 """
+
 import dataclasses
 from typing import Dict, List, Optional, Tuple
 
@@ -32,7 +33,9 @@ def densepose_field_names(model: nn.Module) -> List[str]:
     channels = _first_parameter(roi_heads.densepose_head).shape[1]
     param = _first_parameter(predictor)
     with torch.no_grad():
-        probe = torch.zeros(1, channels, resolution, resolution, dtype=param.dtype, device=param.device)
+        probe = torch.zeros(
+            1, channels, resolution, resolution, dtype=param.dtype, device=param.device
+        )
         output = predictor(roi_heads.densepose_head(probe))
     return [f.name for f in dataclasses.fields(output) if getattr(output, f.name) is not None]
 
@@ -67,11 +70,15 @@ class DensePoseExportModule(nn.Module):
         self.register_buffer("min_size", torch.tensor(int(min_size)))
         self.register_buffer("max_size", torch.tensor(int(max_size)))
         self.to_rgb = input_format == "RGB"
-        self.register_buffer("score_thresh", torch.tensor(float(model.roi_heads.box_predictor.test_score_thresh)))
+        self.register_buffer(
+            "score_thresh", torch.tensor(float(model.roi_heads.box_predictor.test_score_thresh))
+        )
         self.field_names = densepose_field_names(model)
         self.mesh_names = list(vertex_embeddings or {})
         for i, name in enumerate(self.mesh_names):
-            self.register_buffer(f"vertex_embeddings_{i}", vertex_embeddings[name].detach().float().clone())
+            self.register_buffer(
+                f"vertex_embeddings_{i}", vertex_embeddings[name].detach().float().clone()
+            )
         self.eval()  # exporters restore the wrapper's mode afterwards: it must be eval too
 
     @property
@@ -100,7 +107,9 @@ class DensePoseExportModule(nn.Module):
             [features[f] for f in roi_heads.box_in_features], [proposals.proposal_boxes]
         )
         logits, deltas = box_predictor(roi_heads.box_head(box_features))
-        boxes = box_predictor.box2box_transform.apply_deltas(deltas, proposals.proposal_boxes.tensor)
+        boxes = box_predictor.box2box_transform.apply_deltas(
+            deltas, proposals.proposal_boxes.tensor
+        )
         probs = logits.sigmoid() if box_predictor.use_sigmoid_ce else F.softmax(logits, dim=-1)
         instances, _ = fast_rcnn_inference_single_image(
             boxes,
@@ -112,7 +121,9 @@ class DensePoseExportModule(nn.Module):
         )
         return instances
 
-    def _densepose_fields(self, features: Dict[str, torch.Tensor], boxes) -> Dict[str, torch.Tensor]:
+    def _densepose_fields(
+        self, features: Dict[str, torch.Tensor], boxes
+    ) -> Dict[str, torch.Tensor]:
         roi_heads = self.model.roi_heads
         features_list = [features[f] for f in roi_heads.in_features]
         if roi_heads.use_decoder:

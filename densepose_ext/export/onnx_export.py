@@ -4,6 +4,7 @@ The antialiased bilinear resize of the input (`aten::_upsample_bilinear2d_aa`) h
 ONNX symbolic; it is mapped to opset-18 `Resize(mode=linear, antialias=1, exclude_outside=1)`,
 which onnxruntime evaluates like torch (and PIL) up to float rounding.
 """
+
 import warnings
 from typing import Dict, List
 
@@ -29,13 +30,22 @@ def _antialiased_bilinear(g, input, output_size, *_args):
     )
     sizes = g.op("Concat", leading, g.op("Cast", output_size, to_i=7), axis_i=0)  # int64 [4]
     return g.op(
-        "Resize", input, empty, empty, sizes,
-        mode_s="linear", coordinate_transformation_mode_s="half_pixel", antialias_i=1, exclude_outside_i=1,
-    )  # fmt: skip
+        "Resize",
+        input,
+        empty,
+        empty,
+        sizes,
+        mode_s="linear",
+        coordinate_transformation_mode_s="half_pixel",
+        antialias_i=1,
+        exclude_outside_i=1,
+    )
 
 
 def register_antialias_resize() -> None:
-    torch.onnx.register_custom_op_symbolic("aten::_upsample_bilinear2d_aa", _antialiased_bilinear, ONNX_OPSET)
+    torch.onnx.register_custom_op_symbolic(
+        "aten::_upsample_bilinear2d_aa", _antialiased_bilinear, ONNX_OPSET
+    )
 
 
 def _dynamic_axes(output_names: List[str]) -> dict:
@@ -61,8 +71,13 @@ def _set_initializers(model, values: Dict[str, float]) -> None:
         raise RuntimeError(f"ONNX export: initializers {sorted(missing)} not found in the graph")
 
 
-def export_onnx(module: torch.nn.Module, example: torch.Tensor, path: str, metadata_json: str,
-                initializer_values: Dict[str, float]) -> None:  # fmt: skip
+def export_onnx(
+    module: torch.nn.Module,
+    example: torch.Tensor,
+    path: str,
+    metadata_json: str,
+    initializer_values: Dict[str, float],
+) -> None:
     """Exports `module` (traced on `example` with its current buffers) and stores metadata.
 
     `initializer_values` (buffer name -> value) are written into the initializers after tracing.

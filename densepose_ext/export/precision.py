@@ -5,6 +5,7 @@ cast their inputs to it; their outputs are cast back to float32. Pixel normalisa
 regression, score thresholding, NMS and every output stay float32, so boxes and detections do not
 depend on half-precision rounding of coordinates.
 """
+
 from typing import Any
 
 import torch
@@ -32,7 +33,9 @@ def low_precision_modules(model: nn.Module) -> dict:
     candidates = {
         "backbone": model.backbone,
         "roi_heads.box_head": getattr(roi_heads, "box_head", None),
-        "roi_heads.decoder": getattr(roi_heads, "decoder", None) if getattr(roi_heads, "use_decoder", False) else None,
+        "roi_heads.decoder": getattr(roi_heads, "decoder", None)
+        if getattr(roi_heads, "use_decoder", False)
+        else None,
         "roi_heads.densepose_head": getattr(roi_heads, "densepose_head", None),
         "roi_heads.densepose_predictor": getattr(roi_heads, "densepose_predictor", None),
     }

@@ -5,6 +5,7 @@ BGR -> RGB, then `ResizeShortestEdge(MIN_SIZE_TEST, MAX_SIZE_TEST)` with bilinea
 interpolation (PIL's filter when shrinking) and rounding back to integer intensities. Written with
 tensor operations only, so that the output size follows the input size after tracing.
 """
+
 from typing import Tuple
 
 import torch
@@ -13,7 +14,9 @@ from torch.nn import functional as F
 __all__ = ["resized_shape", "resize_image"]
 
 
-def resized_shape(height_width: torch.Tensor, min_size: torch.Tensor, max_size: torch.Tensor) -> torch.Tensor:
+def resized_shape(
+    height_width: torch.Tensor, min_size: torch.Tensor, max_size: torch.Tensor
+) -> torch.Tensor:
     """int64 [2] (h, w) after ResizeShortestEdge(min_size, max_size), detectron2's rounding.
 
     Short side -> `min_size`, unless the long side would exceed `max_size` (if > 0); then both
@@ -46,5 +49,7 @@ def resize_image(
     if to_rgb:
         chw = chw.flip(0)
     x = chw.unsqueeze(0).to(torch.float32)  # [1, 3, H, W]
-    x = F.interpolate(x, size=(new_hw[0], new_hw[1]), mode="bilinear", align_corners=False, antialias=True)
+    x = F.interpolate(
+        x, size=(new_hw[0], new_hw[1]), mode="bilinear", align_corners=False, antialias=True
+    )
     return x[0].round().clamp(0, 255), height_width

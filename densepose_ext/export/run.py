@@ -14,6 +14,7 @@ chart models -> part labels int64 [h, w] (0 = background, 1..24) and U, V float3
 CSE models -> foreground mask and the closest mesh vertex per pixel, using the normalised vertex
 embeddings stored in the model file.
 """
+
 import argparse
 import json
 import os
@@ -71,7 +72,9 @@ class ExportedDensePose:
 
     def __call__(self, image_bgr: np.ndarray) -> Dict[str, np.ndarray]:
         if image_bgr.dtype != np.uint8 or image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
-            raise ValueError(f"expected a uint8 HxWx3 BGR image, got {image_bgr.dtype} {image_bgr.shape}")
+            raise ValueError(
+                f"expected a uint8 HxWx3 BGR image, got {image_bgr.dtype} {image_bgr.shape}"
+            )
         outputs = self._run(np.ascontiguousarray(image_bgr))
         return dict(zip(self.output_names, outputs))
 
@@ -96,13 +99,15 @@ def resize_maps(maps: np.ndarray, h: int, w: int) -> np.ndarray:
     """float32 [C, S, S] -> [C, h, w], bilinear with half-pixel centres (align_corners=False)."""
     channels = []
     for start in range(0, maps.shape[0], 4):  # OpenCV resizes up to 4 channels at a time
-        chunk = np.ascontiguousarray(maps[start:start + 4].transpose(1, 2, 0))
+        chunk = np.ascontiguousarray(maps[start : start + 4].transpose(1, 2, 0))
         resized = cv2.resize(chunk, (w, h), interpolation=cv2.INTER_LINEAR)
         channels.append(resized.reshape(h, w, -1).transpose(2, 0, 1))
     return np.concatenate(channels, axis=0)
 
 
-def chart_result(outputs: Dict[str, np.ndarray], i: int, box_xywh: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+def chart_result(
+    outputs: Dict[str, np.ndarray], i: int, box_xywh: np.ndarray
+) -> Tuple[np.ndarray, np.ndarray]:
     """Box i -> (labels int64 [h, w], uv float32 [2, h, w]); U, V are 0 on the background."""
     h, w = int(box_xywh[3]), int(box_xywh[2])
     foreground = resize_maps(outputs["coarse_segm"][i], h, w).argmax(axis=0) > 0
@@ -119,14 +124,19 @@ def closest_vertices(pixels: np.ndarray, vertex_embeddings: np.ndarray) -> np.nd
     ids = np.zeros(len(pixels), np.int64)
     vertex_sq = (vertex_embeddings * vertex_embeddings).sum(axis=1)[None]
     for start in range(0, len(pixels), DISTANCE_CHUNK):
-        chunk = pixels[start:start + DISTANCE_CHUNK]
-        dist = (-2 * chunk) @ vertex_embeddings.T + (chunk * chunk).sum(axis=1, keepdims=True) + vertex_sq
-        ids[start:start + len(chunk)] = dist.argmin(axis=1)
+        chunk = pixels[start : start + DISTANCE_CHUNK]
+        dist = (
+            (-2 * chunk) @ vertex_embeddings.T
+            + (chunk * chunk).sum(axis=1, keepdims=True)
+            + vertex_sq
+        )
+        ids[start : start + len(chunk)] = dist.argmin(axis=1)
     return ids
 
 
-def cse_result(outputs: Dict[str, np.ndarray], i: int, box_xywh: np.ndarray,
-               vertex_embeddings: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:  # fmt: skip
+def cse_result(
+    outputs: Dict[str, np.ndarray], i: int, box_xywh: np.ndarray, vertex_embeddings: np.ndarray
+) -> Tuple[np.ndarray, np.ndarray]:
     """Box i -> (mask bool [h, w], vertex ids int64 [h, w], 0 outside the mask)."""
     h, w = int(box_xywh[3]), int(box_xywh[2])
     mask = resize_maps(outputs["coarse_segm"][i], h, w).argmax(axis=0) > 0
@@ -142,7 +152,9 @@ def mesh_for_class(metadata: dict, class_id: int) -> Optional[str]:
     return mesh if mesh in metadata.get("mesh_names", []) else None
 
 
-def cse_mask_only(outputs: Dict[str, np.ndarray], i: int, box_xywh: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+def cse_mask_only(
+    outputs: Dict[str, np.ndarray], i: int, box_xywh: np.ndarray
+) -> Tuple[np.ndarray, np.ndarray]:
     """(mask, all-zero vertices) for CSE detections without vertex embeddings."""
     h, w = int(box_xywh[3]), int(box_xywh[2])
     mask = resize_maps(outputs["coarse_segm"][i], h, w).argmax(axis=0) > 0
@@ -223,8 +235,15 @@ class Visualizer:
             i = results["keep"][j]
             cv2.rectangle(canvas, (x, y), (x + w, y + h), (0, 255, 0), 1)
             label = self._class_name(int(outputs["classes"][i]))
-            cv2.putText(canvas, f"{label} {outputs['scores'][i]:.2f}", (x, max(y - 3, 10)),
-                        cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 255, 0), 1)  # fmt: skip
+            cv2.putText(
+                canvas,
+                f"{label} {outputs['scores'][i]:.2f}",
+                (x, max(y - 3, 10)),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.4,
+                (0, 255, 0),
+                1,
+            )
         return canvas
 
     def _class_name(self, class_id: int) -> str:
@@ -252,7 +271,11 @@ def output_path(input_path: str, output_dir: Optional[str], suffix: str) -> str:
 def save_npz(path: str, results: dict) -> None:
     """Raw outputs (kept detections) and per-box results as `<field>_<i>` arrays."""
     keep = results["keep"]
-    arrays = {k: v[keep] for k, v in results["outputs"].items() if not k.startswith(VERTEX_EMBEDDINGS_PREFIX)}
+    arrays = {
+        k: v[keep]
+        for k, v in results["outputs"].items()
+        if not k.startswith(VERTEX_EMBEDDINGS_PREFIX)
+    }
     arrays["boxes_xywh_int"] = results["boxes_xywh"]
     for j, item in enumerate(results["per_box"]):
         if len(item) == 2:
@@ -263,7 +286,9 @@ def save_npz(path: str, results: dict) -> None:
     np.savez_compressed(path, **arrays)
 
 
-def run_images(vis: Visualizer, paths: List[str], output_dir: Optional[str], with_npz: bool) -> List[str]:
+def run_images(
+    vis: Visualizer, paths: List[str], output_dir: Optional[str], with_npz: bool
+) -> List[str]:
     written = []
     for path in paths:
         image = cv2.imread(path, cv2.IMREAD_COLOR)
@@ -310,7 +335,9 @@ def run_video(vis: Visualizer, path: str, output_dir: Optional[str]) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="Run an exported DensePose model (TorchScript or ONNX).")
+    parser = argparse.ArgumentParser(
+        description="Run an exported DensePose model (TorchScript or ONNX)."
+    )
     parser.add_argument("model", help="exported model file (.pt / .ts TorchScript, .onnx ONNX)")
     parser.add_argument("input", help="image, folder of images or video")
     parser.add_argument("--output", default=None, help="output folder (default: next to the input)")

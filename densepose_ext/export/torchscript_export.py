@@ -1,4 +1,5 @@
 """TorchScript artefacts: trace the export module, save with metadata in `_extra_files`."""
+
 import warnings
 
 import torch

@@ -1,4 +1,5 @@
 """Official DensePose configs and checkpoints by name (mirrors `detectron2.model_zoo`)."""
+
 from .catalog import MODEL_ZOO, ModelZooEntry
 from .model_zoo import (
     configs_root,

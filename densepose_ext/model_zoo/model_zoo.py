@@ -3,6 +3,7 @@
 Names may be given with or without ``.yaml`` and with their sub-directory, e.g.
 ``"densepose_rcnn_R_50_FPN_s1x"``, ``"cse/densepose_rcnn_R_50_FPN_soft_s1x.yaml"``.
 """
+
 import os
 from typing import List, Optional
 
@@ -14,7 +15,14 @@ from detectron2.modeling import build_model
 from ..config import get_densepose_cfg
 from .catalog import MODEL_ZOO, ModelZooEntry
 
-__all__ = ["configs_root", "list_configs", "get_config_file", "get_checkpoint_url", "get_config", "get"]
+__all__ = [
+    "configs_root",
+    "list_configs",
+    "get_config_file",
+    "get_checkpoint_url",
+    "get_config",
+    "get",
+]
 
 _PACKAGED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
 _SOURCE_TREE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "configs")
@@ -36,14 +44,16 @@ def list_configs() -> List[str]:
     root = configs_root()
     found = []
     for dirpath, _, files in os.walk(root):
-        found += [os.path.relpath(os.path.join(dirpath, f), root) for f in files if f.endswith(".yaml")]
+        found += [
+            os.path.relpath(os.path.join(dirpath, f), root) for f in files if f.endswith(".yaml")
+        ]
     return sorted(p.replace(os.sep, "/") for p in found)
 
 
 def _normalize(name: str) -> str:
     name = name.strip().replace("\\", "/")
     if name.startswith("configs/"):
-        name = name[len("configs/"):]
+        name = name[len("configs/") :]
     return name if name.endswith(".yaml") else name + ".yaml"
 
 

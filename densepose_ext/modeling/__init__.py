@@ -1,4 +1,5 @@
 """DensePose modeling; importing registers heads, predictors, losses, backbones and the ROI heads."""
+
 # registration side effects: HRNet/HRFPN backbones, head bodies, losses (DENSEPOSE_LOSS_REGISTRY), predictors
 from . import backbone, heads, losses, predictors  # noqa: F401
 from .checkpoint import DensePoseCheckpointer

@@ -1,4 +1,5 @@
 """`DensePoseCheckpointer`: detectron2's checkpointer plus the raw-HRNet-weights rename rule."""
+
 from typing import Any, Dict
 
 from detectron2.checkpoint import DetectionCheckpointer

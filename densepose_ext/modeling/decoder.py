@@ -1,4 +1,5 @@
 """Panoptic-FPN style decoder: fuses several FPN levels into one map at the finest in-feature stride."""
+
 import math
 from typing import Dict, List
 
@@ -51,7 +52,9 @@ class Decoder(nn.Module):
             branch = nn.Sequential(*ops)
             self.add_module(name, branch)  # key prefix = feature name
             self.scale_heads.append(branch)
-        self.predictor = Conv2d(conv_dims, head_cfg.DECODER_NUM_CLASSES, kernel_size=1, stride=1, padding=0)
+        self.predictor = Conv2d(
+            conv_dims, head_cfg.DECODER_NUM_CLASSES, kernel_size=1, stride=1, padding=0
+        )
         weight_init.c2_msra_fill(self.predictor)
 
     def forward(self, features: List[torch.Tensor]) -> torch.Tensor:

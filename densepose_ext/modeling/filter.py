@@ -1,4 +1,5 @@
 """Training-time selection of the proposals that feed the DensePose losses."""
+
 from typing import List, Tuple
 
 import torch

@@ -1,4 +1,5 @@
 """`DensePoseROIHeads`: detectron2's standard ROI heads plus the DensePose branch."""
+
 import logging
 from typing import Dict, List, Optional
 
@@ -20,7 +21,9 @@ __all__ = ["DensePoseROIHeads", "densepose_inference"]
 logger = logging.getLogger(__name__)
 
 
-def densepose_inference(predictor_output: Optional[PredictorOutput], instances: List[Instances]) -> None:
+def densepose_inference(
+    predictor_output: Optional[PredictorOutput], instances: List[Instances]
+) -> None:
     """Splits the batched output (leading size sum N_i) into `pred_densepose` of each image.
 
     With no output (no box in the batch) no image gets a `pred_densepose` field.
@@ -68,7 +71,9 @@ class DensePoseROIHeads(StandardROIHeads):
         )
         in_channels = input_shape[self.in_features[0]].channels
         self.densepose_head = build_densepose_head(cfg, in_channels)
-        self.densepose_predictor = build_densepose_predictor(cfg, self.densepose_head.n_out_channels)
+        self.densepose_predictor = build_densepose_predictor(
+            cfg, self.densepose_head.n_out_channels
+        )
         self._loss_name = head_cfg.LOSS_NAME
         self.densepose_losses = self._build_losses(cfg)
         self.embedder = build_densepose_embedder(cfg)
@@ -100,7 +105,9 @@ class DensePoseROIHeads(StandardROIHeads):
             if self.densepose_losses is None:
                 raise KeyError(f"DensePose loss {self._loss_name!r} is not registered")
             # runs also with zero proposals, so that every parameter takes part in the graph
-            outputs = self._run_densepose_branch(features_list, [p.proposal_boxes for p in proposals])
+            outputs = self._run_densepose_branch(
+                features_list, [p.proposal_boxes for p in proposals]
+            )
             return self.densepose_losses(proposals, outputs, embedder=self.embedder)
         if sum(len(x) for x in instances) == 0:
             return instances
@@ -115,6 +122,8 @@ class DensePoseROIHeads(StandardROIHeads):
             losses.update(self._forward_densepose(features, instances))
         return instances, losses
 
-    def forward_with_given_boxes(self, features: Dict[str, torch.Tensor], instances: List[Instances]):
+    def forward_with_given_boxes(
+        self, features: Dict[str, torch.Tensor], instances: List[Instances]
+    ):
         instances = super().forward_with_given_boxes(features, instances)
         return self._forward_densepose(features, instances)

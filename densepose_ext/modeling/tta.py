@@ -4,6 +4,7 @@ Boxes come from all non-rotated views (detectron2's merge); DensePose is then pr
 merged boxes in every view, mapped back to the original view, and the chart fields `coarse_segm`,
 `fine_segm`, `u`, `v` are averaged. Other fields keep the first view's values. Chart outputs only.
 """
+
 import copy
 from typing import List
 
@@ -53,7 +54,9 @@ def _has(tfm: TransformList, kind: type) -> bool:
     return any(isinstance(t, kind) for t in tfm.transforms)
 
 
-def _pull_back_rotated(maps: torch.Tensor, boxes_orig: np.ndarray, boxes_aug: np.ndarray, tfm) -> torch.Tensor:
+def _pull_back_rotated(
+    maps: torch.Tensor, boxes_orig: np.ndarray, boxes_aug: np.ndarray, tfm
+) -> torch.Tensor:
     """Re-samples box maps predicted in a rotated view onto the original, unrotated boxes.
 
     maps [N, C, S, S] cover `boxes_aug` (XYXY in the view); the result [N, C, S, S] covers
@@ -71,13 +74,17 @@ def _pull_back_rotated(maps: torch.Tensor, boxes_orig: np.ndarray, boxes_aug: np
     gx = 2 * (coords[..., 0] - ax0) / np.maximum(ax1 - ax0, 1e-6) - 1
     gy = 2 * (coords[..., 1] - ay0) / np.maximum(ay1 - ay0, 1e-6) - 1
     grid = torch.from_numpy(np.stack([gx, gy], axis=-1).astype(np.float32)).to(maps.device)
-    return F.grid_sample(maps, grid.to(maps.dtype), mode="bilinear", padding_mode="border", align_corners=False)
+    return F.grid_sample(
+        maps, grid.to(maps.dtype), mode="bilinear", padding_mode="border", align_corners=False
+    )
 
 
 class DensePoseGeneralizedRCNNWithTTA(GeneralizedRCNNWithTTA):
     """`GeneralizedRCNNWithTTA` that also reduces `pred_densepose` over the augmented views."""
 
-    def __init__(self, cfg, model, transform_data: DensePoseTransformData, tta_mapper=None, batch_size=1):
+    def __init__(
+        self, cfg, model, transform_data: DensePoseTransformData, tta_mapper=None, batch_size=1
+    ):
         if tta_mapper is None:
             tta_mapper = DensePoseDatasetMapperTTA(cfg)
         super().__init__(cfg=cfg, model=model, tta_mapper=tta_mapper, batch_size=batch_size)

@@ -1,4 +1,5 @@
 """Data types of densepose_ext. This layer imports nothing else of the package."""
+
 from .chart_result import (
     DensePoseChartResult,
     DensePoseChartResultCompressed,
@@ -23,12 +24,18 @@ def _allow_in_torch_load() -> None:
 
     add = getattr(torch.serialization, "add_safe_globals", None)
     if add is not None:
-        add([
-            DensePoseChartResult, DensePoseChartResultWithConfidences, DensePoseChartResultQuantized,
-            DensePoseChartResultCompressed, DensePoseChartPredictorOutput,
-            DensePoseChartPredictorOutputWithConfidences, DensePoseEmbeddingPredictorOutput,
-            DensePoseEmbeddingPredictorOutputWithConfidences,
-        ])  # fmt: skip
+        add(
+            [
+                DensePoseChartResult,
+                DensePoseChartResultWithConfidences,
+                DensePoseChartResultQuantized,
+                DensePoseChartResultCompressed,
+                DensePoseChartPredictorOutput,
+                DensePoseChartPredictorOutputWithConfidences,
+                DensePoseEmbeddingPredictorOutput,
+                DensePoseEmbeddingPredictorOutputWithConfidences,
+            ]
+        )
 
 
 _allow_in_torch_load()

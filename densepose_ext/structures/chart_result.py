@@ -1,4 +1,5 @@
 """Per-box chart results in box coordinates (labels + U/V), their quantised and compressed forms."""
+
 import base64
 from dataclasses import dataclass
 from io import BytesIO
@@ -29,8 +30,12 @@ class DensePoseChartResult:
     uv: torch.Tensor
 
     def to(self, device):
-        return type(self)(**{k: (v.to(device) if isinstance(v, torch.Tensor) else v)
-                             for k, v in self.__dict__.items()})  # fmt: skip
+        return type(self)(
+            **{
+                k: (v.to(device) if isinstance(v, torch.Tensor) else v)
+                for k, v in self.__dict__.items()
+            }
+        )
 
 
 @dataclass

@@ -1,4 +1,5 @@
 """Per-box CSE result: the closest mesh vertex of every foreground pixel of a box."""
+
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,5 +24,8 @@ class DensePoseEmbeddingResult:
 
     def to(self, device: Any) -> "DensePoseEmbeddingResult":
         return DensePoseEmbeddingResult(
-            self.mask.to(device), self.vertices.to(device), self.distances.to(device), self.mesh_name
+            self.mask.to(device),
+            self.vertices.to(device),
+            self.distances.to(device),
+            self.mesh_name,
         )

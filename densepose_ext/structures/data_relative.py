@@ -4,6 +4,7 @@ Frame: point coordinates `x`, `y` and the `segm` mask live in the GT box normali
 spans [0, 256) on both axes (x_image = x0 + x * w / 256). Labels: `i` fine part 1..24 (0 = none),
 `segm` coarse part 1..14 (list form of `dp_masks`) or 0 / 1 (single-mask form).
 """
+
 from typing import Any, Callable, Dict, Optional
 
 import numpy as np
@@ -151,7 +152,9 @@ class DensePoseDataRelative:
             self._flip_chart_points(densepose_transform_data)
         if self.vertex_ids is not None:
             if vertex_transforms is None:
-                raise ValueError(f"flipping CSE annotations needs the symmetry of mesh {self.mesh_name!r}")
+                raise ValueError(
+                    f"flipping CSE annotations needs the symmetry of mesh {self.mesh_name!r}"
+                )
             self.vertex_ids = vertex_transforms.to(self.vertex_ids.device)[self.vertex_ids]
         if self.segm is not None:
             if densepose_transform_data is None:

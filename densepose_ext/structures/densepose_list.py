@@ -1,4 +1,5 @@
 """`DensePoseList`: per-instance DensePose GT of one image (`instances.gt_densepose`)."""
+
 from typing import Any, List, Optional, Sequence, Tuple
 
 import torch

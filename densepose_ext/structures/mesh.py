@@ -6,6 +6,7 @@ File formats (pickles, read with latin1 so Python 2 pickles load):
   symmetry   dict(vertex_transforms [N]): vertex index after a horizontal flip (0-based)
   texcoords  [N, 2] texture coordinates
 """
+
 import pickle
 from typing import Any, Dict, Optional
 
@@ -50,7 +51,9 @@ def _check_float_array(arr: np.ndarray, shape: tuple, what: str, source: str) ->
     return arr
 
 
-def _check_indices(arr: np.ndarray, shape: tuple, num_vertices: int, what: str, source: str) -> np.ndarray:
+def _check_indices(
+    arr: np.ndarray, shape: tuple, num_vertices: int, what: str, source: str
+) -> np.ndarray:
     """Checks shape and that every entry is an integer vertex index in [0, num_vertices)."""
     if arr.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, arr.shape)):
         raise MeshLoadError(f"{what} in {source!r} has shape {arr.shape}, expected {shape}")
@@ -136,7 +139,9 @@ class Mesh:
             if not self._geodists_file:
                 raise self._missing("geodesic distances")
             src = self._geodists_file
-            arr = _as_array(read_pickle(src, f"geodesic distances of {self.name!r}"), "geodists", src)
+            arr = _as_array(
+                read_pickle(src, f"geodesic distances of {self.name!r}"), "geodists", src
+            )
             n = self.num_vertices
             self._geodists = torch.from_numpy(_check_float_array(arr, (n, n), "geodists", src))
         return self._geodists.to(self.device)
@@ -162,7 +167,9 @@ class Mesh:
             if not self._texcoords_file:
                 raise self._missing("texture coordinates")
             src = self._texcoords_file
-            arr = _as_array(read_pickle(src, f"texture coordinates of {self.name!r}"), "texcoords", src)
+            arr = _as_array(
+                read_pickle(src, f"texture coordinates of {self.name!r}"), "texcoords", src
+            )
             n = self.num_vertices
             self._texcoords = torch.from_numpy(_check_float_array(arr, (n, 2), "texcoords", src))
         return self._texcoords.to(self.device)
@@ -170,8 +177,16 @@ class Mesh:
     def to(self, device: Any) -> "Mesh":
         """A copy on `device` sharing the not-yet-loaded file references."""
         return Mesh(
-            self.vertices, self.faces, self._geodists, self._symmetry, self._texcoords, self.name,
-            self._geodists_file, self._symmetry_file, self._texcoords_file, device,
+            self.vertices,
+            self.faces,
+            self._geodists,
+            self._symmetry,
+            self._texcoords,
+            self.name,
+            self._geodists_file,
+            self._symmetry_file,
+            self._texcoords_file,
+            device,
         )
 
 

@@ -3,6 +3,7 @@
 All tensors have a leading dimension N (one entry per ROI). Indexing keeps that dimension
 (an int index gives N = 1), so per-image splits and `Instances.cat` work field by field.
 """
+
 import dataclasses
 from dataclasses import dataclass
 from typing import Any, Optional, TypeVar, Union
@@ -55,7 +56,9 @@ class PredictorOutput:
             if all(p is None for p in parts):
                 values[field.name] = None
             elif any(p is None for p in parts):
-                raise ValueError(f"cannot concatenate {kind.__name__}: field {field.name} is None in some")
+                raise ValueError(
+                    f"cannot concatenate {kind.__name__}: field {field.name} is None in some"
+                )
             else:
                 values[field.name] = torch.cat(parts, dim=0)
         return kind(**values)

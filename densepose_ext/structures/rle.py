@@ -4,6 +4,7 @@ pycocotools decodes whatever run lengths it is given without bounds checks, so a
 silently produce garbage. `rle_run_lengths` parses the counts (compressed string or list) in NumPy
 and `decode_rle` only hands an RLE to pycocotools after the runs were checked to cover h * w pixels.
 """
+
 from typing import Any, Tuple
 
 import numpy as np

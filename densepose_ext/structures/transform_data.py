@@ -1,4 +1,5 @@
 """Horizontal-flip data for chart annotations and outputs: part swaps and UV remap tables."""
+
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,9 +17,36 @@ __all__ = [
 
 # Index = label (0 = background). Coarse labels 1..14, fine labels 1..24.
 MASK_LABEL_SYMMETRIES = [0, 1, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 14]
-POINT_LABEL_SYMMETRIES = [0, 1, 2, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15, 18, 17, 20, 19,
-                          22, 21, 24, 23]  # fmt: skip
-UV_SYMMETRY_TRANSFORMS_URL = "https://dl.fbaipublicfiles.com/densepose/data/UV_symmetry_transforms.mat"
+POINT_LABEL_SYMMETRIES = [
+    0,
+    1,
+    2,
+    4,
+    3,
+    6,
+    5,
+    8,
+    7,
+    10,
+    9,
+    12,
+    11,
+    14,
+    13,
+    16,
+    15,
+    18,
+    17,
+    20,
+    19,
+    22,
+    21,
+    24,
+    23,
+]
+UV_SYMMETRY_TRANSFORMS_URL = (
+    "https://dl.fbaipublicfiles.com/densepose/data/UV_symmetry_transforms.mat"
+)
 
 
 @dataclass

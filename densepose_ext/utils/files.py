@@ -3,6 +3,7 @@
 A name may be a local path, an http(s) URL or any detectron2 PathManager URI. Remote files are
 downloaded once into detectron2's cache (``$FVCORE_CACHE`` / ``~/.torch/iopath_cache``).
 """
+
 import os
 
 from detectron2.utils.file_io import PathManager
@@ -24,7 +25,9 @@ def resolve_file(path_or_url: str, what: str = "file", hint: str = "") -> str:
     try:
         local = PathManager.get_local_path(path_or_url)
     except Exception as e:  # network errors, unknown schemes, ...
-        raise ExternalFileError(f"cannot fetch {what} from {path_or_url!r}: {e}. {hint}".strip()) from e
+        raise ExternalFileError(
+            f"cannot fetch {what} from {path_or_url!r}: {e}. {hint}".strip()
+        ) from e
     if not os.path.isfile(local):
         raise ExternalFileError(f"{what} not found: {path_or_url!r}. {hint}".strip())
     if os.path.getsize(local) == 0:

@@ -1,4 +1,5 @@
 """Visualizers of DensePose predictions (the `apply_net show` names) and their drawing primitives."""
+
 from .base import (
     BACKGROUNDS,
     VisStyle,

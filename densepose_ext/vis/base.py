@@ -3,6 +3,7 @@
 Images are OpenCV-style BGR uint8 arrays [H, W, 3]. Per-box arrays are [h, w] in the integer
 box (x, y, w, h) of `converters.int_boxes_xywh`; pasting clips them to the image.
 """
+
 from dataclasses import dataclass
 from typing import Optional, Tuple, Union
 
@@ -44,7 +45,7 @@ def colormap_id(name: Union[str, int]) -> int:
     key = name.strip().upper()
     key = key if key.startswith("COLORMAP_") else "COLORMAP_" + key
     if not hasattr(cv2, key):
-        known = sorted(n[len("COLORMAP_"):].lower() for n in dir(cv2) if n.startswith("COLORMAP_"))
+        known = sorted(n[len("COLORMAP_") :].lower() for n in dir(cv2) if n.startswith("COLORMAP_"))
         raise ValueError(f"unknown colormap {name!r}; known: {', '.join(known)}")
     return int(getattr(cv2, key))
 

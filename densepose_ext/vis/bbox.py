@@ -1,4 +1,5 @@
 """`bbox`: detection boxes with their scores."""
+
 import cv2
 import numpy as np
 
@@ -23,8 +24,12 @@ class ScoredBoxVisualizer(Visualizer):
 
     def draw(self, canvas: np.ndarray, prediction) -> None:
         font = cv2.FONT_HERSHEY_SIMPLEX
-        for (x, y, w, h), score in zip(prediction.int_boxes_xywh.tolist(), prediction.scores.tolist()):
+        for (x, y, w, h), score in zip(
+            prediction.int_boxes_xywh.tolist(), prediction.scores.tolist()
+        ):
             cv2.rectangle(canvas, (x, y), (x + w, y + h), self.color, self.thickness)
             text = f"{score:6.4f}"
             (_tw, th), _baseline = cv2.getTextSize(text, font, FONT_SCALE, 1)
-            cv2.putText(canvas, text, (x, y + th), font, FONT_SCALE, self.text_color, 1, cv2.LINE_AA)
+            cv2.putText(
+                canvas, text, (x, y + th), font, FONT_SCALE, self.text_color, 1, cv2.LINE_AA
+            )

@@ -1,4 +1,5 @@
 """`dp_segm`, `dp_u`, `dp_v`: a per-pixel chart quantity through a colormap, blended on the body."""
+
 from typing import Callable
 
 import numpy as np

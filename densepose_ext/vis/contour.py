@@ -1,4 +1,5 @@
 """`dp_contour`: iso-lines of U and V inside each body part, coloured by their level."""
+
 import numpy as np
 
 from .base import VisStyle, Visualizer, apply_colormap, blend_in_box

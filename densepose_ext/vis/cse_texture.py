@@ -1,4 +1,5 @@
 """`dp_cse_texture`: texture transfer through mesh texture coordinates of the closest vertices."""
+
 import logging
 from typing import Dict, Mapping
 
@@ -35,7 +36,8 @@ class CseTextureVisualizer(Visualizer):
         if not atlases:
             raise ValueError("dp_cse_texture needs at least one mesh -> atlas entry")
         self.atlases: Dict[str, TextureAtlas] = {
-            mesh: (a if isinstance(a, TextureAtlas) else load_texture_atlas(a)) for mesh, a in atlases.items()
+            mesh: (a if isinstance(a, TextureAtlas) else load_texture_atlas(a))
+            for mesh, a in atlases.items()
         }
         self._texcoords: Dict[str, np.ndarray] = {}
         self._warned = set()
@@ -50,7 +52,9 @@ class CseTextureVisualizer(Visualizer):
             atlas = self.atlases.get(result.mesh_name)
             if atlas is None:
                 if result.mesh_name not in self._warned:
-                    logger.warning(f"dp_cse_texture: no atlas for mesh {result.mesh_name!r}; skipped")
+                    logger.warning(
+                        f"dp_cse_texture: no atlas for mesh {result.mesh_name!r}; skipped"
+                    )
                     self._warned.add(result.mesh_name)
                 continue
             mask = result.mask.numpy().astype(bool)

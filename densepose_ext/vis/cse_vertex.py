@@ -1,4 +1,5 @@
 """`dp_vertex`: CSE closest-vertex maps coloured by a per-vertex scalar through a colormap."""
+
 import logging
 from typing import Callable, Dict, Mapping, Optional
 
@@ -38,7 +39,9 @@ def mds_vertex_scalars(path_or_url: str) -> np.ndarray:
     return _normalise(np.asarray(mds, dtype=np.float64).reshape(len(mds), -1)[:, 0])
 
 
-def default_vertex_scalars(mds_files: Optional[Mapping[str, str]] = None) -> Callable[[str], np.ndarray]:
+def default_vertex_scalars(
+    mds_files: Optional[Mapping[str, str]] = None,
+) -> Callable[[str], np.ndarray]:
     """mesh name -> per-vertex scalars: an MDS file where one is given (the original uses
     `SMPL_MDS_URL` for smpl_27554), else the xyz rule; a missing MDS file falls back to xyz."""
     mds_files = dict(mds_files or {})

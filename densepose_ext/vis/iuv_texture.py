@@ -1,4 +1,5 @@
 """`dp_iuv_texture`: texture transfer from a DensePose chart atlas onto the detected bodies."""
+
 import numpy as np
 
 from ..utils.files import ExternalFileError

@@ -3,6 +3,7 @@
 Chart results (labels + U/V per box) and CSE vertex maps are computed on first use and cached,
 so several visualizers and writers share one conversion.
 """
+
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional
 
@@ -55,21 +56,29 @@ class ImagePrediction:
     classes: torch.Tensor
     densepose: Optional[PredictorOutput] = None
     cse: Optional[CseContext] = None
-    _chart_results: Optional[List[DensePoseChartResultWithConfidences]] = field(default=None, repr=False)
+    _chart_results: Optional[List[DensePoseChartResultWithConfidences]] = field(
+        default=None, repr=False
+    )
     _cse_results: Optional[List[DensePoseEmbeddingResult]] = field(default=None, repr=False)
 
     @classmethod
     def from_instances(cls, instances, cse: Optional[CseContext] = None) -> "ImagePrediction":
         """From detectron2 `Instances` (fields pred_boxes, scores, pred_classes, pred_densepose)."""
         n = len(instances)
-        boxes = instances.pred_boxes.tensor.detach().cpu() if instances.has("pred_boxes") else torch.zeros((n, 4))
+        boxes = (
+            instances.pred_boxes.tensor.detach().cpu()
+            if instances.has("pred_boxes")
+            else torch.zeros((n, 4))
+        )
         scores = instances.scores.detach().cpu() if instances.has("scores") else torch.ones(n)
         if instances.has("pred_classes"):
             classes = instances.pred_classes.detach().cpu().to(torch.int64)
         else:
             classes = torch.zeros(n, dtype=torch.int64)
         densepose = instances.pred_densepose.to("cpu") if instances.has("pred_densepose") else None
-        return cls(tuple(instances.image_size), boxes.float(), scores.float(), classes, densepose, cse)
+        return cls(
+            tuple(instances.image_size), boxes.float(), scores.float(), classes, densepose, cse
+        )
 
     @classmethod
     def from_results(
@@ -82,7 +91,11 @@ class ImagePrediction:
         if results is not None and len(results) != n:
             raise ValueError(f"{len(results)} results for {n} boxes")
         scores = torch.ones(n) if scores is None else torch.as_tensor(scores, dtype=torch.float32)
-        classes = torch.zeros(n, dtype=torch.int64) if classes is None else torch.as_tensor(classes).long()
+        classes = (
+            torch.zeros(n, dtype=torch.int64)
+            if classes is None
+            else torch.as_tensor(classes).long()
+        )
         prediction = cls(tuple(image_hw), boxes, scores, classes)
         if results is None:
             return prediction
@@ -103,7 +116,11 @@ class ImagePrediction:
     @property
     def has_densepose(self) -> bool:
         """True when there is DensePose output (raw, or results given to `from_results`)."""
-        return self.densepose is not None or self._chart_results is not None or self._cse_results is not None
+        return (
+            self.densepose is not None
+            or self._chart_results is not None
+            or self._cse_results is not None
+        )
 
     @property
     def is_chart(self) -> bool:
@@ -132,12 +149,19 @@ class ImagePrediction:
             if self.densepose is None or len(self) == 0:
                 self._cse_results = []
             elif not self.is_cse:
-                raise KeyError(f"no vertex conversion for {type(self.densepose).__name__} (chart model)")
+                raise KeyError(
+                    f"no vertex conversion for {type(self.densepose).__name__} (chart model)"
+                )
             elif self.cse is None or self.cse.embedder is None:
-                raise KeyError("vertex conversion needs the model's embedder (no CSE embedders in config)")
+                raise KeyError(
+                    "vertex conversion needs the model's embedder (no CSE embedders in config)"
+                )
             else:
                 self._cse_results = cse_output_to_results(
-                    self.densepose, self.boxes_xyxy, self.classes,
-                    self.cse.vertex_embeddings, self.cse.class_to_mesh_name,
-                )  # fmt: skip
+                    self.densepose,
+                    self.boxes_xyxy,
+                    self.classes,
+                    self.cse.vertex_embeddings,
+                    self.cse.class_to_mesh_name,
+                )
         return self._cse_results

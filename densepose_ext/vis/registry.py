@@ -2,6 +2,7 @@
 
 Register more with `@register_visualizer("name")` on a factory `(VisOptions) -> Visualizer`.
 """
+
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Mapping, Optional
 
@@ -52,7 +53,9 @@ register_visualizer("dp_segm")(lambda options: PartLabelsVisualizer(options.styl
 register_visualizer("dp_u")(lambda options: UVisualizer(options.style))
 register_visualizer("dp_v")(lambda options: VVisualizer(options.style))
 register_visualizer("dp_contour")(lambda options: ContourVisualizer(options.style))
-register_visualizer("dp_vertex")(lambda options: VertexVisualizer(options.style, options.vertex_scalars))
+register_visualizer("dp_vertex")(
+    lambda options: VertexVisualizer(options.style, options.vertex_scalars)
+)
 
 
 @register_visualizer("dp_iuv_texture")
@@ -65,18 +68,22 @@ def _iuv_texture(options: VisOptions) -> Visualizer:
 @register_visualizer("dp_cse_texture")
 def _cse_texture(options: VisOptions) -> Visualizer:
     if not options.texture_atlases_map:
-        raise ValueError('visualizer dp_cse_texture needs --texture_atlases_map \'{"mesh": "atlas.png"}\'')
+        raise ValueError(
+            'visualizer dp_cse_texture needs --texture_atlases_map \'{"mesh": "atlas.png"}\''
+        )
     return CseTextureVisualizer(options.texture_atlases_map)
 
 
 def parse_visualizer_names(spec: str) -> List[str]:
-    """"bbox,dp_segm" -> ["bbox", "dp_segm"]; ValueError naming any unknown visualizer."""
+    """ "bbox,dp_segm" -> ["bbox", "dp_segm"]; ValueError naming any unknown visualizer."""
     names = [n.strip() for n in spec.split(",") if n.strip()]
     if not names:
         raise ValueError("no visualizer given; choose from " + ", ".join(sorted(VISUALIZERS)))
     unknown = [n for n in names if n not in VISUALIZERS]
     if unknown:
-        raise ValueError(f"unknown visualizer {', '.join(unknown)}; known: {', '.join(sorted(VISUALIZERS))}")
+        raise ValueError(
+            f"unknown visualizer {', '.join(unknown)}; known: {', '.join(sorted(VISUALIZERS))}"
+        )
     return names
 
 
@@ -90,11 +97,19 @@ class CompoundVisualizer:
 
     @property
     def needs_cse(self) -> bool:
-        return any(isinstance(v, (VertexVisualizer, CseTextureVisualizer)) for v in self.visualizers)
+        return any(
+            isinstance(v, (VertexVisualizer, CseTextureVisualizer)) for v in self.visualizers
+        )
 
     @property
     def needs_chart(self) -> bool:
-        chart_kinds = (PartLabelsVisualizer, UVisualizer, VVisualizer, ContourVisualizer, IUVTextureVisualizer)
+        chart_kinds = (
+            PartLabelsVisualizer,
+            UVisualizer,
+            VVisualizer,
+            ContourVisualizer,
+            IUVTextureVisualizer,
+        )
         return any(isinstance(v, chart_kinds) for v in self.visualizers)
 
     def __call__(self, image_bgr: np.ndarray, prediction) -> np.ndarray:
@@ -107,4 +122,6 @@ class CompoundVisualizer:
 def build_visualizer(spec: str, options: Optional[VisOptions] = None) -> CompoundVisualizer:
     """Builds the visualizers named in `spec` (comma-separated) with `options`."""
     options = options or VisOptions()
-    return CompoundVisualizer([VISUALIZERS[n](options) for n in parse_visualizer_names(spec)], options.background)
+    return CompoundVisualizer(
+        [VISUALIZERS[n](options) for n in parse_visualizer_names(spec)], options.background
+    )

@@ -1,4 +1,5 @@
 """Texture atlas images for texture transfer: colours (BGR) and an opacity per texel."""
+
 from dataclasses import dataclass
 
 import cv2

@@ -1,4 +1,5 @@
 """Per-vertex colours for CSE vertex maps, and vertex -> chart (I, U, V) for the human mesh."""
+
 from typing import Tuple
 
 import numpy as np
@@ -23,7 +24,9 @@ def vertex_colors_from_coordinates(vertices: np.ndarray) -> np.ndarray:
     return ((vertices - lo) / span).astype(np.float32)
 
 
-def colorize_vertex_map(vertices: torch.Tensor, mask: torch.Tensor, vertex_colors: np.ndarray) -> np.ndarray:
+def colorize_vertex_map(
+    vertices: torch.Tensor, mask: torch.Tensor, vertex_colors: np.ndarray
+) -> np.ndarray:
     """Vertex ids [h, w] + mask [h, w] -> uint8 [h, w, 3] image (colours in [0, 1]; black off-mask)."""
     ids = vertices.cpu().numpy().astype(np.int64)
     image = np.asarray(vertex_colors, dtype=np.float32)[ids] * 255.0
@@ -31,7 +34,9 @@ def colorize_vertex_map(vertices: torch.Tensor, mask: torch.Tensor, vertex_color
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
-def chart_iuv_colors(parts: np.ndarray, u: np.ndarray, v: np.ndarray, num_parts: int = 24) -> np.ndarray:
+def chart_iuv_colors(
+    parts: np.ndarray, u: np.ndarray, v: np.ndarray, num_parts: int = 24
+) -> np.ndarray:
     """Chart coordinates -> float32 [V, 3] colours (I / num_parts, U, V)."""
     return np.stack([np.asarray(parts) / num_parts, u, v], axis=1).astype(np.float32)
 
@@ -66,12 +71,16 @@ def _smpl_vertex_iuv(charts: SmplChartData) -> Tuple[np.ndarray, np.ndarray, np.
     order = np.argsort(charts.chart_to_smpl, kind="stable")
     smpl_sorted = charts.chart_to_smpl[order]
     first = order[np.searchsorted(smpl_sorted, np.arange(n))]  # first chart vertex per SMPL vertex
-    found = smpl_sorted[np.minimum(np.searchsorted(smpl_sorted, np.arange(n)), len(order) - 1)] == np.arange(n)
+    found = smpl_sorted[
+        np.minimum(np.searchsorted(smpl_sorted, np.arange(n)), len(order) - 1)
+    ] == np.arange(n)
     parts = np.where(found, chart_part[first], 0)
     return parts, np.where(found, charts.u[first], 0), np.where(found, charts.v[first], 0)
 
 
-def _edge_iuv(charts: SmplChartData, edges: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _edge_iuv(
+    charts: SmplChartData, edges: np.ndarray
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """I, U, V of SMPL edge midpoints [E, 2]: chart-edge midpoint in the first face having the edge."""
     n = np.int64(charts.num_smpl_vertices)
     c0 = charts.faces.reshape(-1)  # [3F] chart vertices, then their successors in each face
@@ -89,7 +98,9 @@ def _edge_iuv(charts: SmplChartData, edges: np.ndarray) -> Tuple[np.ndarray, np.
     return parts, u, v
 
 
-def smpl_subdiv_vertex_iuv(charts: SmplChartData, subdiv_faces: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+def smpl_subdiv_vertex_iuv(
+    charts: SmplChartData, subdiv_faces: np.ndarray
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Chart coordinates of every vertex of the subdivided SMPL mesh (e.g. smpl_27554).
 
     Returns parts int64 [V] (1..24, 0 = not on a chart), u, v float32 [V]. Vertices below 6890 are

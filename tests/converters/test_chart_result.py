@@ -1,4 +1,5 @@
 """Chart outputs -> per-box results, masks and IUV images, on hand-built tensors."""
+
 import pytest
 import torch
 from detectron2.structures import Boxes
@@ -34,18 +35,27 @@ def _output(n=1, parts=None, fg_cols=2, with_conf=False):
     if not with_conf:
         return DensePoseChartPredictorOutput(coarse, fine, u, v)
     return DensePoseChartPredictorOutputWithConfidences(
-        coarse, fine, u, v, sigma_2=(channel * 2).expand(n, 25, S, S).clone(),
-        fine_segm_confidence=torch.full((n, 1, S, S), 0.7))  # fmt: skip
+        coarse,
+        fine,
+        u,
+        v,
+        sigma_2=(channel * 2).expand(n, 25, S, S).clone(),
+        fine_segm_confidence=torch.full((n, 1, S, S), 0.7),
+    )
 
 
 def test_int_boxes_truncate_each_component():
-    boxes = torch.tensor([[148.6, 0.0, 224.0, 118.3], [60.7, 100.2, 81.5, 122.9], [5.0, 5.0, 5.5, 5.2]])
+    boxes = torch.tensor(
+        [[148.6, 0.0, 224.0, 118.3], [60.7, 100.2, 81.5, 122.9], [5.0, 5.0, 5.5, 5.2]]
+    )
     assert int_boxes_xywh(boxes).tolist() == [[148, 0, 75, 118], [60, 100, 20, 22], [5, 5, 1, 1]]
 
 
 def test_labels_gated_by_coarse_and_uv_of_label_channel():
     parts = torch.tensor([[3, 5, 7, 9]] * S)
-    result = ToChartResultConverter.convert(_output(parts=parts), Boxes(torch.tensor([[10.0, 20.0, 14.0, 24.0]])))
+    result = ToChartResultConverter.convert(
+        _output(parts=parts), Boxes(torch.tensor([[10.0, 20.0, 14.0, 24.0]]))
+    )
     assert result.labels.dtype == torch.int64 and result.labels.shape == (S, S)
     expected = torch.tensor([[3, 5, 0, 0]] * S)  # box size == S: resize is the identity
     assert torch.equal(result.labels, expected)
@@ -58,7 +68,9 @@ def test_uv_resized_to_box_and_background_zero():
     out = _output(parts=torch.full((S, S), 7), fg_cols=S)
     (result,) = chart_outputs_to_results(out, torch.tensor([[0.0, 0.0, 13.9, 9.0]]))
     assert result.labels.shape == (9, 13) and (result.labels == 7).all()
-    torch.testing.assert_close(result.uv[0], torch.full((9, 13), 0.07))  # constant map stays constant
+    torch.testing.assert_close(
+        result.uv[0], torch.full((9, 13), 0.07)
+    )  # constant map stays constant
     out.coarse_segm[:, 1] = -5.0  # nothing is foreground
     (result,) = chart_outputs_to_results(out, torch.tensor([[0.0, 0.0, 13.9, 9.0]]))
     assert (result.labels == 0).all() and (result.uv == 0).all()
@@ -71,16 +83,22 @@ def test_sample_channel_at_equals_full_resize_then_gather():
         channels = torch.randint(0, 25, (2, h, w), generator=g)
         full = resize_maps(maps, h, w).gather(1, channels[:, None])[:, 0]
         expected = torch.where(channels > 0, full, torch.zeros(()))
-        torch.testing.assert_close(sample_channel_at(maps, channels), expected, rtol=1e-5, atol=2e-5)
+        torch.testing.assert_close(
+            sample_channel_at(maps, channels), expected, rtol=1e-5, atol=2e-5
+        )
 
 
 def test_confidences_per_part_and_single_channel():
     out = _output(parts=torch.full((S, S), 4), fg_cols=2, with_conf=True)
-    result = ToChartResultConverterWithConfidences.convert(out, torch.tensor([[0.0, 0.0, 4.0, 4.0]]))
+    result = ToChartResultConverterWithConfidences.convert(
+        out, torch.tensor([[0.0, 0.0, 4.0, 4.0]])
+    )
     expected_sigma = torch.tensor([[8.0, 8.0, 0.0, 0.0]] * S)  # channel 4 * 2 on fg, 0 on bg
     torch.testing.assert_close(result.sigma_2, expected_sigma)
     torch.testing.assert_close(result.fine_segm_confidence, torch.full((S, S), 0.7))  # whole box
-    assert result.sigma_1 is None and result.kappa_u is None and result.coarse_segm_confidence is None
+    assert (
+        result.sigma_1 is None and result.kappa_u is None and result.coarse_segm_confidence is None
+    )
 
 
 def test_batched_boxes_keep_order_and_sizes():
@@ -100,18 +118,24 @@ def test_zero_instances():
     masks = ToMaskConverter.convert(out, Boxes(torch.zeros(0, 4)), (10, 12))
     assert masks.tensor.shape == (0, 10, 12)
     iuv, inds = make_iuv_image([], torch.zeros(0, 4), torch.zeros(0), (10, 12))
-    assert iuv.shape == (10, 12, 3) and iuv.dtype == torch.uint8 and not iuv.any() and not inds.any()
+    assert (
+        iuv.shape == (10, 12, 3) and iuv.dtype == torch.uint8 and not iuv.any() and not inds.any()
+    )
 
 
 def test_cse_outputs_are_rejected_by_chart_converter():
-    cse = DensePoseEmbeddingPredictorOutput(embedding=torch.zeros(1, 16, S, S), coarse_segm=torch.zeros(1, 2, S, S))
+    cse = DensePoseEmbeddingPredictorOutput(
+        embedding=torch.zeros(1, 16, S, S), coarse_segm=torch.zeros(1, 2, S, S)
+    )
     with pytest.raises(KeyError):
         chart_outputs_to_results(cse, torch.tensor([[0.0, 0.0, 4.0, 4.0]]))
 
 
 def test_masks_paste_and_clip_at_image_border():
     out = _output(n=2, fg_cols=2)
-    boxes = Boxes(torch.tensor([[8.0, 0.0, 12.0, 4.0], [-2.0, 7.0, 2.0, 11.0]]))  # both cross the border
+    boxes = Boxes(
+        torch.tensor([[8.0, 0.0, 12.0, 4.0], [-2.0, 7.0, 2.0, 11.0]])
+    )  # both cross the border
     masks = ToMaskConverter.convert(out, boxes, (9, 10)).tensor
     assert masks.shape == (2, 9, 10) and masks.dtype == torch.bool
     expected0 = torch.zeros(9, 10, dtype=torch.bool)
@@ -145,7 +169,15 @@ def test_iuv_image_composes_by_score():
     assert (iuv[4] == 0).all() and (inds[4] == 0).all()
     # with the scores swapped, instance 1 is on top everywhere it has foreground
     iuv2, inds2 = make_iuv_image(results, boxes, torch.tensor([0.9, 0.3]), (5, 7))
-    assert iuv2[0, :, 0].tolist() == [2, 2, 2, 2, 0, 0, 0] and inds2[0].tolist() == [1, 1, 1, 1, 0, 0, 0]
+    assert iuv2[0, :, 0].tolist() == [2, 2, 2, 2, 0, 0, 0] and inds2[0].tolist() == [
+        1,
+        1,
+        1,
+        1,
+        0,
+        0,
+        0,
+    ]
 
 
 def test_channel_argmax_matches_torch_including_ties():

@@ -1,5 +1,6 @@
 """Pruned closest-vertex search: identical to the brute force (ids and distances, bit for bit) on
 structured, tied, nearly tied, unstructured, empty, masked and non-finite inputs; bound soundness."""
+
 import pickle
 
 import pytest
@@ -16,22 +17,30 @@ from densepose_ext.converters.vertex_search import cluster_vertices, distance_ti
 from densepose_ext.structures import DensePoseEmbeddingPredictorOutput
 
 
-def smooth_embeddings(points: torch.Tensor, dim: int = 16, bandwidth: float = 3.0, seed: int = 0) -> torch.Tensor:
+def smooth_embeddings(
+    points: torch.Tensor, dim: int = 16, bandwidth: float = 3.0, seed: int = 0
+) -> torch.Tensor:
     """[V, 3] positions -> [V, dim] unit vectors varying smoothly with position (random Fourier
     features, randomly projected), like trained CSE vertex embeddings."""
     g = torch.Generator().manual_seed(seed)
     freqs = torch.randn(3, 48, generator=g, dtype=torch.float64) * bandwidth
     phase = torch.rand(48, generator=g, dtype=torch.float64) * 6.283
-    emb = torch.cos(points.double() @ freqs + phase) @ torch.randn(48, dim, generator=g, dtype=torch.float64)
+    emb = torch.cos(points.double() @ freqs + phase) @ torch.randn(
+        48, dim, generator=g, dtype=torch.float64
+    )
     return torch.nn.functional.normalize(emb, dim=1).float()
 
 
 def sphere_points(num: int, seed: int = 1) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
-    return torch.nn.functional.normalize(torch.randn(num, 3, generator=g, dtype=torch.float64), dim=1)
+    return torch.nn.functional.normalize(
+        torch.randn(num, 3, generator=g, dtype=torch.float64), dim=1
+    )
 
 
-def structured_pixels(vertices: torch.Tensor, num: int, seed: int = 2, noise: float = 0.05) -> torch.Tensor:
+def structured_pixels(
+    vertices: torch.Tensor, num: int, seed: int = 2, noise: float = 0.05
+) -> torch.Tensor:
     """[num, D] pixel embeddings along a smooth path of surface points: scaled vertex embeddings
     (scale 1..4) interpolated between neighbours of the path, plus noise."""
     g = torch.Generator().manual_seed(seed)
@@ -64,16 +73,32 @@ def test_distance_tile_does_not_depend_on_the_tile_shape():
     g = torch.Generator().manual_seed(0)
     for dim in (3, 16):
         pixels, verts = torch.randn(700, dim, generator=g) * 3, torch.randn(300, dim, generator=g)
-        minus_two, pixel_sq, vertex_sq = -2 * pixels, (pixels * pixels).sum(1), (verts * verts).sum(1)
+        minus_two, pixel_sq, vertex_sq = (
+            -2 * pixels,
+            (pixels * pixels).sum(1),
+            (verts * verts).sum(1),
+        )
         full = distance_tile(minus_two, pixel_sq, verts, vertex_sq)
-        for p, m in [(1, 1), (1, 300), (700, 1), (2, 2), (3, 11), (5, 13), (16, 16), (40, 215), (700, 64)]:
+        for p, m in [
+            (1, 1),
+            (1, 300),
+            (700, 1),
+            (2, 2),
+            (3, 11),
+            (5, 13),
+            (16, 16),
+            (40, 215),
+            (700, 64),
+        ]:
             rows = torch.randperm(700, generator=g)[:p]
             cols = torch.randperm(300, generator=g)[:m].sort().values
             tile = distance_tile(minus_two[rows], pixel_sq[rows], verts[cols], vertex_sq[cols])
             assert torch.equal(tile, full[rows][:, cols]), (dim, p, m)
 
 
-@pytest.mark.parametrize("num_pixels, chunk_size", [(1, 10000), (17, 5), (3000, 1000), (5000, 100000), (2500, 333)])
+@pytest.mark.parametrize(
+    "num_pixels, chunk_size", [(1, 10000), (17, 5), (3000, 1000), (5000, 100000), (2500, 333)]
+)
 def test_pruned_equals_brute_force_on_structured_inputs(surface_vertices, num_pixels, chunk_size):
     pixels = structured_pixels(surface_vertices, num_pixels)
     stats = assert_same(pixels, surface_vertices, search_chunk_size=chunk_size)
@@ -82,13 +107,17 @@ def test_pruned_equals_brute_force_on_structured_inputs(surface_vertices, num_pi
     assert stats["pruned_pixels"] == num_pixels
 
 
-@pytest.mark.parametrize("num_vertices, num_clusters", [(1, None), (5, None), (500, 1), (500, 7), (500, 499)])
+@pytest.mark.parametrize(
+    "num_vertices, num_clusters", [(1, None), (5, None), (500, 1), (500, 7), (500, 499)]
+)
 def test_pruned_equals_brute_force_for_any_clustering(num_vertices, num_clusters):
     verts = smooth_embeddings(sphere_points(num_vertices))
     pixels = structured_pixels(verts, 400)
     clusters = cluster_vertices(verts, num_clusters)
     assert clusters.order.sort().values.tolist() == list(range(num_vertices))
-    ids, dists = vertex_search.pruned_closest_vertices(-2 * pixels, (pixels * pixels).sum(1), clusters, 128)
+    ids, dists = vertex_search.pruned_closest_vertices(
+        -2 * pixels, (pixels * pixels).sum(1), clusters, 128
+    )
     ref_ids, ref_dists = closest_vertices(pixels, verts, method="brute_force")
     assert torch.equal(ids, ref_ids) and torch.equal(dists, ref_dists)
 
@@ -124,10 +153,14 @@ def test_near_ties_across_cluster_boundaries(surface_vertices):
         label[clusters.order[clusters.offsets[k] : clusters.offsets[k + 1]]] = k
     g = torch.Generator().manual_seed(4)
     a = torch.randint(0, 3000, (2000,), generator=g)
-    cross = (surface_vertices[a] @ surface_vertices.t()).masked_fill_(label[a].unsqueeze(1) == label, -2)
+    cross = (surface_vertices[a] @ surface_vertices.t()).masked_fill_(
+        label[a].unsqueeze(1) == label, -2
+    )
     b = cross.argmax(1)
     mid = torch.nn.functional.normalize(surface_vertices[a] + surface_vertices[b], dim=1)
-    pixels = mid * (1 + 3 * torch.rand(2000, 1, generator=g)) + 1e-7 * torch.randn(2000, 16, generator=g)
+    pixels = mid * (1 + 3 * torch.rand(2000, 1, generator=g)) + 1e-7 * torch.randn(
+        2000, 16, generator=g
+    )
     assert_same(pixels, surface_vertices)
     full = torch.cdist(pixels.double(), surface_vertices.double()) ** 2
     two = full.topk(2, largest=False)
@@ -182,7 +215,9 @@ def test_empty_nonfinite_float64_and_validation(surface_vertices):
 
 def test_assign_vertices_with_masks(surface_vertices):
     g = torch.Generator().manual_seed(6)
-    emb = structured_pixels(surface_vertices, 3 * 20 * 30).reshape(3, 20, 30, 16).permute(0, 3, 1, 2)
+    emb = (
+        structured_pixels(surface_vertices, 3 * 20 * 30).reshape(3, 20, 30, 16).permute(0, 3, 1, 2)
+    )
     masks = torch.rand(3, 20, 30, generator=g) > 0.4
     v, d = assign_vertices(emb, surface_vertices, masks, chunk_size=50, method="pruned")
     ref_v, ref_d = assign_vertices(emb, surface_vertices, masks, method="brute_force")
@@ -195,7 +230,9 @@ def test_results_default_to_the_pruned_search(surface_vertices):
         def __call__(self, mesh_name):
             return surface_vertices
 
-    emb = structured_pixels(surface_vertices, 2 * 48 * 48).reshape(2, 48, 48, 16).permute(0, 3, 1, 2)
+    emb = (
+        structured_pixels(surface_vertices, 2 * 48 * 48).reshape(2, 48, 48, 16).permute(0, 3, 1, 2)
+    )
     coarse = torch.zeros(2, 2, 48, 48)
     coarse[:, 1, 4:44, 6:40] = 1.0
     output = DensePoseEmbeddingPredictorOutput(embedding=emb.contiguous(), coarse_segm=coarse)
@@ -222,13 +259,21 @@ def test_pruning_bound_is_sound():
     clusters = cluster_vertices(verts, 40)
     g = torch.Generator().manual_seed(9)
     axes = clusters.directions
-    pixels = torch.cat([
-        structured_pixels(verts, 500),
-        axes * 3.0, -axes, axes * 1e-20, axes * 1e6, torch.zeros(2, 16),
-        verts[:200] * (1 + torch.rand(200, 1, generator=g)),
-    ])
+    pixels = torch.cat(
+        [
+            structured_pixels(verts, 500),
+            axes * 3.0,
+            -axes,
+            axes * 1e-20,
+            axes * 1e6,
+            torch.zeros(2, 16),
+            verts[:200] * (1 + torch.rand(200, 1, generator=g)),
+        ]
+    )
     exact = torch.cdist(pixels.double(), clusters.embeddings.double()) ** 2  # [P, V] grouped order
-    per_cluster = torch.stack([exact[:, a:b].min(1).values for a, b in zip(clusters.offsets, clusters.offsets[1:])], 1)
+    per_cluster = torch.stack(
+        [exact[:, a:b].min(1).values for a, b in zip(clusters.offsets, clusters.offsets[1:])], 1
+    )
     best = exact.min(1).values + torch.rand(pixels.shape[0], generator=g, dtype=torch.float64) * 0.5
     pix64 = pixels.double()
     survive = vertex_search._survivors(pix64, (pix64 * pix64).sum(1), best, clusters).t()  # [P, K]

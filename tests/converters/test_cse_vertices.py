@@ -1,4 +1,5 @@
 """Closest-vertex assignment of CSE outputs: brute force agreement, chunking, per-class meshes."""
+
 import pytest
 import torch
 
@@ -36,7 +37,9 @@ def test_closest_vertices_matches_brute_force():
 
 def test_squared_distances_formula():
     pixels, vertices = torch.randn(5, 3), torch.randn(4, 3)
-    torch.testing.assert_close(squared_distances(pixels, vertices), torch.cdist(pixels, vertices) ** 2)
+    torch.testing.assert_close(
+        squared_distances(pixels, vertices), torch.cdist(pixels, vertices) ** 2
+    )
 
 
 def test_ties_take_the_first_vertex():
@@ -45,7 +48,9 @@ def test_ties_take_the_first_vertex():
     assert ids.tolist() == [0, 0]
 
 
-@pytest.mark.parametrize("chunk_size, vertex_chunk_size", [(1, None), (13, 7), (64, 300), (100000, None), (5, 1)])
+@pytest.mark.parametrize(
+    "chunk_size, vertex_chunk_size", [(1, None), (13, 7), (64, 300), (100000, None), (5, 1)]
+)
 def test_chunked_equals_unchunked(chunk_size, vertex_chunk_size):
     torch.manual_seed(1)
     emb = torch.randn(3, 16, 9, 11)
@@ -54,7 +59,9 @@ def test_chunked_equals_unchunked(chunk_size, vertex_chunk_size):
     ref_v, ref_d = assign_vertices(emb, verts, masks, chunk_size=10**9, vertex_chunk_size=10**9)
     full = squared_distances(emb.permute(0, 2, 3, 1)[masks], verts)  # one [P, V] matrix
     assert torch.equal(ref_v[masks], full.argmin(dim=1))
-    v, d = assign_vertices(emb, verts, masks, chunk_size=chunk_size, vertex_chunk_size=vertex_chunk_size)
+    v, d = assign_vertices(
+        emb, verts, masks, chunk_size=chunk_size, vertex_chunk_size=vertex_chunk_size
+    )
     assert torch.equal(v, ref_v)
     assert torch.equal(d, ref_d)  # tiles are padded to a shape-independent BLAS kernel
 
@@ -69,7 +76,9 @@ def test_assign_vertices_masks_lists_and_brute_force():
     for emb, mask, v, d in zip(embs, masks, vertices, distances):
         ref_ids, ref_d = brute_force(emb.flatten(1).t(), verts)
         assert torch.equal(v.flatten()[mask.flatten()], ref_ids[mask.flatten()])
-        torch.testing.assert_close(d.flatten()[mask.flatten()].double(), ref_d[mask.flatten()], rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(
+            d.flatten()[mask.flatten()].double(), ref_d[mask.flatten()], rtol=1e-5, atol=1e-5
+        )
         assert (v[~mask] == 0).all() and (d[~mask] == 0).all()
     # no mask = every pixel; a tensor input gives tensors back
     v_all, _ = assign_vertices(embs[0][None], verts)
@@ -87,8 +96,12 @@ def two_mesh_embedder():
     cfg = get_densepose_cfg()
     cfg.MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBED_SIZE = 4
     embedders = cfg.MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDERS
-    embedders.mesh_a = type(embedders)({"TYPE": "vertex_direct", "NUM_VERTICES": 6, "IS_TRAINABLE": True})
-    embedders.mesh_b = type(embedders)({"TYPE": "vertex_direct", "NUM_VERTICES": 9, "IS_TRAINABLE": True})
+    embedders.mesh_a = type(embedders)(
+        {"TYPE": "vertex_direct", "NUM_VERTICES": 6, "IS_TRAINABLE": True}
+    )
+    embedders.mesh_b = type(embedders)(
+        {"TYPE": "vertex_direct", "NUM_VERTICES": 9, "IS_TRAINABLE": True}
+    )
     embedder = Embedder(cfg)
     torch.manual_seed(3)
     with torch.no_grad():
@@ -103,10 +116,14 @@ def test_results_pick_the_mesh_of_the_predicted_class():
     n, s = 3, 8
     coarse = torch.zeros(n, 2, s, s)
     coarse[:, 1] = 1.0  # everything foreground
-    output = DensePoseEmbeddingPredictorOutput(embedding=torch.randn(n, 4, s, s), coarse_segm=coarse)
+    output = DensePoseEmbeddingPredictorOutput(
+        embedding=torch.randn(n, 4, s, s), coarse_segm=coarse
+    )
     boxes = torch.tensor([[0.0, 0.0, 8.0, 8.0], [1.5, 2.7, 9.9, 10.2], [0.0, 0.0, 8.0, 8.0]])
     classes = torch.tensor([1, 0, 0])
-    results = cse_output_to_results(output, boxes, classes, embedder, {"0": "mesh_a", "1": "mesh_b"}, chunk_size=5)
+    results = cse_output_to_results(
+        output, boxes, classes, embedder, {"0": "mesh_a", "1": "mesh_b"}, chunk_size=5
+    )
     assert [r.mesh_name for r in results] == ["mesh_b", "mesh_a", "mesh_a"]
     assert results[1].vertices.shape == (7, 8)  # w = int(9.9 - 1.5) = 8, h = int(10.2 - 2.7) = 7
     # boxes 0 and 2 have the same geometry and embedding size: each is searched on its own mesh
@@ -121,7 +138,9 @@ def test_results_mask_from_coarse_segm_and_unknown_class():
     embedder = two_mesh_embedder()
     coarse = torch.zeros(1, 2, 4, 4)
     coarse[0, 1, :, :2] = 1.0  # left half foreground
-    output = DensePoseEmbeddingPredictorOutput(embedding=torch.randn(1, 4, 4, 4), coarse_segm=coarse)
+    output = DensePoseEmbeddingPredictorOutput(
+        embedding=torch.randn(1, 4, 4, 4), coarse_segm=coarse
+    )
     boxes = torch.tensor([[0.0, 0.0, 4.0, 4.0]])
     (result,) = cse_output_to_results(output, boxes, torch.tensor([0]), embedder, {0: "mesh_a"})
     assert result.mask[:, :2].all() and not result.mask[:, 2:].any()

@@ -1,4 +1,5 @@
 """Horizontal-flip conversion of chart outputs (TTA), with the UV symmetry tables of ../shared."""
+
 import pytest
 import torch
 
@@ -16,9 +17,13 @@ S = 8
 def _random_output(k=2, seed=0):
     g = torch.Generator().manual_seed(seed)
     return DensePoseChartPredictorOutputWithConfidences(
-        coarse_segm=torch.randn(2, k, S, S, generator=g), fine_segm=torch.randn(2, 25, S, S, generator=g),
-        u=torch.rand(2, 25, S, S, generator=g), v=torch.rand(2, 25, S, S, generator=g),
-        sigma_2=torch.randn(2, 25, S, S, generator=g), fine_segm_confidence=torch.rand(2, 1, S, S, generator=g))  # fmt: skip
+        coarse_segm=torch.randn(2, k, S, S, generator=g),
+        fine_segm=torch.randn(2, 25, S, S, generator=g),
+        u=torch.rand(2, 25, S, S, generator=g),
+        v=torch.rand(2, 25, S, S, generator=g),
+        sigma_2=torch.randn(2, 25, S, S, generator=g),
+        fine_segm_confidence=torch.rand(2, 1, S, S, generator=g),
+    )
 
 
 def test_mirrored_parts_and_uv_tables(transform_data):
@@ -38,15 +43,21 @@ def test_mirrored_parts_and_uv_tables(transform_data):
     assert (labels[:, S - 1] == mirror).all() and (labels[:, : S - 1] == 0).all()
     tables = transform_data.uv_symmetries
     row, col = int(0.25 * 255), int(0.5 * 255)
-    torch.testing.assert_close(flipped.u[0, mirror, :, S - 1], tables["U_transforms"][2, row, col].expand(S))
-    torch.testing.assert_close(flipped.v[0, mirror, :, S - 1], tables["V_transforms"][2, row, col].expand(S))
+    torch.testing.assert_close(
+        flipped.u[0, mirror, :, S - 1], tables["U_transforms"][2, row, col].expand(S)
+    )
+    torch.testing.assert_close(
+        flipped.v[0, mirror, :, S - 1], tables["V_transforms"][2, row, col].expand(S)
+    )
     assert torch.equal(out.fine_segm, fine)  # input untouched
 
 
 def test_double_flip_restores_segmentation(transform_data):
     out = _random_output()
     twice = HFlipConverter.convert(HFlipConverter.convert(out, transform_data), transform_data)
-    assert torch.equal(twice.fine_segm, out.fine_segm) and torch.equal(twice.coarse_segm, out.coarse_segm)
+    assert torch.equal(twice.fine_segm, out.fine_segm) and torch.equal(
+        twice.coarse_segm, out.coarse_segm
+    )
     assert torch.equal(twice.sigma_2, out.sigma_2)  # flipped twice, never permuted
     assert torch.equal(twice.fine_segm_confidence, out.fine_segm_confidence)
     # UV goes through the quantised tables twice: back to the start up to table resolution
@@ -63,7 +74,9 @@ def test_confidences_flipped_not_permuted(transform_data):
 
 def test_coarse_permuted_only_with_parts(transform_data):
     two = _random_output(k=2)
-    assert torch.equal(HFlipConverter.convert(two, transform_data).coarse_segm, two.coarse_segm.flip(3))
+    assert torch.equal(
+        HFlipConverter.convert(two, transform_data).coarse_segm, two.coarse_segm.flip(3)
+    )
     legacy = _random_output(k=15)
     flipped = HFlipConverter.convert(legacy, transform_data).coarse_segm
     assert torch.equal(flipped[:, 2], legacy.coarse_segm.flip(3)[:, 3])  # coarse parts 2 <-> 3

@@ -21,8 +21,16 @@ def _rle(mask):
 def _good() -> dict:
     m = np.zeros((256, 256), bool)
     m[10:50, 10:50] = True
-    return {"bbox": [0, 0, 5, 5], "category_id": 1, "dp_x": [1.0, 255.0], "dp_y": [0.0, 3.0],
-            "dp_I": [1, 24], "dp_U": [0.0, 1.0], "dp_V": [0.5, 0.5], "dp_masks": [_rle(m), []]}  # fmt: skip
+    return {
+        "bbox": [0, 0, 5, 5],
+        "category_id": 1,
+        "dp_x": [1.0, 255.0],
+        "dp_y": [0.0, 3.0],
+        "dp_I": [1, 24],
+        "dp_U": [0.0, 1.0],
+        "dp_V": [0.5, 0.5],
+        "dp_masks": [_rle(m), []],
+    }
 
 
 @pytest.mark.parametrize(
@@ -63,7 +71,10 @@ def test_good_and_plain_annotations_have_no_problems():
 def _dataset():
     bad = _good()
     bad["dp_I"] = [1, 30]
-    return [{"image_id": 11, "annotations": [_good()]}, {"image_id": 12, "annotations": [_good(), bad]}]
+    return [
+        {"image_id": 11, "annotations": [_good()]},
+        {"image_id": 12, "annotations": [_good(), bad]},
+    ]
 
 
 def test_skip_policy_strips_densepose_keys_and_logs(caplog):

@@ -1,5 +1,6 @@
 """InferenceBasedLoader with a tiny random model: pseudo-GT accepted by the training losses, and the
 trainer's bootstrap branch (annotated + pseudo-labelled batches, a few training iterations)."""
+
 import sys
 from pathlib import Path
 
@@ -42,11 +43,13 @@ def _tiny_cfg(uv_confidence=False):
 def _image_batches():
     g = torch.Generator().manual_seed(0)
     return [
-        [{"images": torch.rand(2, 3, 64, 80, generator=g) * 255, "categories": ["x"]},
-         {"images": torch.rand(1, 3, 96, 72, generator=g) * 255, "categories": ["y"]}],
+        [
+            {"images": torch.rand(2, 3, 64, 80, generator=g) * 255, "categories": ["x"]},
+            {"images": torch.rand(1, 3, 96, 72, generator=g) * 255, "categories": ["y"]},
+        ],
         [{"images": torch.empty(0, 3, 1, 1), "categories": []}],  # unreadable video
         [{"images": torch.rand(1, 3, 80, 64, generator=g) * 255, "categories": ["y"]}],
-    ]  # fmt: skip
+    ]
 
 
 @pytest.mark.parametrize("sampler_type", ["densepose_uniform", "densepose_UV_confidence"])
@@ -54,25 +57,45 @@ def test_pseudo_ground_truth_trains_the_student(sampler_type):
     torch.manual_seed(0)
     cfg = _tiny_cfg(uv_confidence=sampler_type == "densepose_UV_confidence")
     teacher = build_model(cfg)
-    sampler_cfg = CfgNode({"TYPE": sampler_type, "COUNT_PER_CLASS": 4, "USE_GROUND_TRUTH_CATEGORIES": False})
+    sampler_cfg = CfgNode(
+        {"TYPE": sampler_type, "COUNT_PER_CLASS": 4, "USE_GROUND_TRUTH_CATEGORIES": False}
+    )
     batches = _image_batches()
     inputs = [img for batch in batches for item in batch for img in item["images"]]
     loader = InferenceBasedLoader(
-        teacher, batches, data_sampler=build_data_sampler(cfg, sampler_cfg, embedder=None),
-        data_filter=ScoreBasedFilter(0.0), batch_size=3, inference_batch_size=2,
+        teacher,
+        batches,
+        data_sampler=build_data_sampler(cfg, sampler_cfg, embedder=None),
+        data_filter=ScoreBasedFilter(0.0),
+        batch_size=3,
+        inference_batch_size=2,
         category_to_class_mapping={"y": 1},
-    )  # fmt: skip
+    )
     assert not teacher.training
     out_batches = list(loader)
-    assert [len(b) for b in out_batches] == [3, 1]  # 4 images with detections, lists of 3 + the rest
+    assert [len(b) for b in out_batches] == [
+        3,
+        1,
+    ]  # 4 images with detections, lists of 3 + the rest
     samples = [s for b in out_batches for s in b]
     for sample in samples:
         image, inst = sample["image"], sample["instances"]
-        assert any(image.shape == x.shape and torch.equal(image, x) for x in inputs)  # an input image, unchanged
+        assert any(
+            image.shape == x.shape and torch.equal(image, x) for x in inputs
+        )  # an input image, unchanged
         assert inst.image_size == tuple(image.shape[-2:])
-        assert set(inst.get_fields()) == {"gt_boxes", "gt_classes", "gt_densepose", "gt_masks", "dataset_classes"}
+        assert set(inst.get_fields()) == {
+            "gt_boxes",
+            "gt_classes",
+            "gt_densepose",
+            "gt_masks",
+            "dataset_classes",
+        }
         assert isinstance(inst.gt_densepose, DensePoseList) and len(inst.gt_densepose) == len(inst)
-        assert isinstance(inst.gt_masks, BitMasks) and inst.gt_masks.tensor.shape[1:] == image.shape[-2:]
+        assert (
+            isinstance(inst.gt_masks, BitMasks)
+            and inst.gt_masks.tensor.shape[1:] == image.shape[-2:]
+        )
         expected_class = 1 if image.shape[-2:] != (64, 80) else 0  # "y" -> 1, "x" -> default 0
         assert inst.dataset_classes.tolist() == [expected_class] * len(inst)
         assert sample["dataset"] == ""
@@ -111,13 +134,16 @@ def _bootstrap_cfg(master_path, out_dir):
     cfg.SOLVER.IMS_PER_BATCH = 4
     cfg.BOOTSTRAP_MODEL.WEIGHTS = master_path
     cfg.BOOTSTRAP_MODEL.DEVICE = "cuda"  # falls back to cpu without CUDA
-    cfg.BOOTSTRAP_DATASETS = [{
-        "DATASET": "tiny_unlabelled", "RATIO": 1.0,
-        "IMAGE_LOADER": {"TYPE": "", "BATCH_SIZE": 2, "NUM_WORKERS": 0},
-        "INFERENCE": {"INPUT_BATCH_SIZE": 2, "OUTPUT_BATCH_SIZE": 2},
-        "DATA_SAMPLER": {"TYPE": "densepose_uniform", "COUNT_PER_CLASS": 4},
-        "FILTER": {"TYPE": "detection_score", "MIN_VALUE": 0.0},
-    }]  # fmt: skip
+    cfg.BOOTSTRAP_DATASETS = [
+        {
+            "DATASET": "tiny_unlabelled",
+            "RATIO": 1.0,
+            "IMAGE_LOADER": {"TYPE": "", "BATCH_SIZE": 2, "NUM_WORKERS": 0},
+            "INFERENCE": {"INPUT_BATCH_SIZE": 2, "OUTPUT_BATCH_SIZE": 2},
+            "DATA_SAMPLER": {"TYPE": "densepose_uniform", "COUNT_PER_CLASS": 4},
+            "FILTER": {"TYPE": "detection_score", "MIN_VALUE": 0.0},
+        }
+    ]
     return cfg
 
 
@@ -173,7 +199,9 @@ class _NoDetections(torch.nn.Module):
 
 def test_loader_without_kept_detections_yields_nothing_and_warns(caplog):
     model = _NoDetections()
-    loader = InferenceBasedLoader(model, _image_batches(), data_filter=ScoreBasedFilter(0.5), inference_batch_size=2)
+    loader = InferenceBasedLoader(
+        model, _image_batches(), data_filter=ScoreBasedFilter(0.5), inference_batch_size=2
+    )
     loader.WARN_EVERY = 2
     assert list(loader) == []
     assert [len(c) for c in model.calls] == [2, 1, 1]  # groups of INPUT_BATCH_SIZE per loader batch

@@ -1,4 +1,5 @@
 """Score filter, combined loader ratios, sample counting, category mapping of bootstrap specs."""
+
 import itertools
 import math
 import random
@@ -56,7 +57,9 @@ def _tagged_loader(tag, batch_size=3, limit=None):
 
 def test_combined_loader_ratio_matches_binomial_expectation():
     ratios = [1.0, 0.25]  # p(second loader) = 0.2
-    loader = CombinedDataLoader([_tagged_loader("a"), _tagged_loader("b", 2)], 8, ratios, rng=random.Random(0))
+    loader = CombinedDataLoader(
+        [_tagged_loader("a"), _tagged_loader("b", 2)], 8, ratios, rng=random.Random(0)
+    )
     num_batches = 1000
     elements = [e for batch in itertools.islice(loader, num_batches) for e in batch]
     n, p = len(elements), 0.25 / 1.25
@@ -70,8 +73,9 @@ def test_combined_loader_ratio_matches_binomial_expectation():
 
 
 def test_combined_loader_batch_composition_varies_and_stops_on_exhaustion():
-    loader = CombinedDataLoader([_tagged_loader("a"), _tagged_loader("b", limit=10)], 4, [1.0, 1.0],
-                                rng=random.Random(1))  # fmt: skip
+    loader = CombinedDataLoader(
+        [_tagged_loader("a"), _tagged_loader("b", limit=10)], 4, [1.0, 1.0], rng=random.Random(1)
+    )
     batches = list(loader)  # finite: stops when "b" runs out
     assert all(len(b) == 4 for b in batches)
     assert sum(t == "b" for b in batches for t, _ in b) <= 10
@@ -92,9 +96,11 @@ def test_sample_counting_loader_counts_instances_per_dataset():
 
 
 def test_images_and_categories_broadcasts_a_single_category_to_all_frames():
-    items = [{"images": torch.zeros(3, 3, 4, 4), "categories": ["chimp"]},
-             {"images": torch.zeros(0, 3, 1, 1), "categories": []},
-             {"images": torch.zeros(2, 3, 4, 4), "categories": ["a", "b"]}]  # fmt: skip
+    items = [
+        {"images": torch.zeros(3, 3, 4, 4), "categories": ["chimp"]},
+        {"images": torch.zeros(0, 3, 1, 1), "categories": []},
+        {"images": torch.zeros(2, 3, 4, 4), "categories": ["a", "b"]},
+    ]
     pairs = images_and_categories(items)
     assert [p["category"] for p in pairs] == ["chimp"] * 3 + ["a", "b"]
 
@@ -106,8 +112,12 @@ def test_bootstrap_specs_merge_over_schema_and_keep_category_mapping():
     cfg.BOOTSTRAP_DATASETS[0]["IMAGE_LOADER"]["CATEGORY_TO_CLASS_MAPPING"] = {"chimpanzee": 0}
     (spec,) = bootstrap_dataset_specs(cfg)
     assert spec.DATASET == "chimpnsee" and spec.RATIO == 1.0
-    assert spec.IMAGE_LOADER.SELECT.STRATEGY == "random_k" and spec.IMAGE_LOADER.SELECT.NUM_IMAGES == 4
-    assert spec.INFERENCE.INPUT_BATCH_SIZE == 1 and spec.DATA_SAMPLER.TYPE == "densepose_UV_confidence"
+    assert (
+        spec.IMAGE_LOADER.SELECT.STRATEGY == "random_k" and spec.IMAGE_LOADER.SELECT.NUM_IMAGES == 4
+    )
+    assert (
+        spec.INFERENCE.INPUT_BATCH_SIZE == 1 and spec.DATA_SAMPLER.TYPE == "densepose_UV_confidence"
+    )
     assert spec.IMAGE_LOADER.MAX_COUNT_PER_CATEGORY == 1_000_000  # schema default
     assert dict(spec.IMAGE_LOADER.CATEGORY_TO_CLASS_MAPPING) == {"chimpanzee": 0}
     assert spec.FILTER.MIN_VALUE == 0.8
@@ -124,19 +134,31 @@ def test_class_agnostic_evolution_categories():
     cfg.merge_from_file("configs/evolution/Base-RCNN-FPN-Atop10P_CA.yaml")
     cfg.MODEL.ROI_DENSEPOSE_HEAD.COARSE_SEGM_TRAINED_BY_MASKS = True
     name = "test_ca_coco"  # stands in for base_coco_2017_train, same options
-    cfg.DATASETS.WHITELISTED_CATEGORIES[name] = cfg.DATASETS.WHITELISTED_CATEGORIES.pop("base_coco_2017_train")
+    cfg.DATASETS.WHITELISTED_CATEGORIES[name] = cfg.DATASETS.WHITELISTED_CATEGORIES.pop(
+        "base_coco_2017_train"
+    )
     cfg.DATASETS.CATEGORY_MAPS[name] = cfg.DATASETS.CATEGORY_MAPS.pop("base_coco_2017_train")
     segm = [[0, 0, 4, 0, 4, 4]]
 
     def ann(cat):
-        return {"bbox": [0, 0, 4, 4], "bbox_mode": 1, "category_id": cat, "iscrowd": 0, "segmentation": segm}
+        return {
+            "bbox": [0, 0, 4, 4],
+            "bbox_mode": 1,
+            "category_id": cat,
+            "iscrowd": 0,
+            "segmentation": segm,
+        }
 
-    records = [{"image_id": 1, "annotations": [ann(1), ann(18), ann(3)]},  # person, dog, car (not kept)
-               {"image_id": 2, "annotations": [ann(25)]}]  # fmt: skip  # giraffe only
+    records = [
+        {"image_id": 1, "annotations": [ann(1), ann(18), ann(3)]},  # person, dog, car (not kept)
+        {"image_id": 2, "annotations": [ann(25)]},
+    ]  # giraffe only
     if name in DatasetCatalog.list():
         DatasetCatalog.remove(name)
         MetadataCatalog.remove(name)
-    DatasetCatalog.register(name, lambda: [dict(r, annotations=[dict(a) for a in r["annotations"]]) for r in records])
+    DatasetCatalog.register(
+        name, lambda: [dict(r, annotations=[dict(a) for a in r["annotations"]]) for r in records]
+    )
     cats = {1: "person", 3: "car", **{i: f"animal{i}" for i in range(16, 26)}}
     MetadataCatalog.get(name).set(categories=cats)
     register_category_options(cfg, [name])
@@ -145,4 +167,7 @@ def test_class_agnostic_evolution_categories():
     assert meta.thing_classes == ["person"]
     assert set(meta.thing_dataset_id_to_contiguous_id) == {1, *range(16, 26)}
     assert set(meta.thing_dataset_id_to_contiguous_id.values()) == {0}
-    assert [[a["category_id"] for a in d["annotations"]] for d in dicts] == [[0, 0], [0]]  # car dropped
+    assert [[a["category_id"] for a in d["annotations"]] for d in dicts] == [
+        [0, 0],
+        [0],
+    ]  # car dropped

@@ -1,4 +1,5 @@
 """Bootstrap samplers on hand-built predictions: counts, coordinates, confidence ordering, masks."""
+
 import pytest
 import torch
 from detectron2.structures import BitMasks, Boxes, Instances
@@ -29,9 +30,14 @@ def _chart_output(labels: torch.Tensor, u=None, sigma_2=None, segm_conf=None):
     coarse = torch.stack([(labels == 0).float(), (labels > 0).float()])[None] * 4 - 2
     u = torch.rand(1, 25, S, S) if u is None else u
     return DensePoseChartPredictorOutputWithConfidences(
-        coarse_segm=coarse, fine_segm=fine, u=u, v=torch.rand(1, 25, S, S),
-        sigma_2=sigma_2, fine_segm_confidence=segm_conf, coarse_segm_confidence=segm_conf,
-    )  # fmt: skip
+        coarse_segm=coarse,
+        fine_segm=fine,
+        u=u,
+        v=torch.rand(1, 25, S, S),
+        sigma_2=sigma_2,
+        fine_segm_confidence=segm_conf,
+        coarse_segm_confidence=segm_conf,
+    )
 
 
 def _instances(output, boxes=((4.0, 6.0, 4.0 + S, 6.0 + S),), image_size=(32, 40)):
@@ -90,10 +96,15 @@ def test_uniform_sampler_counts_coordinates_and_masks():
     assert torch.allclose(data.x, (cols.float() + 0.5) / S * 256)
     assert torch.equal(labels[rows, cols], data.i)  # every point lies on a pixel of its part
     assert torch.all(data.u[data.i == 1] == 1.0) and torch.all(data.u[data.i == 3] == 0.0)
-    expected_mask = FINE_TO_COARSE_PART[torch.nn.functional.interpolate(labels[None, None].float(), (256, 256),
-                                                                        mode="nearest")[0, 0].long()]  # fmt: skip
+    expected_mask = FINE_TO_COARSE_PART[
+        torch.nn.functional.interpolate(labels[None, None].float(), (256, 256), mode="nearest")[
+            0, 0
+        ].long()
+    ]
     assert data.segm.shape == (256, 256)
-    assert (data.segm == expected_mask.float()).float().mean() > 0.95  # bilinear vs nearest at borders
+    assert (
+        data.segm == expected_mask.float()
+    ).float().mean() > 0.95  # bilinear vs nearest at borders
     assert set(torch.unique(data.segm).tolist()) <= {0.0, 1.0, 2.0, 14.0}
     assert torch.equal(dp_list.boxes_xyxy_abs, inst.pred_boxes.tensor)
 
@@ -114,17 +125,23 @@ def test_uniform_sampler_is_uniform_over_part_pixels():
 @pytest.mark.parametrize("channel", ["sigma_2", "fine_segm_confidence", "coarse_segm_confidence"])
 def test_chart_confidence_sampler_takes_lowest_values(channel):
     labels = _labels()
-    values = torch.arange(S * S, dtype=torch.float32).flip(0).reshape(S, S)  # pixel 19 has the lowest
+    values = (
+        torch.arange(S * S, dtype=torch.float32).flip(0).reshape(S, S)
+    )  # pixel 19 has the lowest
     per_part = values[None, None].expand(1, 25, S, S).contiguous()
     kwargs = {"sigma_2": per_part} if channel == "sigma_2" else {"segm_conf": values[None, None]}
     inst = _instances(_chart_output(labels, **kwargs))
-    sampler = DensePoseConfidenceBasedSampler(channel, count_per_class=5, generator=torch.Generator().manual_seed(1))
+    sampler = DensePoseConfidenceBasedSampler(
+        channel, count_per_class=5, generator=torch.Generator().manual_seed(1)
+    )
     seen = set()
     for _ in range(50):
         data = sampler(inst)[0]
-        flat = ((data.y / 256 * S).long() * S + (data.x / 256 * S).long())
+        flat = (data.y / 256 * S).long() * S + (data.x / 256 * S).long()
         part1 = flat[data.i == 1]
-        assert len(part1) == 5 and part1.min() >= 10  # the 10 lowest values of part 1 are pixels 10..19
+        assert (
+            len(part1) == 5 and part1.min() >= 10
+        )  # the 10 lowest values of part 1 are pixels 10..19
         assert torch.bincount(data.i, minlength=25)[[3, 24]].tolist() == [3, 1]
         seen.update(part1.tolist())
     assert seen == set(range(10, 20))  # uniform inside the search window
@@ -159,7 +176,8 @@ def _cse_instances(confidence=None):
     embedding = torch.nn.functional.one_hot(vertex_of_pixel, 4).permute(2, 0, 1).float()[None] * 3
     coarse = torch.stack([(~mask).float(), mask.float()])[None] * 4 - 2
     out = DensePoseEmbeddingPredictorOutputWithConfidences(
-        embedding=embedding, coarse_segm=coarse, coarse_segm_confidence=confidence)
+        embedding=embedding, coarse_segm=coarse, coarse_segm_confidence=confidence
+    )
     inst = _instances(out)
     inst.pred_classes = torch.tensor([3])
     inst.dataset_classes = torch.tensor([0])
@@ -168,7 +186,9 @@ def _cse_instances(confidence=None):
 
 def test_cse_uniform_sampler_assigns_closest_vertices():
     inst, vertex_of_pixel, mask = _cse_instances()
-    sampler = DensePoseCSEUniformSampler(_Embedder(), {"0": "m"}, count_per_class=6, use_gt_categories=True)
+    sampler = DensePoseCSEUniformSampler(
+        _Embedder(), {"0": "m"}, count_per_class=6, use_gt_categories=True
+    )
     data = sampler(inst)[0]
     cols = (data.x / 256 * S).long()
     rows = (data.y / 256 * S).long()
@@ -180,10 +200,18 @@ def test_cse_uniform_sampler_assigns_closest_vertices():
 
 
 def test_cse_confidence_sampler_takes_highest_values():
-    confidence = torch.arange(S * S, dtype=torch.float32).reshape(1, 1, S, S)  # pixel 23: highest in mask
+    confidence = torch.arange(S * S, dtype=torch.float32).reshape(
+        1, 1, S, S
+    )  # pixel 23: highest in mask
     inst, _, _ = _cse_instances(confidence)
-    sampler = DensePoseCSEConfidenceBasedSampler(_Embedder(), {0: "m"}, "coarse_segm_confidence", count_per_class=4,
-                                                 use_gt_categories=True, generator=torch.Generator().manual_seed(0))  # fmt: skip
+    sampler = DensePoseCSEConfidenceBasedSampler(
+        _Embedder(),
+        {0: "m"},
+        "coarse_segm_confidence",
+        count_per_class=4,
+        use_gt_categories=True,
+        generator=torch.Generator().manual_seed(0),
+    )
     for _ in range(20):
         data = sampler(inst)[0]
         flat = (data.y / 256 * S).long() * S + (data.x / 256 * S).long()
@@ -207,11 +235,18 @@ def test_prediction_to_ground_truth_sampler_renames_fields_and_adds_masks():
     masks = out["instances"].gt_masks
     assert isinstance(masks, BitMasks) and masks.tensor.shape == (1, 32, 40)
     labels = _labels()
-    assert torch.equal(masks.tensor[0, 6:6 + S, 4:4 + S], labels > 0) and masks.tensor.sum() == (labels > 0).sum()
+    assert (
+        torch.equal(masks.tensor[0, 6 : 6 + S, 4 : 4 + S], labels > 0)
+        and masks.tensor.sum() == (labels > 0).sum()
+    )
 
 
 def test_registry_has_every_original_sampler_name():
     assert set(DENSEPOSE_SAMPLERS) == {
-        "densepose_uniform", "densepose_UV_confidence", "densepose_fine_segm_confidence",
-        "densepose_coarse_segm_confidence", "densepose_cse_uniform", "densepose_cse_coarse_segm_confidence",
-    }  # fmt: skip
+        "densepose_uniform",
+        "densepose_UV_confidence",
+        "densepose_fine_segm_confidence",
+        "densepose_coarse_segm_confidence",
+        "densepose_cse_uniform",
+        "densepose_cse_coarse_segm_confidence",
+    }

@@ -17,7 +17,9 @@ def _register(name, records, categories):
     if name in DatasetCatalog.list():
         DatasetCatalog.remove(name)
         MetadataCatalog.remove(name)
-    DatasetCatalog.register(name, lambda: [dict(r, annotations=[dict(a) for a in r["annotations"]]) for r in records])
+    DatasetCatalog.register(
+        name, lambda: [dict(r, annotations=[dict(a) for a in r["annotations"]]) for r in records]
+    )
     MetadataCatalog.get(name).set(categories=categories)
 
 
@@ -29,9 +31,16 @@ def cfg():
 
 
 def test_whitelist_and_category_map_merge_into_contiguous_classes(cfg):
-    _register("build_test_a", [{"image_id": 1, "annotations": [_ann(5), _ann(7), _ann(9)]}],
-              {5: "cat", 7: "dog", 9: "bird"})  # fmt: skip
-    _register("build_test_b", [{"image_id": 2, "annotations": [_ann(3), _ann(4)]}], {3: "zebra", 4: "horse"})
+    _register(
+        "build_test_a",
+        [{"image_id": 1, "annotations": [_ann(5), _ann(7), _ann(9)]}],
+        {5: "cat", 7: "dog", 9: "bird"},
+    )
+    _register(
+        "build_test_b",
+        [{"image_id": 2, "annotations": [_ann(3), _ann(4)]}],
+        {3: "zebra", 4: "horse"},
+    )
     cfg.DATASETS.WHITELISTED_CATEGORIES.build_test_a = [5, 7]
     cfg.DATASETS.CATEGORY_MAPS.build_test_b = type(cfg)({"4": 3})
     register_category_options(cfg, ["build_test_a", "build_test_b"])

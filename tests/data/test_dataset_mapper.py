@@ -35,10 +35,13 @@ def _tables() -> DensePoseTransformData:
     cols = torch.arange(256, dtype=torch.float32)[None, :].expand(256, 256) / 255
     rows = torch.arange(256, dtype=torch.float32)[:, None].expand(256, 256) / 255
     return DensePoseTransformData(
-        torch.tensor(MASK_LABEL_SYMMETRIES), torch.tensor(POINT_LABEL_SYMMETRIES),
-        {"U_transforms": torch.stack([1 - cols] * 24),
-         "V_transforms": torch.stack([rows + p / 1000 for p in range(24)])},
-    )  # fmt: skip
+        torch.tensor(MASK_LABEL_SYMMETRIES),
+        torch.tensor(POINT_LABEL_SYMMETRIES),
+        {
+            "U_transforms": torch.stack([1 - cols] * 24),
+            "V_transforms": torch.stack([rows + p / 1000 for p in range(24)]),
+        },
+    )
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +49,13 @@ def quad_mesh(tmp_path_factory):
     """A 4-vertex mesh whose symmetry swaps 0 <-> 1 and 2 <-> 3."""
     d = tmp_path_factory.mktemp("mesh")
     with open(d / "mesh.pkl", "wb") as f:
-        pickle.dump({"vertices": np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0]], float),
-                     "faces": np.array([[0, 1, 2], [1, 3, 2]])}, f)  # fmt: skip
+        pickle.dump(
+            {
+                "vertices": np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0]], float),
+                "faces": np.array([[0, 1, 2], [1, 3, 2]]),
+            },
+            f,
+        )
     with open(d / "sym.pkl", "wb") as f:
         pickle.dump({"vertex_transforms": np.array([1, 0, 3, 2])}, f)
     register_mesh(MeshInfo(name=MESH, data=str(d / "mesh.pkl"), symmetry=str(d / "sym.pkl")))
@@ -62,16 +70,33 @@ def _record(tmp_path, with_cse: bool = False) -> dict:
     segm = np.zeros((256, 256), bool)
     segm[:, :64] = True  # part 2 (right hand) occupies the left quarter of the box
     ann = {
-        "bbox": [10.0, 5.0, 20.0, 40.0], "bbox_mode": BoxMode.XYWH_ABS, "category_id": 0, "iscrowd": 0,
-        "dp_x": [16.0, 200.0], "dp_y": [32.0, 128.0], "dp_I": [5.0, 2.0],
-        "dp_U": [0.25, 0.75], "dp_V": [0.5, 0.1],
+        "bbox": [10.0, 5.0, 20.0, 40.0],
+        "bbox_mode": BoxMode.XYWH_ABS,
+        "category_id": 0,
+        "iscrowd": 0,
+        "dp_x": [16.0, 200.0],
+        "dp_y": [32.0, 128.0],
+        "dp_I": [5.0, 2.0],
+        "dp_U": [0.25, 0.75],
+        "dp_V": [0.5, 0.1],
         "dp_masks": [[], _rle(segm)] + [[] for _ in range(12)],
-    }  # fmt: skip
+    }
     if with_cse:
         ann.update({"dp_vertex": [0, 2], "ref_model": MESH})
-    plain = {"bbox": [50.0, 10.0, 10.0, 10.0], "bbox_mode": BoxMode.XYWH_ABS, "category_id": 0, "iscrowd": 0}
+    plain = {
+        "bbox": [50.0, 10.0, 10.0, 10.0],
+        "bbox_mode": BoxMode.XYWH_ABS,
+        "category_id": 0,
+        "iscrowd": 0,
+    }
     crowd = dict(plain, iscrowd=1)
-    return {"file_name": path, "height": H, "width": W, "image_id": 7, "annotations": [ann, plain, crowd]}
+    return {
+        "file_name": path,
+        "height": H,
+        "width": W,
+        "image_id": 7,
+        "annotations": [ann, plain, crowd],
+    }
 
 
 def _mapper(flip: bool, **kwargs) -> DatasetMapper:
@@ -95,7 +120,9 @@ def test_flip_mirrors_points_swaps_labels_and_remaps_uv(tmp_path):
     np.testing.assert_allclose(data.y.numpy(), [32.0, 128.0])
     assert data.i.tolist() == [6, 2]  # 5 <-> 6; 2 stays (torso front/back are their own mirror)
     np.testing.assert_allclose(data.u.numpy(), [1 - 63 / 255, 1 - 191 / 255], atol=1e-6)
-    np.testing.assert_allclose(data.v.numpy(), [127 / 255 + 4 / 1000, 25 / 255 + 1 / 1000], atol=1e-6)
+    np.testing.assert_allclose(
+        data.v.numpy(), [127 / 255 + 4 / 1000, 25 / 255 + 1 / 1000], atol=1e-6
+    )
     # mask: part 2 on the left quarter -> part 3 (left hand) on the right quarter
     assert data.segm[100, 255] == 3 and data.segm[100, 192] == 3 and data.segm[100, 191] == 0
     assert data.segm[100, 0] == 0
@@ -130,7 +157,9 @@ def test_masks_from_densepose_when_mask_on(tmp_path):
 
 
 def test_test_mode_drops_annotations(tmp_path):
-    mapper = DatasetMapper(False, augmentations=[T.ResizeShortestEdge(30, 1000)], densepose_transform_data=None)
+    mapper = DatasetMapper(
+        False, augmentations=[T.ResizeShortestEdge(30, 1000)], densepose_transform_data=None
+    )
     out = mapper(_record(tmp_path))
     assert "annotations" not in out and "instances" not in out
     assert out["image"].shape == (3, 30, 40)
@@ -149,7 +178,9 @@ def test_from_config_loads_tables_from_metadata(tmp_path):
     cfg.DATASETS.TRAIN = ("mapper_test_ds",)
     cfg.INPUT.ROTATION_ANGLES = [0]
     mapper = DatasetMapper(cfg, True)
-    assert mapper.densepose_transform_data.uv_symmetries["U_transforms"][5, 0, 0] == pytest.approx(5 / 255)
+    assert mapper.densepose_transform_data.uv_symmetries["U_transforms"][5, 0, 0] == pytest.approx(
+        5 / 255
+    )
     names = [type(a).__name__ for a in mapper.augmentations.augs]
     assert names == ["ResizeShortestEdge", "RandomFlip", "RandomRotation"]
     assert not mapper.mask_on

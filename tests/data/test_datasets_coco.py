@@ -1,4 +1,5 @@
 """DensePose-COCO-format loader and the built-in dataset registrations."""
+
 import json
 
 import numpy as np
@@ -27,9 +28,15 @@ def _rle_256():
 
 
 DP_FIELDS = {
-    "dp_x": [10.0, 200.5], "dp_y": [30.0, 100.0], "dp_I": [2.0, 15.0], "dp_U": [0.1, 0.9],
-    "dp_V": [0.2, 0.3], "dp_masks": [[], _rle_256()], "dp_vertex": [5, 17], "ref_model": "smpl_27554",
-}  # fmt: skip
+    "dp_x": [10.0, 200.5],
+    "dp_y": [30.0, 100.0],
+    "dp_I": [2.0, 15.0],
+    "dp_U": [0.1, 0.9],
+    "dp_V": [0.2, 0.3],
+    "dp_masks": [[], _rle_256()],
+    "dp_vertex": [5, 17],
+    "ref_model": "smpl_27554",
+}
 
 
 def _write_json(path, annotations, categories=None):
@@ -46,7 +53,14 @@ def _write_json(path, annotations, categories=None):
 
 
 def _annotation(ann_id, image_id, **extra):
-    ann = {"id": ann_id, "image_id": image_id, "category_id": 1, "iscrowd": 0, "bbox": [1, 2, 10, 20], "area": 200}
+    ann = {
+        "id": ann_id,
+        "image_id": image_id,
+        "category_id": 1,
+        "iscrowd": 0,
+        "bbox": [1, 2, 10, 20],
+        "area": 200,
+    }
     ann.update(extra)
     return ann
 
@@ -79,7 +93,11 @@ def test_loader_copies_densepose_fields_and_cleans_segmentation(tmp_path):
 
 def test_contiguous_category_ids(tmp_path):
     cats = [{"id": 5, "name": "dog"}, {"id": 2, "name": "cat"}]
-    json_file = _write_json(tmp_path / "c.json", [_annotation(1, 7, category_id=5), _annotation(2, 7, category_id=2)], cats)
+    json_file = _write_json(
+        tmp_path / "c.json",
+        [_annotation(1, 7, category_id=5), _annotation(2, 7, category_id=2)],
+        cats,
+    )
     raw = load_densepose_coco_json(json_file, "", None)
     mapped = load_densepose_coco_json(json_file, "", None, map_category_ids=True)
     assert [a["category_id"] for a in raw[1]["annotations"]] == [5, 2]
@@ -90,14 +108,20 @@ def test_annotation_id_uniqueness_and_ignore(tmp_path):
     dup = [_annotation(1, 7), _annotation(1, 3)]
     with pytest.raises(ValueError, match="not unique"):
         load_densepose_coco_json(_write_json(tmp_path / "train.json", dup), "", None)
-    load_densepose_coco_json(_write_json(tmp_path / "densepose_minival.json", dup), "", None)  # exempt
+    load_densepose_coco_json(
+        _write_json(tmp_path / "densepose_minival.json", dup), "", None
+    )  # exempt
     with pytest.raises(ValueError, match="ignore"):
-        load_densepose_coco_json(_write_json(tmp_path / "i.json", [_annotation(1, 7, ignore=1)]), "", None)
+        load_densepose_coco_json(
+            _write_json(tmp_path / "i.json", [_annotation(1, 7, ignore=1)]), "", None
+        )
 
 
 def test_register_one_call_and_missing_file_error(tmp_path):
     json_file = _write_json(tmp_path / "x.json", [_annotation(1, 7, **DP_FIELDS)])
-    register_densepose_coco_dataset("dp_unittest_user", json_file, str(tmp_path), metadata={"foo": 1})
+    register_densepose_coco_dataset(
+        "dp_unittest_user", json_file, str(tmp_path), metadata={"foo": 1}
+    )
     assert len(DatasetCatalog.get("dp_unittest_user")) == 2
     meta = MetadataCatalog.get("dp_unittest_user")
     assert meta.json_file == json_file and meta.image_root == str(tmp_path) and meta.foo == 1
@@ -136,10 +160,20 @@ def test_builtin_names_paths_and_metadata(tmp_path, monkeypatch):
 
 def test_lvis_loader_image_paths(tmp_path):
     data = {
-        "images": [{"id": 1, "height": 10, "width": 10, "coco_url": "http://x/train2017/000000155379.jpg",
-                    "not_exhaustive_category_ids": [3], "neg_category_ids": [4]}],
-        "annotations": [{"id": 1, "image_id": 1, "category_id": 943, "bbox": [0, 0, 2, 2], **DP_FIELDS}],
-    }  # fmt: skip
+        "images": [
+            {
+                "id": 1,
+                "height": 10,
+                "width": 10,
+                "coco_url": "http://x/train2017/000000155379.jpg",
+                "not_exhaustive_category_ids": [3],
+                "neg_category_ids": [4],
+            }
+        ],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 943, "bbox": [0, 0, 2, 2], **DP_FIELDS}
+        ],
+    }
     (tmp_path / "l.json").write_text(json.dumps(data))
     (record,) = load_densepose_lvis_json(str(tmp_path / "l.json"), "root", "lvis_unittest")
     assert record["file_name"] == "root/coco_train2017/000000155379.jpg"

@@ -1,4 +1,5 @@
 """Mesh catalog: built-in names, ids and URLs; user registration; real meshes from ../shared."""
+
 import pickle
 
 import numpy as np
@@ -15,8 +16,19 @@ from densepose_ext.data.meshes import (
 from densepose_ext.data.meshes.catalog import _MeshCatalog
 
 SPEC_ORDER = [
-    "smpl_27554", "chimp_5029", "cat_5001", "cat_7466", "sheep_5004", "zebra_5002", "horse_5004",
-    "giraffe_5002", "elephant_5002", "dog_5002", "dog_7466", "cow_5002", "bear_4936",
+    "smpl_27554",
+    "chimp_5029",
+    "cat_5001",
+    "cat_7466",
+    "sheep_5004",
+    "zebra_5002",
+    "horse_5004",
+    "giraffe_5002",
+    "elephant_5002",
+    "dog_5002",
+    "dog_7466",
+    "cow_5002",
+    "bear_4936",
 ]
 
 
@@ -66,7 +78,9 @@ def test_register_user_mesh_and_cache(tmp_path):
     assert create_mesh("test_user_tri").faces.tolist() == [[0, 2, 1]]
 
 
-@pytest.mark.parametrize("name, num_vertices, num_faces", [("smpl_27554", 27554, 55096), ("sheep_5004", 5004, 10000)])
+@pytest.mark.parametrize(
+    "name, num_vertices, num_faces", [("smpl_27554", 27554, 55096), ("sheep_5004", 5004, 10000)]
+)
 def test_real_meshes_load(shared_dir, name, num_vertices, num_faces):
     path = shared_dir / "data" / "meshes" / f"{name}.pkl"
     if not path.is_file():

@@ -1,4 +1,5 @@
 """The procedural body: charts, mirror symmetry, geodesics, flip tables and mesh files."""
+
 import pickle
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Generated DensePose-COCO files: format, agreement with the rendered GT, flip, registration."""
+
 import json
 import os
 
@@ -48,7 +49,9 @@ def _dp_annotations(coco):
 def test_json_loads_with_pycocotools(dataset, coco_train):
     coco_val = COCO(dataset.val_json)
     assert len(coco_train.imgs) == NUM_IMAGES - NUM_VAL and len(coco_val.imgs) == NUM_VAL
-    assert coco_train.loadCats(coco_train.getCatIds()) == [{"id": 1, "name": "person", "supercategory": "person"}]
+    assert coco_train.loadCats(coco_train.getCatIds()) == [
+        {"id": 1, "name": "person", "supercategory": "person"}
+    ]
     anns = coco_train.dataset["annotations"]
     assert len({a["id"] for a in anns}) == len(anns)
     dp = _dp_annotations(coco_train)
@@ -69,7 +72,9 @@ def test_json_loads_with_pycocotools(dataset, coco_train):
     for image in coco_train.dataset["images"]:
         assert os.path.isfile(os.path.join(dataset.image_root, image["file_name"]))
     # the loader's DensePose validation accepts every generated annotation
-    records = load_densepose_coco_json(dataset.train_json, dataset.image_root, None, on_invalid="reject")
+    records = load_densepose_coco_json(
+        dataset.train_json, dataset.image_root, None, on_invalid="reject"
+    )
     assert sum("dp_x" in a for r in records for a in r["annotations"]) == len(dp)
 
 
@@ -158,7 +163,9 @@ def test_annotation_hflip_matches_mirrored_rendering(dataset, coco_train):
             np.testing.assert_array_equal(mirrored.part[py, px], symmetries[i])
             np.testing.assert_allclose(mirrored.u[py, px], u, atol=0.5 / 255 + 1e-5)
             np.testing.assert_allclose(mirrored.v[py, px], v, atol=0.5 / 255 + 1e-5)
-            np.testing.assert_array_equal(mirrored.vertex[py, px], template.symmetry[ann["dp_vertex"]])
+            np.testing.assert_array_equal(
+                mirrored.vertex[py, px], template.symmetry[ann["dp_vertex"]]
+            )
 
 
 def test_generation_is_deterministic_and_cached(dataset, tmp_path):
@@ -181,22 +188,33 @@ def test_registration_through_yaml(dataset, tmp_path):
     from detectron2.data import DatasetCatalog, MetadataCatalog, build_detection_train_loader
     from detectron2.data.build import get_detection_dataset_dicts
 
-    register_synthetic_dataset("densepose_synth_unittest_train", dataset.train_json, dataset.image_root)
     register_synthetic_dataset(
-        "densepose_synth_unittest_contiguous", dataset.train_json, dataset.image_root, map_category_ids=True
+        "densepose_synth_unittest_train", dataset.train_json, dataset.image_root
+    )
+    register_synthetic_dataset(
+        "densepose_synth_unittest_contiguous",
+        dataset.train_json,
+        dataset.image_root,
+        map_category_ids=True,
     )
     yaml_file = tmp_path / "synth.yaml"
     yaml_file.write_text('DATASETS:\n  TRAIN: ("densepose_synth_unittest_train",)\n  TEST: ()\n')
     cfg = get_cfg()
     cfg.merge_from_file(str(yaml_file))
     dicts = get_detection_dataset_dicts(cfg.DATASETS.TRAIN)
-    assert len(dicts) == NUM_IMAGES - NUM_VAL and "densepose_synth_unittest_train" in DatasetCatalog.list()
+    assert (
+        len(dicts) == NUM_IMAGES - NUM_VAL
+        and "densepose_synth_unittest_train" in DatasetCatalog.list()
+    )
     assert any("dp_I" in a and "dp_masks" in a for d in dicts for a in d["annotations"])
     meta = MetadataCatalog.get("densepose_synth_unittest_train")
-    assert meta.categories == {1: "person"} and meta.class_to_mesh_name == {0: body_template().mesh_name}
+    assert meta.categories == {1: "person"} and meta.class_to_mesh_name == {
+        0: body_template().mesh_name
+    }
     assert MetadataCatalog.get("densepose_synth_unittest_contiguous").thing_classes == ["person"]
-    assert DensePoseTransformData.load(meta.densepose_transform_src).uv_symmetries["U_transforms"].shape == (
-        24, 256, 256)
+    assert DensePoseTransformData.load(meta.densepose_transform_src).uv_symmetries[
+        "U_transforms"
+    ].shape == (24, 256, 256)
     assert os.path.isfile(meta.densepose_body_surface)
     # detectron2's stock train loader on the contiguous-id registration
     cfg.DATASETS.TRAIN = ("densepose_synth_unittest_contiguous",)
@@ -212,20 +230,33 @@ def test_register_synthetic_datasets_creates_train_and_val(tmp_path):
     from detectron2.data import DatasetCatalog
 
     data = register_synthetic_datasets(
-        str(tmp_path), num_train=3, num_val=2, size=96, train_name="synth_ut_tr", val_name="synth_ut_val"
+        str(tmp_path),
+        num_train=3,
+        num_val=2,
+        size=96,
+        train_name="synth_ut_tr",
+        val_name="synth_ut_val",
     )
-    assert len(DatasetCatalog.get("synth_ut_tr")) == 3 and len(DatasetCatalog.get("synth_ut_val")) == 2
+    assert (
+        len(DatasetCatalog.get("synth_ut_tr")) == 3 and len(DatasetCatalog.get("synth_ut_val")) == 2
+    )
     assert os.path.isfile(data.body.surface)
 
 
 def test_points_per_person_sets_the_annotation_density(dataset, tmp_path):
-    dense = generate_synthetic_dataset(str(tmp_path), 5, size=SIZE, seed=SEED, points_per_person=(250, 260))
+    dense = generate_synthetic_dataset(
+        str(tmp_path), 5, size=SIZE, seed=SEED, points_per_person=(250, 260)
+    )
     with open(dense.train_json) as f, open(dataset.train_json) as g:
         dense_anns, default_anns = json.load(f)["annotations"], json.load(g)["annotations"]
     counts = [len(a["dp_x"]) for a in dense_anns if "dp_x" in a]
-    assert counts and max(counts) <= 260 and np.mean(counts) > 200  # small people: one point per pixel
+    assert (
+        counts and max(counts) <= 260 and np.mean(counts) > 200
+    )  # small people: one point per pixel
     # same scenes and boxes; only the number of points differs
-    assert [a["bbox"] for a in dense_anns] == [a["bbox"] for a in default_anns if a["image_id"] <= 5]
+    assert [a["bbox"] for a in dense_anns] == [
+        a["bbox"] for a in default_anns if a["image_id"] <= 5
+    ]
     with open(os.path.join(str(tmp_path), "params.json")) as f:
         assert (json.load(f)["min_points"], 260) == (250, 260)
     with pytest.raises(ValueError, match="points_per_person"):

@@ -1,4 +1,5 @@
 """The z-buffer rasteriser on hand-built triangles."""
+
 import numpy as np
 
 from densepose_ext.data.synthetic.raster import rasterize

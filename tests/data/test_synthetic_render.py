@@ -1,4 +1,5 @@
 """Rendered scenes: image statistics, determinism, and horizontal flip against mirrored rendering."""
+
 import numpy as np
 import pytest
 
@@ -26,7 +27,12 @@ def test_sample_image_statistics():
     assert image.reshape(-1, 3).std(axis=0).min() > 15  # textured, not flat
     assert image[fg].std() > 10 and image[~fg].std() > 10
     # every visible person pixel has a valid chart, background has none
-    assert ((rendered.u[fg] >= 0) & (rendered.u[fg] <= 1) & (rendered.v[fg] >= 0) & (rendered.v[fg] <= 1)).all()
+    assert (
+        (rendered.u[fg] >= 0)
+        & (rendered.u[fg] <= 1)
+        & (rendered.v[fg] >= 0)
+        & (rendered.v[fg] <= 1)
+    ).all()
     assert (rendered.vertex[fg] >= 0).all() and (rendered.vertex[~fg] == -1).all()
     assert ((rendered.person >= 0) == fg).all()
     assert len(annotations) >= 1
@@ -76,7 +82,9 @@ def test_hflip_with_tables_matches_mirrored_rendering(seed, transform_data):
     np.testing.assert_allclose(u_table[p, row, col], mirrored.u[fg], atol=quantum)
     np.testing.assert_allclose(v_table[p, row, col], mirrored.v[fg], atol=quantum)
     coarse = FINE_TO_COARSE[original.part][:, ::-1]
-    assert (FINE_TO_COARSE[mirrored.part] == np.array(transform_data.mask_label_symmetries)[coarse]).all()
+    assert (
+        FINE_TO_COARSE[mirrored.part] == np.array(transform_data.mask_label_symmetries)[coarse]
+    ).all()
     assert (template.symmetry[original.vertex[:, ::-1][fg]] == mirrored.vertex[fg]).all()
 
 
@@ -85,7 +93,9 @@ def _plain_appearance(torso_region: int):
 
     appearance = sample_appearance(np.random.default_rng(0))
     appearance.part_region[[1, 2]] = torso_region
-    appearance.colors = np.array([[200.0, 150.0, 120.0], [0.0, 0.0, 255.0], [0, 255, 0], [90, 90, 90], [250, 250, 0]])
+    appearance.colors = np.array(
+        [[200.0, 150.0, 120.0], [0.0, 0.0, 255.0], [0, 255, 0], [90, 90, 90], [250, 250, 0]]
+    )
     appearance.stripe_amps = np.zeros((N_REGIONS, 2))
     appearance.hair_height = 0.05  # low hairline: only the face is never covered by (yellow) hair
     return appearance
@@ -96,20 +106,29 @@ def test_faces_and_necklines_mark_the_front_of_the_body():
     from densepose_ext.data.synthetic.textures import EYE_HEIGHT, EYE_X, TOP, shade_people
 
     neck = 0.6
-    points = np.array([
-        [EYE_X, neck + EYE_HEIGHT, 0.07],  # front of head at an eye
-        [EYE_X, neck + EYE_HEIGHT, -0.07],  # back of head, same height
-        [0.0, neck - 0.03, 0.09],  # front of torso below the neck
-        [0.0, neck - 0.03, -0.09],  # back of torso below the neck
-        [0.0, neck - 0.3, 0.09],  # front of torso, far below the neck
-    ])  # fmt: skip
+    points = np.array(
+        [
+            [EYE_X, neck + EYE_HEIGHT, 0.07],  # front of head at an eye
+            [EYE_X, neck + EYE_HEIGHT, -0.07],  # back of head, same height
+            [0.0, neck - 0.03, 0.09],  # front of torso below the neck
+            [0.0, neck - 0.03, -0.09],  # back of torso below the neck
+            [0.0, neck - 0.3, 0.09],  # front of torso, far below the neck
+        ]
+    )
     part = np.array([24, 24, 2, 1, 2])
     colors = shade_people(
-        [_plain_appearance(TOP)], np.zeros(5, dtype=np.int64), part, points,
-        np.tile([0.0, 0.0, 1.0], (5, 1)), np.array([neck]), np.array([0.0, 0.0, 1.0]),
-    )  # fmt: skip
+        [_plain_appearance(TOP)],
+        np.zeros(5, dtype=np.int64),
+        part,
+        points,
+        np.tile([0.0, 0.0, 1.0], (5, 1)),
+        np.array([neck]),
+        np.array([0.0, 0.0, 1.0]),
+    )
     eye, back_of_head, neckline, back_neck, chest = colors
     assert eye.max() < 60  # a dark eye, not hair
     np.testing.assert_allclose(back_of_head / back_of_head.max(), [1.0, 1.0, 0.0])  # yellow hair
-    np.testing.assert_allclose(neckline / neckline.max(), np.array([200.0, 150.0, 120.0]) / 200.0)  # skin
+    np.testing.assert_allclose(
+        neckline / neckline.max(), np.array([200.0, 150.0, 120.0]) / 200.0
+    )  # skin
     assert back_neck[2] > 200 and back_neck[:2].max() < 1 and chest[2] > 200  # the shirt's blue

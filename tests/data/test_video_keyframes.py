@@ -1,4 +1,5 @@
 """Video key frames (OpenCV backend, and PyAV when installed), frame selectors, video/image datasets."""
+
 import os
 import random
 
@@ -68,8 +69,12 @@ def test_opencv_lists_true_key_frames(video):
     assert [_frame_index(f) for f in frames] == [0, 12, 24, 36]
     sequential = _all_frames_rgb(video)
     assert len(sequential) == NUM_FRAMES
-    assert all(np.array_equal(f, sequential[k]) for f, k in zip(frames, [0, 12, 24, 36]))  # seek is exact
-    assert frames[0].shape == (H, W, 3) and abs(float(frames[0][..., 0].mean()) - BGR[2]) < 6  # RGB order
+    assert all(
+        np.array_equal(f, sequential[k]) for f, k in zip(frames, [0, 12, 24, 36])
+    )  # seek is exact
+    assert (
+        frames[0].shape == (H, W, 3) and abs(float(frames[0][..., 0].mean()) - BGR[2]) < 6
+    )  # RGB order
 
 
 def test_pyav_backend_agrees_with_frame_content(video):
@@ -87,15 +92,21 @@ def test_frame_selectors():
     assert len(set(picked)) == 4 and picked == sorted(picked)
     assert RandomKFramesSelector(20)(frames) == frames
     assert build_frame_selector(CfgNode({"STRATEGY": "all"})) is None
-    assert isinstance(build_frame_selector(CfgNode({"STRATEGY": "last_k", "NUM_IMAGES": 2})), LastKFramesSelector)
+    assert isinstance(
+        build_frame_selector(CfgNode({"STRATEGY": "last_k", "NUM_IMAGES": 2})), LastKFramesSelector
+    )
     with pytest.raises(KeyError):
         build_frame_selector(CfgNode({"STRATEGY": "middle_k", "NUM_IMAGES": 2}))
 
 
 def test_video_dataset_gives_bgr_float_frames_and_resizes(video, tmp_path):
-    dataset = VideoKeyframeDataset([video, str(tmp_path / "missing.mp4")], ["chimp", "chimp"],
-                                   frame_selector=LastKFramesSelector(2),
-                                   transform=ImageResizeTransform(min_size=24, max_size=100), backend="opencv")  # fmt: skip
+    dataset = VideoKeyframeDataset(
+        [video, str(tmp_path / "missing.mp4")],
+        ["chimp", "chimp"],
+        frame_selector=LastKFramesSelector(2),
+        transform=ImageResizeTransform(min_size=24, max_size=100),
+        backend="opencv",
+    )
     item = dataset[0]
     images = item["images"]
     assert images.dtype == torch.float32 and images.shape == (2, 3, 24, 32)  # scale = 24 / 48
@@ -118,9 +129,16 @@ def test_keyframe_helper_csv_overrides_listing(video, tmp_path):
 def test_video_list_and_image_list_datasets_from_metadata(video, tmp_path):
     list_file = tmp_path / "videos.txt"
     list_file.write_text(os.path.basename(video) + "\n\n")
-    register_video_list_dataset("test_bootstrap_videos", str(list_file), os.path.dirname(video), "chimp")
-    loader_cfg = CfgNode({"TYPE": "video_keyframe", "SELECT": {"STRATEGY": "first_k", "NUM_IMAGES": 3},
-                          "TRANSFORM": {"TYPE": "resize", "MIN_SIZE": 96, "MAX_SIZE": 1000}})  # fmt: skip
+    register_video_list_dataset(
+        "test_bootstrap_videos", str(list_file), os.path.dirname(video), "chimp"
+    )
+    loader_cfg = CfgNode(
+        {
+            "TYPE": "video_keyframe",
+            "SELECT": {"STRATEGY": "first_k", "NUM_IMAGES": 3},
+            "TRANSFORM": {"TYPE": "resize", "MIN_SIZE": 96, "MAX_SIZE": 1000},
+        }
+    )
     dataset = build_bootstrap_dataset("test_bootstrap_videos", loader_cfg)
     assert len(dataset) == 1 and dataset[0]["images"].shape == (3, 3, 96, 128)
     assert MetadataCatalog.get("test_bootstrap_videos").dataset_type.value == "video_list"

@@ -1,4 +1,5 @@
 """Helpers for apply_net tests: a tiny chart DensePose model with random weights, test images."""
+
 import pickle
 from pathlib import Path
 
@@ -36,7 +37,9 @@ def make_tiny_checkpoint(path: Path, config: Path = TINY_CONFIG, seed: int = 0) 
         dp = model.roi_heads.densepose_predictor
         coarse = dp.ann_index_lowres if hasattr(dp, "ann_index_lowres") else dp.coarse_segm_lowres
         coarse.bias.copy_(torch.tensor([-3.0, 3.0]))
-        if model.roi_heads.embedder is not None:  # CSE: zero-initialised vertex embeddings -> random
+        if (
+            model.roi_heads.embedder is not None
+        ):  # CSE: zero-initialised vertex embeddings -> random
             for param in model.roi_heads.embedder.parameters():
                 param.normal_()
         for name in ("u_lowres", "v_lowres"):  # chart models only
@@ -70,5 +73,9 @@ def register_quad_mesh(folder: Path) -> str:
         pickle.dump({"vertices": vertices, "faces": np.array([[0, 1, 2], [0, 2, 3]])}, f)
     with open(folder / "quad_texcoords.pkl", "wb") as f:
         pickle.dump(np.array([[0, 0], [1, 0], [0.5, 0.5], [0, 1]], dtype=np.float32), f)
-    register_mesh(MeshInfo(QUAD_MESH, data=str(folder / "quad.pkl"), texcoords=str(folder / "quad_texcoords.pkl")))
+    register_mesh(
+        MeshInfo(
+            QUAD_MESH, data=str(folder / "quad.pkl"), texcoords=str(folder / "quad_texcoords.pkl")
+        )
+    )
     return QUAD_MESH

@@ -3,6 +3,7 @@
 The dataset is registered at import time, so the processes spawned by `launch` register it too
 (spawned children re-import this module as `__mp_main__`).
 """
+
 import json
 import os
 import sys

@@ -1,4 +1,5 @@
 """Dump writers without a model: chunked pickle spooling, JSON assembly, item names."""
+
 import json
 
 import torch
@@ -14,7 +15,9 @@ def _prediction(k: int) -> ImagePrediction:
     result = DensePoseChartResultWithConfidences(
         labels=torch.full((3, 2), k % 25, dtype=torch.int64), uv=torch.full((2, 3, 2), 0.25 * k)
     )
-    return ImagePrediction.from_results((10, 10), [[1.0, 2.0, 3.5, 5.9]], [result], scores=[0.5 + k / 100])
+    return ImagePrediction.from_results(
+        (10, 10), [[1.0, 2.0, 3.5, 5.9]], [result], scores=[0.5 + k / 100]
+    )
 
 
 def test_pickle_writer_spools_in_chunks(tmp_path):
@@ -38,14 +41,18 @@ def test_pickle_writer_spools_in_chunks(tmp_path):
 def test_json_writer_assembles_one_document(tmp_path):
     writer = JsonWriter(str(tmp_path / "r.json"))
     writer.write(InputItem(1, "a.png"), _prediction(1))
-    writer.write(InputItem(2, "v.mp4", frame_index=7), ImagePrediction.from_results((4, 4), [], None))
+    writer.write(
+        InputItem(2, "v.mp4", frame_index=7), ImagePrediction.from_results((4, 4), [], None)
+    )
     writer.write(InputItem(2, "v.mp4", frame_index=8), _prediction(2))
     writer.close()
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
     doc = json.loads((tmp_path / "r.json").read_text())
     assert [i["id"] for i in doc["images"]] == [1, 2, 3] and doc["images"][1]["frame_index"] == 7
     assert [d["image_id"] for d in doc["detections"]] == [1, 3]
-    assert doc["detections"][0]["uv_shape"] == [3, 3, 2] and doc["detections"][0]["box_xywh_int"] == [1, 2, 2, 3]
+    assert doc["detections"][0]["uv_shape"] == [3, 3, 2] and doc["detections"][0][
+        "box_xywh_int"
+    ] == [1, 2, 2, 3]
 
 
 def test_item_names_and_numbering():

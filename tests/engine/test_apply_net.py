@@ -1,4 +1,5 @@
 """End-to-end tests of `apply_net.py show | dump` with a tiny random-weight chart model."""
+
 import base64
 import io
 import json
@@ -34,7 +35,9 @@ def checkpoint(tmp_path_factory) -> str:
 @pytest.fixture(scope="module")
 def atlas(tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("atlas") / "atlas.png"
-    cv2.imwrite(str(path), np.random.default_rng(0).integers(1, 255, (6 * 16, 4 * 16, 3), dtype=np.uint8))
+    cv2.imwrite(
+        str(path), np.random.default_rng(0).integers(1, 255, (6 * 16, 4 * 16, 3), dtype=np.uint8)
+    )
     return str(path)
 
 
@@ -57,20 +60,51 @@ def error_lines(capsys) -> list:
 
 def test_show_writes_one_image_per_input(image_dir, checkpoint, atlas, tmp_path):
     out = tmp_path / "out" / "vis.png"
-    rc = run("show", TINY_CONFIG, checkpoint, image_dir, CHART_VISUALIZERS, "--texture_atlas", atlas,
-             "--output", out, "--colormap", "viridis", "--alpha", "0.5")  # fmt: skip
+    rc = run(
+        "show",
+        TINY_CONFIG,
+        checkpoint,
+        image_dir,
+        CHART_VISUALIZERS,
+        "--texture_atlas",
+        atlas,
+        "--output",
+        out,
+        "--colormap",
+        "viridis",
+        "--alpha",
+        "0.5",
+    )
     assert rc == 0
     for k, (name, (h, w)) in enumerate(IMAGES.items(), start=1):
         image = cv2.imread(str(tmp_path / "out" / f"vis.{k:04d}.png"))
         assert image is not None and image.shape == (h, w, 3), name
         gray = cv2.cvtColor(cv2.imread(str(image_dir / name)), cv2.COLOR_BGR2GRAY)
-        assert not np.array_equal(image[:, :, 0], gray), "something was drawn on the grey background"
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["vis.0001.png", "vis.0002.png", "vis.0003.png"]
+        assert not np.array_equal(image[:, :, 0], gray), (
+            "something was drawn on the grey background"
+        )
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "vis.0001.png",
+        "vis.0002.png",
+        "vis.0003.png",
+    ]
 
 
 def test_dump_round_trip(image_dir, checkpoint, tmp_path):
     out = tmp_path / "dump" / "res.pkl"
-    assert run("dump", TINY_CONFIG, checkpoint, image_dir, "--output", out, "--format", "pkl,iuv_png,npz,json") == 0
+    assert (
+        run(
+            "dump",
+            TINY_CONFIG,
+            checkpoint,
+            image_dir,
+            "--output",
+            out,
+            "--format",
+            "pkl,iuv_png,npz,json",
+        )
+        == 0
+    )
     records = torch.load(out, weights_only=False)
     assert [Path(r["file_name"]).name for r in records] == list(IMAGES)
     assert sorted(p.name for p in out.parent.iterdir()) == ["res", "res.json", "res.pkl"]
@@ -78,14 +112,22 @@ def test_dump_round_trip(image_dir, checkpoint, tmp_path):
     assert [Path(i["file_name"]).name for i in doc["images"]] == list(IMAGES)
     num_detections = 0
     for image_id, (record, (name, (h, w))) in enumerate(zip(records, IMAGES.items()), start=1):
-        results, boxes, scores = record["pred_densepose"], record["pred_boxes_XYXY"], record["scores"]
+        results, boxes, scores = (
+            record["pred_densepose"],
+            record["pred_boxes_XYXY"],
+            record["scores"],
+        )
         assert len(results) == len(boxes) == len(scores) > 0
         assert results[0].labels.dtype == torch.int64 and results[0].uv.shape[0] == 2
         stem = tmp_path / "dump" / "res" / Path(name).stem
         # IUV / INDS PNGs: cv2.imread gives [..., 0] = I, [..., 1] = U*255, [..., 2] = V*255
         iuv, inds = make_iuv_image(results, boxes, scores, (h, w))
-        np.testing.assert_array_equal(cv2.imread(f"{stem}_IUV.png", cv2.IMREAD_UNCHANGED), iuv.numpy())
-        np.testing.assert_array_equal(cv2.imread(f"{stem}_INDS.png", cv2.IMREAD_UNCHANGED), inds.numpy())
+        np.testing.assert_array_equal(
+            cv2.imread(f"{stem}_IUV.png", cv2.IMREAD_UNCHANGED), iuv.numpy()
+        )
+        np.testing.assert_array_equal(
+            cv2.imread(f"{stem}_INDS.png", cv2.IMREAD_UNCHANGED), inds.numpy()
+        )
         assert iuv[..., 0].max() > 0
         # NPZ: same arrays without this package's classes
         npz = np.load(f"{stem}.npz")
@@ -104,7 +146,9 @@ def test_dump_round_trip(image_dir, checkpoint, tmp_path):
             crop = np.array(Image.open(io.BytesIO(base64.b64decode(det["uv_data"]))))
             np.testing.assert_array_equal(crop, quantized_iuv_crop(result))
             assert det["uv_shape"] == [3, *crop.shape[:2]]
-            np.testing.assert_allclose(det["bbox"], [box[0], box[1], box[2] - box[0], box[3] - box[1]], rtol=1e-6)
+            np.testing.assert_allclose(
+                det["bbox"], [box[0], box[1], box[2] - box[0], box[3] - box[1]], rtol=1e-6
+            )
         num_detections += len(results)
     assert len(doc["detections"]) == num_detections
 
@@ -114,15 +158,32 @@ def test_iuv_png_matches_in_memory_prediction(image_dir, checkpoint, tmp_path):
     from densepose_ext.engine.apply.predictor import BatchPredictor
     from densepose_ext.vis.prediction import ImagePrediction
 
-    assert run("dump", TINY_CONFIG, checkpoint, image_dir / "a.png", "--output", tmp_path / "r.pkl",
-               "--format", "iuv_png", "--batch-size", "2") == 0  # fmt: skip
+    assert (
+        run(
+            "dump",
+            TINY_CONFIG,
+            checkpoint,
+            image_dir / "a.png",
+            "--output",
+            tmp_path / "r.pkl",
+            "--format",
+            "iuv_png",
+            "--batch-size",
+            "2",
+        )
+        == 0
+    )
     args = build_parser().parse_args(["dump", str(TINY_CONFIG), checkpoint, str(image_dir)])
     predictor = BatchPredictor(setup_config(args))
     image = cv2.imread(str(image_dir / "a.png"))
     prediction = ImagePrediction.from_instances(predictor([image])[0])
-    iuv, inds = make_iuv_image(prediction.chart_results(), prediction.boxes_xyxy, prediction.scores, image.shape[:2])
+    iuv, inds = make_iuv_image(
+        prediction.chart_results(), prediction.boxes_xyxy, prediction.scores, image.shape[:2]
+    )
     np.testing.assert_array_equal(cv2.imread(str(tmp_path / "r" / "a_IUV.png")), iuv.numpy())
-    np.testing.assert_array_equal(cv2.imread(str(tmp_path / "r" / "a_INDS.png"), cv2.IMREAD_UNCHANGED), inds.numpy())
+    np.testing.assert_array_equal(
+        cv2.imread(str(tmp_path / "r" / "a_INDS.png"), cv2.IMREAD_UNCHANGED), inds.numpy()
+    )
 
 
 def test_video_in_video_out(checkpoint, tmp_path):
@@ -131,8 +192,20 @@ def test_video_in_video_out(checkpoint, tmp_path):
     for seed in range(4):
         writer.write(draw_test_image(96, 128, seed))
     writer.release()
-    assert run("show", TINY_CONFIG, checkpoint, video, "bbox,dp_segm", "--output", tmp_path / "o.png",
-               "--batch-size", "3") == 0  # fmt: skip
+    assert (
+        run(
+            "show",
+            TINY_CONFIG,
+            checkpoint,
+            video,
+            "bbox,dp_segm",
+            "--output",
+            tmp_path / "o.png",
+            "--batch-size",
+            "3",
+        )
+        == 0
+    )
     capture = cv2.VideoCapture(str(tmp_path / "o.0001.mp4"))
     assert capture.isOpened() and capture.get(cv2.CAP_PROP_FPS) == pytest.approx(7.0)
     frames = []
@@ -142,26 +215,51 @@ def test_video_in_video_out(checkpoint, tmp_path):
             break
         frames.append(frame)
     assert len(frames) == 4 and frames[0].shape == (96, 128, 3)
-    assert run("dump", TINY_CONFIG, checkpoint, video, "--output", tmp_path / "v.pkl", "--format", "pkl,npz") == 0
+    assert (
+        run(
+            "dump",
+            TINY_CONFIG,
+            checkpoint,
+            video,
+            "--output",
+            tmp_path / "v.pkl",
+            "--format",
+            "pkl,npz",
+        )
+        == 0
+    )
     records = torch.load(tmp_path / "v.pkl", weights_only=False)
     assert [r["frame_index"] for r in records] == [0, 1, 2, 3]
     assert all(r["file_name"] == str(video) for r in records)
-    assert sorted(p.name for p in (tmp_path / "v").iterdir()) == [f"clip_{i:06d}.npz" for i in range(4)]
+    assert sorted(p.name for p in (tmp_path / "v").iterdir()) == [
+        f"clip_{i:06d}.npz" for i in range(4)
+    ]
 
 
 def test_bad_item_is_skipped_and_outputs_stay_valid(image_dir, checkpoint, tmp_path, capsys):
     (image_dir / "b.jpg").write_bytes(b"\xff\xd8 truncated jpeg")
-    assert run("show", TINY_CONFIG, checkpoint, image_dir, "bbox", "--output", tmp_path / "s" / "o.png") == 0
+    assert (
+        run(
+            "show", TINY_CONFIG, checkpoint, image_dir, "bbox", "--output", tmp_path / "s" / "o.png"
+        )
+        == 0
+    )
     assert sorted(p.name for p in (tmp_path / "s").iterdir()) == ["o.0001.png", "o.0003.png"]
     err = capsys.readouterr().err
     assert "b.jpg" in err and "skipped 1" in err
-    assert run("dump", TINY_CONFIG, checkpoint, image_dir, "--output", tmp_path / "d" / "r.pkl") == 0
+    assert (
+        run("dump", TINY_CONFIG, checkpoint, image_dir, "--output", tmp_path / "d" / "r.pkl") == 0
+    )
     records = torch.load(tmp_path / "d" / "r.pkl", weights_only=False)
     assert [Path(r["file_name"]).name for r in records] == ["a.png", "c.png"]
-    assert [p.name for p in (tmp_path / "d").iterdir()] == ["r.pkl"], "no temporary files left behind"
+    assert [p.name for p in (tmp_path / "d").iterdir()] == ["r.pkl"], (
+        "no temporary files left behind"
+    )
     (image_dir / "a.png").write_bytes(b"")
     (image_dir / "c.png").write_bytes(b"PNG?")
-    assert run("dump", TINY_CONFIG, checkpoint, image_dir, "--output", tmp_path / "d" / "r2.pkl") == 1
+    assert (
+        run("dump", TINY_CONFIG, checkpoint, image_dir, "--output", tmp_path / "d" / "r2.pkl") == 1
+    )
     assert torch.load(tmp_path / "d" / "r2.pkl", weights_only=False) == []
 
 
@@ -181,7 +279,9 @@ def test_bad_item_is_skipped_and_outputs_stay_valid(image_dir, checkpoint, tmp_p
         ("no_cuda", "CUDA is not available"),
     ],
 )
-def test_bad_arguments_give_one_line_errors(case, expected, image_dir, checkpoint, tmp_path, capsys):
+def test_bad_arguments_give_one_line_errors(
+    case, expected, image_dir, checkpoint, tmp_path, capsys
+):
     empty = tmp_path / "empty"
     empty.mkdir()
     config, model, inputs, vis, extra = TINY_CONFIG, checkpoint, image_dir, "bbox", []
@@ -208,14 +308,21 @@ def test_bad_arguments_give_one_line_errors(case, expected, image_dir, checkpoin
     elif case == "atlas_missing":
         vis, extra = "dp_iuv_texture", ["--texture_atlas", tmp_path / "no_atlas.png"]
     if case == "unknown_format":
-        rc = run("dump", config, model, inputs, "--format", "pkl,xml", "--output", tmp_path / "x.pkl")
+        rc = run(
+            "dump", config, model, inputs, "--format", "pkl,xml", "--output", tmp_path / "x.pkl"
+        )
     else:
         rc = run("show", config, model, inputs, vis, "--output", tmp_path / "o.png", *extra)
     assert rc == 1
     lines = error_lines(capsys)
     assert len(lines) == 1 and expected in lines[0], lines
-    named = {"empty_dir": "empty", "no_glob_match": "*.nothing", "missing_checkpoint": "missing_model.pth",
-             "missing_config": "missing_config.yaml", "atlas_missing": "no_atlas.png"}  # fmt: skip
+    named = {
+        "empty_dir": "empty",
+        "no_glob_match": "*.nothing",
+        "missing_checkpoint": "missing_model.pth",
+        "missing_config": "missing_config.yaml",
+        "atlas_missing": "no_atlas.png",
+    }
     assert named.get(case, "") in lines[0]
     assert not list(tmp_path.glob("o.*")) and not (tmp_path / "x.pkl").exists()
 
@@ -223,7 +330,11 @@ def test_bad_arguments_give_one_line_errors(case, expected, image_dir, checkpoin
 @pytest.fixture(scope="module")
 def cse_checkpoint(tmp_path_factory) -> str:
     register_quad_mesh(tmp_path_factory.mktemp("quad_mesh"))
-    return str(make_tiny_checkpoint(tmp_path_factory.mktemp("tiny_cse") / "model_random.pth", TINY_CSE_CONFIG))
+    return str(
+        make_tiny_checkpoint(
+            tmp_path_factory.mktemp("tiny_cse") / "model_random.pth", TINY_CSE_CONFIG
+        )
+    )
 
 
 def test_cse_model_show_and_dump(image_dir, cse_checkpoint, tmp_path, capsys):
@@ -234,14 +345,40 @@ def test_cse_model_show_and_dump(image_dir, cse_checkpoint, tmp_path, capsys):
     atlas = tmp_path / "atlas.png"
     cv2.imwrite(str(atlas), np.random.default_rng(0).integers(1, 255, (32, 32, 3), dtype=np.uint8))
     atlases = json.dumps({QUAD_MESH: str(atlas)})
-    assert run("show", TINY_CSE_CONFIG, cse_checkpoint, image_dir / "a.png", "bbox,dp_vertex,dp_cse_texture",
-               "--texture_atlases_map", atlases, "--output", tmp_path / "s.png") == 0  # fmt: skip
+    assert (
+        run(
+            "show",
+            TINY_CSE_CONFIG,
+            cse_checkpoint,
+            image_dir / "a.png",
+            "bbox,dp_vertex,dp_cse_texture",
+            "--texture_atlases_map",
+            atlases,
+            "--output",
+            tmp_path / "s.png",
+        )
+        == 0
+    )
     assert cv2.imread(str(tmp_path / "s.0001.png")).shape == (*IMAGES["a.png"], 3)
-    assert run("dump", TINY_CSE_CONFIG, cse_checkpoint, image_dir / "a.png", "--output", tmp_path / "r.pkl",
-               "--format", "pkl,npz") == 0  # fmt: skip
+    assert (
+        run(
+            "dump",
+            TINY_CSE_CONFIG,
+            cse_checkpoint,
+            image_dir / "a.png",
+            "--output",
+            tmp_path / "r.pkl",
+            "--format",
+            "pkl,npz",
+        )
+        == 0
+    )
     (record,) = torch.load(tmp_path / "r.pkl", weights_only=False)
     output = record["pred_densepose"]
-    assert isinstance(output, DensePoseEmbeddingPredictorOutput) and len(output) == len(record["scores"]) > 0
+    assert (
+        isinstance(output, DensePoseEmbeddingPredictorOutput)
+        and len(output) == len(record["scores"]) > 0
+    )
     npz = np.load(tmp_path / "r" / "a.npz")
     masks = densepose_outputs_to_box_masks(output, int_boxes_xywh(record["pred_boxes_XYXY"]))
     for k, mask in enumerate(masks):
@@ -249,8 +386,19 @@ def test_cse_model_show_and_dump(image_dir, cse_checkpoint, tmp_path, capsys):
         np.testing.assert_array_equal(vertices >= 0, mask.numpy())
         assert vertices.max() <= 3 and str(npz["mesh_names"][k]) == QUAD_MESH
     # chart-only outputs are refused up front
-    assert run("dump", TINY_CSE_CONFIG, cse_checkpoint, image_dir, "--format", "iuv_png",
-               "--output", tmp_path / "x.pkl") == 1  # fmt: skip
+    assert (
+        run(
+            "dump",
+            TINY_CSE_CONFIG,
+            cse_checkpoint,
+            image_dir,
+            "--format",
+            "iuv_png",
+            "--output",
+            tmp_path / "x.pkl",
+        )
+        == 1
+    )
     lines = error_lines(capsys)
     assert len(lines) == 1 and "iuv_png need a chart model" in lines[0]
 
@@ -260,7 +408,9 @@ def test_model_from_url_is_downloaded_once(image_dir, checkpoint, tmp_path, monk
     import http.server
     import threading
 
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(Path(checkpoint).parent))
+    handler = functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(Path(checkpoint).parent)
+    )
     handler.log_message = lambda *args: None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -270,7 +420,9 @@ def test_model_from_url_is_downloaded_once(image_dir, checkpoint, tmp_path, monk
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     url = f"http://127.0.0.1:{server.server_address[1]}/{Path(checkpoint).name}"
     try:
-        assert run("dump", TINY_CONFIG, url, image_dir / "a.png", "--output", tmp_path / "r.pkl") == 0
+        assert (
+            run("dump", TINY_CONFIG, url, image_dir / "a.png", "--output", tmp_path / "r.pkl") == 0
+        )
     finally:
         server.shutdown()
         server.server_close()

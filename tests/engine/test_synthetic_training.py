@@ -1,4 +1,5 @@
 """The demo recipe (demo/configs/synthetic_R_18_chart.yaml) learns on synthetic people."""
+
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,13 @@ from densepose_ext.data.synthetic import register_synthetic_datasets
 from densepose_ext.engine import Trainer
 
 DEMO_CONFIG = Path(__file__).resolve().parents[2] / "demo" / "configs" / "synthetic_R_18_chart.yaml"
-FALLING = ("loss_densepose_S", "loss_densepose_I", "loss_densepose_U", "loss_densepose_V", "loss_rpn_cls")
+FALLING = (
+    "loss_densepose_S",
+    "loss_densepose_I",
+    "loss_densepose_U",
+    "loss_densepose_V",
+    "loss_rpn_cls",
+)
 
 
 def _demo_cfg(*opts):
@@ -34,15 +41,30 @@ def test_demo_recipe_trains_every_parameter():
 @pytest.mark.slow
 def test_demo_recipe_losses_fall_on_synthetic_people(tmp_path):
     register_synthetic_datasets(
-        str(tmp_path / "synth"), num_train=60, num_val=0, seed=3, workers=2,
+        str(tmp_path / "synth"),
+        num_train=60,
+        num_val=0,
+        seed=3,
+        workers=2,
         train_name="synth_learning_test_train",
-    )  # fmt: skip
+    )
     iters = 90
     cfg = _demo_cfg(
-        "DATASETS.TRAIN", ("synth_learning_test_train",), "DATASETS.TEST", (), "SOLVER.MAX_ITER", iters,
-        "SOLVER.STEPS", (), "SOLVER.CHECKPOINT_PERIOD", 10 * iters, "OUTPUT_DIR", str(tmp_path / "out"),
-        "DATALOADER.NUM_WORKERS", 0,
-    )  # fmt: skip
+        "DATASETS.TRAIN",
+        ("synth_learning_test_train",),
+        "DATASETS.TEST",
+        (),
+        "SOLVER.MAX_ITER",
+        iters,
+        "SOLVER.STEPS",
+        (),
+        "SOLVER.CHECKPOINT_PERIOD",
+        10 * iters,
+        "OUTPUT_DIR",
+        str(tmp_path / "out"),
+        "DATALOADER.NUM_WORKERS",
+        0,
+    )
     trainer = Trainer(cfg)
     recorder = LossRecorder()
     trainer.register_hooks([recorder])

@@ -1,4 +1,5 @@
 """Training end to end on a tiny hand-made DensePose-COCO dataset (CPU, a few iterations)."""
+
 import json
 import os
 import subprocess
@@ -75,7 +76,10 @@ def test_resume_continues_from_saved_iteration(tiny_data, tmp_path):
     assert resumed.start_iter == 2
     assert saved["iteration"] == 1
     assert resumed.scheduler.last_epoch == saved["trainer"]["hooks"]["LRScheduler"]["last_epoch"]
-    assert resumed.optimizer.state_dict()["state"].keys() == saved["trainer"]["_trainer"]["optimizer"]["state"].keys()
+    assert (
+        resumed.optimizer.state_dict()["state"].keys()
+        == saved["trainer"]["_trainer"]["optimizer"]["state"].keys()
+    )
     state = resumed.model.state_dict()
     assert all(torch.equal(state[k], v) for k, v in saved["model"].items())
     recorder = LossRecorder()
@@ -89,8 +93,22 @@ def test_resume_continues_from_saved_iteration(tiny_data, tmp_path):
 def test_two_process_gloo_training_with_train_net(tiny_data, tmp_path):
     """`train_net.py --num-gpus 2` with MODEL.DEVICE cpu: 2 processes, DDP over gloo."""
     env = dict(os.environ, TINY_DENSEPOSE_DATA=json.dumps(tiny_data), OMP_NUM_THREADS="1")
-    cmd = [sys.executable, str(HERE / "run_tiny_train.py"), "--config-file", str(HERE / "tiny_config.yaml"),
-           "--num-gpus", "2", "--dist-url", "auto", "OUTPUT_DIR", str(tmp_path), "SOLVER.MAX_ITER", "3", "SOLVER.STEPS", "(2,)"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        str(HERE / "run_tiny_train.py"),
+        "--config-file",
+        str(HERE / "tiny_config.yaml"),
+        "--num-gpus",
+        "2",
+        "--dist-url",
+        "auto",
+        "OUTPUT_DIR",
+        str(tmp_path),
+        "SOLVER.MAX_ITER",
+        "3",
+        "SOLVER.STEPS",
+        "(2,)",
+    ]
     result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-3000:]

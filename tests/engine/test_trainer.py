@@ -24,7 +24,9 @@ class _Model(nn.Module):
 
 
 def _lr_of(optimizer, param):
-    return [round(g["lr"], 9) for g in optimizer.param_groups if any(p is param for p in g["params"])]
+    return [
+        round(g["lr"], 9) for g in optimizer.param_groups if any(p is param for p in g["params"])
+    ]
 
 
 def _cfg_with_cse_lr_factors():
@@ -49,7 +51,9 @@ def test_optimizer_applies_cse_lr_factors_and_sgd_settings():
     assert _lr_of(optimizer, model.conv.weight) == [0.1]
     assert _lr_of(optimizer, model.conv.bias) == [0.2]
     assert all(g["momentum"] == 0.8 for g in optimizer.param_groups)
-    norm_groups = [g for g in optimizer.param_groups if any(p is model.norm.weight for p in g["params"])]
+    norm_groups = [
+        g for g in optimizer.param_groups if any(p is model.norm.weight for p in g["params"])
+    ]
     assert norm_groups[0]["weight_decay"] == cfg.SOLVER.WEIGHT_DECAY_NORM
 
 
@@ -74,7 +78,11 @@ def test_adamw_option_keeps_lr_factors_and_gradient_clipping():
     assert _lr_of(optimizer, model.roi_heads.embedder.features) == [0.05]
     assert _lr_of(optimizer, model.roi_heads.embedder.embeddings) == [0.3]
     assert _lr_of(optimizer, model.conv.weight) == [0.1]
-    assert [g["weight_decay"] for g in optimizer.param_groups if any(p is model.conv.weight for p in g["params"])] == [0.05]
+    assert [
+        g["weight_decay"]
+        for g in optimizer.param_groups
+        if any(p is model.conv.weight for p in g["params"])
+    ] == [0.05]
     # clipping: a huge gradient is rescaled to norm 1 before the step
     for p in model.parameters():
         p.grad = None

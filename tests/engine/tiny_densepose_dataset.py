@@ -4,6 +4,7 @@ Each image holds one or two "people": boxes filled with two colours (upper half 
 2, coarse part 1; lower half = right upper leg, fine part 7, coarse part 6) over a noisy
 background. Points sample a 6 x 6 grid of the box with U = x / 256, V = y / 256 of the point.
 """
+
 import json
 import os
 from typing import Dict, List
@@ -58,8 +59,9 @@ def _points() -> Dict[str, list]:
     }
 
 
-def write_tiny_dataset(directory: str, num_images: int = 4, height: int = 96, width: int = 128,
-                       seed: int = 0) -> Dict[str, str]:  # fmt: skip
+def write_tiny_dataset(
+    directory: str, num_images: int = 4, height: int = 96, width: int = 128, seed: int = 0
+) -> Dict[str, str]:
     """Writes images and `annotations.json`; returns {"image_root", "json_file", "flip_tables"}."""
     rng = np.random.default_rng(seed)
     os.makedirs(os.path.join(directory, "images"), exist_ok=True)
@@ -70,21 +72,38 @@ def write_tiny_dataset(directory: str, num_images: int = 4, height: int = 96, wi
         for x, y, w, h in boxes:
             image[y : y + h // 2, x : x + w] = (30, 30, 220)
             image[y + h // 2 : y + h, x : x + w] = (200, 60, 20)
-            annotations.append({
-                "id": len(annotations) + 1, "image_id": image_id, "category_id": 1, "iscrowd": 0,
-                "bbox": [x, y, w, h], "area": float(w * h),
-                "segmentation": [[x, y, x + w, y, x + w, y + h, x, y + h]],
-                "dp_masks": _box_masks(), **_points(),
-            })  # fmt: skip
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "image_id": image_id,
+                    "category_id": 1,
+                    "iscrowd": 0,
+                    "bbox": [x, y, w, h],
+                    "area": float(w * h),
+                    "segmentation": [[x, y, x + w, y, x + w, y + h, x, y + h]],
+                    "dp_masks": _box_masks(),
+                    **_points(),
+                }
+            )
         file_name = f"{image_id:04d}.png"
         cv2.imwrite(os.path.join(directory, "images", file_name), image)
         images.append({"id": image_id, "file_name": file_name, "height": height, "width": width})
     json_file = os.path.join(directory, "annotations.json")
     with open(json_file, "w") as f:
-        json.dump({"images": images, "annotations": annotations,
-                   "categories": [{"id": 1, "name": "person"}]}, f)  # fmt: skip
+        json.dump(
+            {
+                "images": images,
+                "annotations": annotations,
+                "categories": [{"id": 1, "name": "person"}],
+            },
+            f,
+        )
     tables = write_flip_tables(os.path.join(directory, "UV_symmetry_transforms.mat"))
-    return {"image_root": os.path.join(directory, "images"), "json_file": json_file, "flip_tables": tables}
+    return {
+        "image_root": os.path.join(directory, "images"),
+        "json_file": json_file,
+        "flip_tables": tables,
+    }
 
 
 def register_tiny_dataset(name: str, files: Dict[str, str]) -> None:

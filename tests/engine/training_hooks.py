@@ -1,4 +1,5 @@
 """Trainer hooks shared by the training tests."""
+
 from detectron2.engine import HookBase
 
 
@@ -9,4 +10,6 @@ class LossRecorder(HookBase):
         self.losses = []
 
     def after_step(self):
-        self.losses.append({k: v.latest() for k, v in self.trainer.storage.histories().items() if "loss" in k})
+        self.losses.append(
+            {k: v.latest() for k, v in self.trainer.storage.histories().items() if "loss" in k}
+        )

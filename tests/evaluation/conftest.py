@@ -1,4 +1,5 @@
 """Fixtures of the evaluation tests (hand-built cases live in evaluation_cases.py)."""
+
 import pytest
 from evaluation_cases import line_surface
 

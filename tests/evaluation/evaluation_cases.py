@@ -1,4 +1,5 @@
 """Hand-built surfaces, GT annotations and chart detections with known geodesic distances."""
+
 import numpy as np
 import pycocotools.mask as mask_utils
 
@@ -17,9 +18,12 @@ def line_surface() -> ChartSurface:
     u = np.tile(GRID_U, 2)
     position = 10.0 * (parts - 1) + METERS_PER_U * u
     return ChartSurface(
-        part_ids=parts, uv=np.stack([u, np.full_like(u, 0.5)], 1), vertex_ids=np.arange(parts.size),
-        geodesics=DenseGeodesics(np.abs(position[:, None] - position[None, :])), name="line",
-    )  # fmt: skip
+        part_ids=parts,
+        uv=np.stack([u, np.full_like(u, 0.5)], 1),
+        vertex_ids=np.arange(parts.size),
+        geodesics=DenseGeodesics(np.abs(position[:, None] - position[None, :])),
+        name="line",
+    )
 
 
 def box_mask_rle(rows: int = 256) -> dict:
@@ -31,18 +35,28 @@ def box_mask_rle(rows: int = 256) -> dict:
     return rle
 
 
-def gt_annotation(ann_id=1, image_id=1, box=GT_BOX, part=1, with_dp=True, mask_rows=256, category_id=0):
+def gt_annotation(
+    ann_id=1, image_id=1, box=GT_BOX, part=1, with_dp=True, mask_rows=256, category_id=0
+):
     """Chart GT at POINT_PIXELS (pixel centres mapped with the /255 rule), part `part`, u = GRID_U."""
     gx, gy, gw, gh = box
-    ann = {"id": ann_id, "image_id": image_id, "category_id": category_id, "bbox": list(box),
-           "area": gw * gh, "iscrowd": 0}  # fmt: skip
+    ann = {
+        "id": ann_id,
+        "image_id": image_id,
+        "category_id": category_id,
+        "bbox": list(box),
+        "area": gw * gh,
+        "iscrowd": 0,
+    }
     if with_dp:
         ann.update(
             dp_x=((POINT_PIXELS[:, 0] + 0.5) * 255.0 / gw).tolist(),
             dp_y=((POINT_PIXELS[:, 1] + 0.5) * 255.0 / gh).tolist(),
-            dp_I=[part] * len(POINT_PIXELS), dp_U=GRID_U.tolist(), dp_V=[0.5] * len(POINT_PIXELS),
+            dp_I=[part] * len(POINT_PIXELS),
+            dp_U=GRID_U.tolist(),
+            dp_V=[0.5] * len(POINT_PIXELS),
             dp_masks=[box_mask_rle(mask_rows)],
-        )  # fmt: skip
+        )
     return ann
 
 
@@ -57,7 +71,13 @@ def chart_detection(image_id=1, box=GT_BOX, score=0.9, u_shift_points=(), part=1
         u = GRID_U[k] + (0.25 if k in u_shift_points else 0.0)
         if y < h and x < w:
             iuv[1, y, x] = int(round(u * 255))
-    return {"image_id": image_id, "category_id": category_id, "bbox": list(box), "score": score, "iuv": iuv}
+    return {
+        "image_id": image_id,
+        "category_id": category_id,
+        "bbox": list(box),
+        "score": score,
+        "iuv": iuv,
+    }
 
 
 def image_entry(image_id=1, height=300, width=200, **extra):

@@ -13,7 +13,9 @@ GPS_THREE_SHIFTED = (2 + 3 * np.exp(-(0.5**2) / (2 * KAPPA_PART1**2))) / 5  # �
 
 
 def _coco(images, anns):
-    return coco_from_dict({"images": images, "annotations": anns, "categories": [{"id": 0, "name": "person"}]})
+    return coco_from_dict(
+        {"images": images, "annotations": anns, "categories": [{"id": 0, "name": "person"}]}
+    )
 
 
 def _evaluate(surface, images, anns, dets, min_iou=0.5):
@@ -29,7 +31,18 @@ def _ap_for_similarity(similarity, min_iou=0.5):
 def test_thresholds_and_metric_names():
     np.testing.assert_allclose(iou_thresholds(0.5), np.arange(10) * 0.05 + 0.5)
     assert len(iou_thresholds(0.2)) == 16
-    assert metric_names(0.5) == ["AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"]
+    assert metric_names(0.5) == [
+        "AP",
+        "AP50",
+        "AP75",
+        "APm",
+        "APl",
+        "AR",
+        "AR50",
+        "AR75",
+        "ARm",
+        "ARl",
+    ]
     assert metric_names(0.2)[:5] == ["AP", "AP20", "AP30", "AP40", "AP50"]
     assert metric_names(0.3)[:4] == ["AP", "AP30", "AP40", "AP50"]
     assert metric_names(0.4)[:3] == ["AP", "AP40", "AP50"]
@@ -46,7 +59,9 @@ def test_perfect_prediction_gives_100(surface):
 
 
 def test_shifted_prediction_expected_drop(surface):
-    results = _evaluate(surface, [image_entry()], [gt_annotation()], [chart_detection(u_shift_points=(0, 1, 2))])
+    results = _evaluate(
+        surface, [image_entry()], [gt_annotation()], [chart_detection(u_shift_points=(0, 1, 2))]
+    )
     gps = results["densepose_gps"]
     # GPS ≈ 0.6175 matches at thresholds 0.50, 0.55, 0.60 only
     assert gps["AP"] == pytest.approx(30.0)
@@ -60,7 +75,9 @@ def test_min_iou_threshold_changes_keys_and_values(surface):
     results = _evaluate(surface, [image_entry()], [gt_annotation()], dets, min_iou=0.2)
     gps = results["densepose_gps"]
     assert list(gps)[:5] == ["AP", "AP20", "AP30", "AP40", "AP50"]
-    assert gps["AP"] == pytest.approx(_ap_for_similarity(GPS_THREE_SHIFTED, 0.2))  # 9 of 16 -> 56.25
+    assert gps["AP"] == pytest.approx(
+        _ap_for_similarity(GPS_THREE_SHIFTED, 0.2)
+    )  # 9 of 16 -> 56.25
     assert gps["AP"] == pytest.approx(56.25)
     for name in ("AP20", "AP30", "AP40", "AP50"):
         assert gps[name] == pytest.approx(100.0)
@@ -71,9 +88,13 @@ def test_gpsm_and_iou_combine_gps_with_mask_iou(surface):
     mask = gt_mask(ann, (300, 200))
     mask_iou = mask.sum() / (GT_BOX[2] * GT_BOX[3])  # detection mask = whole box ⊇ GT mask
     assert 0.77 < mask_iou < 0.83
-    results = _evaluate(surface, [image_entry()], [ann], [chart_detection(u_shift_points=(0, 1, 2))])
+    results = _evaluate(
+        surface, [image_entry()], [ann], [chart_detection(u_shift_points=(0, 1, 2))]
+    )
     assert results["densepose_segm"]["AP"] == pytest.approx(_ap_for_similarity(mask_iou))
-    assert results["densepose_gpsm"]["AP"] == pytest.approx(_ap_for_similarity(np.sqrt(GPS_THREE_SHIFTED * mask_iou)))
+    assert results["densepose_gpsm"]["AP"] == pytest.approx(
+        _ap_for_similarity(np.sqrt(GPS_THREE_SHIFTED * mask_iou))
+    )
     assert results["densepose_gpsm"]["AP"] == pytest.approx(50.0)
     assert results["densepose_gps"]["AP"] == pytest.approx(30.0)
 
@@ -86,7 +107,9 @@ def test_unmatched_detection_on_unannotated_person_is_rescued(surface):
     images = [image_entry(height=300, width=200)]
     rescued = _evaluate(surface, images, [annotated, unannotated], [chart_detection(), on_person])
     assert rescued["densepose_gps"]["AP"] == pytest.approx(100.0)
-    false_positive = _evaluate(surface, images, [annotated, unannotated], [chart_detection(), elsewhere])
+    false_positive = _evaluate(
+        surface, images, [annotated, unannotated], [chart_detection(), elsewhere]
+    )
     # FP first (higher score), then the TP: interpolated precision 0.5 at every recall level
     assert false_positive["densepose_gps"]["AP"] == pytest.approx(50.0)
 
@@ -94,14 +117,19 @@ def test_unmatched_detection_on_unannotated_person_is_rescued(surface):
 def test_images_without_densepose_annotations_ignore_their_detections(surface):
     images = [image_entry(1), image_entry(2)]
     anns = [gt_annotation(ann_id=1, image_id=1), gt_annotation(ann_id=2, image_id=2, with_dp=False)]
-    dets = [chart_detection(image_id=1, score=0.5), chart_detection(image_id=2, box=(0, 0, 30, 30), score=0.99)]
+    dets = [
+        chart_detection(image_id=1, score=0.5),
+        chart_detection(image_id=2, box=(0, 0, 30, 30), score=0.99),
+    ]
     results = _evaluate(surface, images, anns, dets)
     assert results["densepose_gps"]["AP"] == pytest.approx(100.0)
 
 
 def test_zero_similarity_never_matches(surface):
     # min threshold 0: a plain COCO matcher would match GPS 0 at threshold 0 (AP 5); DensePose does not
-    results = _evaluate(surface, [image_entry()], [gt_annotation()], [chart_detection(part=0)], min_iou=0.0)
+    results = _evaluate(
+        surface, [image_entry()], [gt_annotation()], [chart_detection(part=0)], min_iou=0.0
+    )
     assert results["densepose_gps"]["AP"] == pytest.approx(0.0)
 
 
@@ -111,7 +139,9 @@ def test_ignore_regions_drop_detections(surface):
     in_region = chart_detection(box=(130.0, 10.0, 50.0, 60.0), score=0.99)
     results = _evaluate(surface, images, [gt_annotation()], [chart_detection(score=0.5), in_region])
     assert results["densepose_gps"]["AP"] == pytest.approx(100.0)
-    without_region = _evaluate(surface, [image_entry()], [gt_annotation()], [chart_detection(score=0.5), in_region])
+    without_region = _evaluate(
+        surface, [image_entry()], [gt_annotation()], [chart_detection(score=0.5), in_region]
+    )
     assert without_region["densepose_gps"]["AP"] < 100.0
 
 
@@ -124,10 +154,20 @@ def test_medium_area_range(surface):
 
 
 def test_at_most_20_detections_per_image(surface):
-    far = [chart_detection(box=(150.0, 250.0, 20.0, 20.0), score=0.99 - 0.001 * k) for k in range(20)]
+    far = [
+        chart_detection(box=(150.0, 250.0, 20.0, 20.0), score=0.99 - 0.001 * k) for k in range(20)
+    ]
     good = chart_detection(score=0.5)
-    assert _evaluate(surface, [image_entry()], [gt_annotation()], far + [good])["densepose_gps"]["AP"] == 0.0
-    assert _evaluate(surface, [image_entry()], [gt_annotation()], far[:19] + [good])["densepose_gps"]["AP"] > 0.0
+    assert (
+        _evaluate(surface, [image_entry()], [gt_annotation()], far + [good])["densepose_gps"]["AP"]
+        == 0.0
+    )
+    assert (
+        _evaluate(surface, [image_entry()], [gt_annotation()], far[:19] + [good])["densepose_gps"][
+            "AP"
+        ]
+        > 0.0
+    )
 
 
 def test_no_predictions_give_minus_one(surface):
@@ -138,12 +178,16 @@ def test_no_predictions_give_minus_one(surface):
 
 
 def test_per_class_ap_with_two_categories(surface):
-    coco = coco_from_dict({
-        "images": [image_entry()],
-        "annotations": [gt_annotation(ann_id=1), gt_annotation(ann_id=2, category_id=1)],
-        "categories": [{"id": 0, "name": "person"}, {"id": 1, "name": "robot"}],
-    })  # fmt: skip
+    coco = coco_from_dict(
+        {
+            "images": [image_entry()],
+            "annotations": [gt_annotation(ann_id=1), gt_annotation(ann_id=2, category_id=1)],
+            "categories": [{"id": 0, "name": "person"}, {"id": 1, "name": "robot"}],
+        }
+    )
     dets = [chart_detection(), chart_detection(category_id=1, u_shift_points=(0, 1, 2))]
-    gps = evaluate_detections(coco, dets, ChartScorer(surface), 0.5, {0: "person", 1: "robot"})["densepose_gps"]
+    gps = evaluate_detections(coco, dets, ChartScorer(surface), 0.5, {0: "person", 1: "robot"})[
+        "densepose_gps"
+    ]
     assert gps["AP-person"] == pytest.approx(100.0) and gps["AP-robot"] == pytest.approx(30.0)
     assert gps["AP"] == pytest.approx(65.0)

@@ -32,8 +32,10 @@ S = 8
 def _dp_points(extra):
     gw, gh = BOX_XYXY[2] - BOX_XYXY[0], BOX_XYXY[3] - BOX_XYXY[1]
     n = len(POINT_PIXELS)
-    points = {"dp_x": ((POINT_PIXELS[:, 0] + 0.5) * 255 / gw).tolist(),
-              "dp_y": ((POINT_PIXELS[:, 1] + 0.5) * 255 / gh).tolist()}  # fmt: skip
+    points = {
+        "dp_x": ((POINT_PIXELS[:, 0] + 0.5) * 255 / gw).tolist(),
+        "dp_y": ((POINT_PIXELS[:, 1] + 0.5) * 255 / gh).tolist(),
+    }
     points.update({k: (v * n if isinstance(v, list) else v) for k, v in extra.items()})
     return points
 
@@ -42,10 +44,27 @@ def _dataset_dicts(kind):
     """Image 1: GT agrees with the constant prediction; image 2: GT is 0.5 m away (u 0.75 / vertex 4)."""
     records = []
     for image_id, (u, vertex) in ((1, (0.5, 2)), (2, (0.75, 4))):
-        extra = {"dp_I": [1], "dp_U": [u], "dp_V": [0.5]} if kind == "chart" else {"dp_vertex": [vertex], "ref_model": "toy"}
-        ann = {"bbox": BOX_XYXY, "bbox_mode": BoxMode.XYXY_ABS, "category_id": 0, "iscrowd": 0, **_dp_points(extra)}
-        records.append({"file_name": f"{image_id}.jpg", "image_id": image_id, "height": 300, "width": 200,
-                        "annotations": [ann]})  # fmt: skip
+        extra = (
+            {"dp_I": [1], "dp_U": [u], "dp_V": [0.5]}
+            if kind == "chart"
+            else {"dp_vertex": [vertex], "ref_model": "toy"}
+        )
+        ann = {
+            "bbox": BOX_XYXY,
+            "bbox_mode": BoxMode.XYXY_ABS,
+            "category_id": 0,
+            "iscrowd": 0,
+            **_dp_points(extra),
+        }
+        records.append(
+            {
+                "file_name": f"{image_id}.jpg",
+                "image_id": image_id,
+                "height": 300,
+                "width": 200,
+                "annotations": [ann],
+            }
+        )
     return records
 
 
@@ -61,7 +80,9 @@ def _chart_output(n):
     coarse[:, 1] = 5.0
     fine = torch.zeros(n, 25, S, S)
     fine[:, 1] = 5.0
-    return DensePoseChartPredictorOutput(coarse, fine, torch.full((n, 25, S, S), 0.5), torch.full((n, 25, S, S), 0.5))
+    return DensePoseChartPredictorOutput(
+        coarse, fine, torch.full((n, 25, S, S), 0.5), torch.full((n, 25, S, S), 0.5)
+    )
 
 
 def toy_embedder(mesh_name):
@@ -94,11 +115,22 @@ def model_outputs(kind, image_ids=(1, 2)):
 
 
 def make_evaluator(kind, storage_kind, output_dir, distributed=False, rank=0):
-    storage = build_tensor_storage(storage_kind, "iou" if kind == "chart" else "cse", output_dir, rank)
+    storage = build_tensor_storage(
+        storage_kind, "iou" if kind == "chart" else "cse", output_dir, rank
+    )
     if kind == "chart":
-        return DensePoseCOCOEvaluator(CHART_DATASET, distributed, output_dir, storage=storage, surface=line_surface())
-    return DensePoseCOCOEvaluator(CSE_DATASET, distributed, output_dir, evaluator_type="cse", storage=storage,
-                                  embedder=toy_embedder, mesh_geodesics=toy_geodesics)  # fmt: skip
+        return DensePoseCOCOEvaluator(
+            CHART_DATASET, distributed, output_dir, storage=storage, surface=line_surface()
+        )
+    return DensePoseCOCOEvaluator(
+        CSE_DATASET,
+        distributed,
+        output_dir,
+        evaluator_type="cse",
+        storage=storage,
+        embedder=toy_embedder,
+        mesh_geodesics=toy_geodesics,
+    )
 
 
 def run_evaluator(kind, storage_kind, output_dir, image_ids=(1, 2), distributed=False, rank=0):
@@ -135,15 +167,24 @@ def test_chart_records_have_quantised_result_and_segmentation(tmp_path):
     evaluator.process(*model_outputs("chart", (1,)))
     record = evaluator._predictions[0]
     assert record["densepose"].labels_uv_uint8.shape == (3, 200, 100)
-    assert record["bbox"] == pytest.approx([10.0, 20.0, 100.0, 200.0]) and record["category_id"] == 0
-    assert isinstance(record["segmentation"]["counts"], str) and record["segmentation"]["size"] == [300, 200]
+    assert (
+        record["bbox"] == pytest.approx([10.0, 20.0, 100.0, 200.0]) and record["category_id"] == 0
+    )
+    assert isinstance(record["segmentation"]["counts"], str) and record["segmentation"]["size"] == [
+        300,
+        200,
+    ]
 
 
 def test_no_predictions_give_minus_one(tmp_path):
     register_datasets()
     evaluator = make_evaluator("chart", "none", str(tmp_path))
-    empty = Instances((300, 200), pred_boxes=Boxes(torch.zeros(0, 4)), scores=torch.zeros(0),
-                      pred_classes=torch.zeros(0, dtype=torch.int64))  # fmt: skip
+    empty = Instances(
+        (300, 200),
+        pred_boxes=Boxes(torch.zeros(0, 4)),
+        scores=torch.zeros(0),
+        pred_classes=torch.zeros(0, dtype=torch.int64),
+    )
     evaluator.process([{"image_id": 1, "height": 300, "width": 200}], [{"instances": empty}])
     results = evaluator.evaluate()
     assert all(v == -1.0 for task in results.values() for v in task.values())
@@ -159,7 +200,9 @@ def _distributed_worker(output_dir):
     results = {}
     for kind, storage_kind in (("chart", "ram"), ("chart", "file"), ("cse", "file")):
         out = os.path.join(output_dir, f"{kind}_{storage_kind}")
-        results[f"{kind}_{storage_kind}"] = run_evaluator(kind, storage_kind, out, (rank + 1,), True, rank)
+        results[f"{kind}_{storage_kind}"] = run_evaluator(
+            kind, storage_kind, out, (rank + 1,), True, rank
+        )
     with open(os.path.join(output_dir, f"rank{rank}.json"), "w") as f:
         json.dump(results, f)
     close_process_group()
@@ -189,24 +232,39 @@ def test_build_densepose_evaluators(tmp_path):
     evaluators = build_densepose_evaluators(cfg, BUILD_DATASET, str(tmp_path))
     assert isinstance(evaluators[0], Detectron2COCOEvaluatorAdapter)
     assert isinstance(evaluators[1], DensePoseCOCOEvaluator)
-    assert evaluators[1]._json_file is None  # captured before the bbox adapter converted the dataset
+    assert (
+        evaluators[1]._json_file is None
+    )  # captured before the bbox adapter converted the dataset
 
 
 def test_bbox_adapter_merges_dataset_ids_of_one_class(tmp_path):
-    anns = {"images": [{"id": 1, "height": 50, "width": 50, "file_name": "1.jpg"}],
-            "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "area": 100},
-                            {"id": 2, "image_id": 1, "category_id": 2, "bbox": [20, 20, 10, 10], "area": 100},
-                            {"id": 3, "image_id": 1, "category_id": 3, "bbox": [5, 5, 10, 10], "area": 100}],
-            "categories": [{"id": 1, "name": "person"}, {"id": 2, "name": "human"}, {"id": 3, "name": "dog"}]}  # fmt: skip
+    anns = {
+        "images": [{"id": 1, "height": 50, "width": 50, "file_name": "1.jpg"}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "area": 100},
+            {"id": 2, "image_id": 1, "category_id": 2, "bbox": [20, 20, 10, 10], "area": 100},
+            {"id": 3, "image_id": 1, "category_id": 3, "bbox": [5, 5, 10, 10], "area": 100},
+        ],
+        "categories": [
+            {"id": 1, "name": "person"},
+            {"id": 2, "name": "human"},
+            {"id": 3, "name": "dog"},
+        ],
+    }
     path = tmp_path / "anns.json"
     path.write_text(json.dumps(anns))
     name = "densepose_ext_test_eval_adapter"
     if name not in DatasetCatalog.list():
         DatasetCatalog.register(name, lambda: [])
-    MetadataCatalog.get(name).set(json_file=str(path), thing_classes=["person"],
-                                  thing_dataset_id_to_contiguous_id={1: 0, 2: 0})  # fmt: skip
+    MetadataCatalog.get(name).set(
+        json_file=str(path),
+        thing_classes=["person"],
+        thing_dataset_id_to_contiguous_id={1: 0, 2: 0},
+    )
     adapter = Detectron2COCOEvaluatorAdapter(name, output_dir=str(tmp_path), distributed=False)
     coco = adapter._coco_api
     assert [c["id"] for c in coco.dataset["categories"]] == [2]
-    assert sorted((a["id"], a["category_id"], a["iscrowd"]) for a in coco.dataset["annotations"]) == [(1, 2, 0), (2, 2, 0)]
+    assert sorted(
+        (a["id"], a["category_id"], a["iscrowd"]) for a in coco.dataset["annotations"]
+    ) == [(1, 2, 0), (2, 2, 0)]
     assert coco.getAnnIds(catIds=[2]) == [1, 2]

@@ -17,30 +17,57 @@ from densepose_ext.structures.chart_result import DensePoseChartResultQuantized
 def _write_inputs(tmp_path):
     surface = line_surface()
     position = np.array([surface.geodesics.matrix[0, k] for k in range(len(surface.part_ids))])
-    np.savez(tmp_path / "body.npz", part_ids=surface.part_ids, u=surface.uv[:, 0], v=surface.uv[:, 1],
-             geodists=np.abs(position[:, None] - position[None]))  # fmt: skip
-    anns = {"images": [image_entry(1), image_entry(2)],
-            "annotations": [gt_annotation(1, 1, category_id=1), gt_annotation(2, 2, category_id=1)],
-            "categories": [{"id": 1, "name": "person"}]}  # fmt: skip
+    np.savez(
+        tmp_path / "body.npz",
+        part_ids=surface.part_ids,
+        u=surface.uv[:, 0],
+        v=surface.uv[:, 1],
+        geodists=np.abs(position[:, None] - position[None]),
+    )
+    anns = {
+        "images": [image_entry(1), image_entry(2)],
+        "annotations": [gt_annotation(1, 1, category_id=1), gt_annotation(2, 2, category_id=1)],
+        "categories": [{"id": 1, "name": "person"}],
+    }
     (tmp_path / "anns.json").write_text(json.dumps(anns))
-    return [chart_detection(image_id=1, score=0.9), chart_detection(image_id=2, score=0.8, u_shift_points=(0, 1, 2))]
+    return [
+        chart_detection(image_id=1, score=0.9),
+        chart_detection(image_id=2, score=0.8, u_shift_points=(0, 1, 2)),
+    ]
 
 
 def _challenge_record(det):
     buffer = io.BytesIO()
     Image.fromarray(np.moveaxis(det["iuv"], 0, -1)).save(buffer, format="png")
-    return {"image_id": det["image_id"], "category_id": 1, "bbox": det["bbox"], "score": det["score"],
-            "uv_shape": list(det["iuv"].shape), "uv_data": base64.encodebytes(buffer.getvalue()).decode()}  # fmt: skip
+    return {
+        "image_id": det["image_id"],
+        "category_id": 1,
+        "bbox": det["bbox"],
+        "score": det["score"],
+        "uv_shape": list(det["iuv"].shape),
+        "uv_data": base64.encodebytes(buffer.getvalue()).decode(),
+    }
 
 
 def test_scorer_on_challenge_json_and_pth_agree(tmp_path, capsys):
     dets = _write_inputs(tmp_path)
     (tmp_path / "results.json").write_text(json.dumps([_challenge_record(d) for d in dets]))
-    records = [{"image_id": d["image_id"], "category_id": 0, "bbox": d["bbox"], "score": d["score"],
-                "densepose": DensePoseChartResultQuantized(torch.from_numpy(d["iuv"]))} for d in dets]  # fmt: skip
+    records = [
+        {
+            "image_id": d["image_id"],
+            "category_id": 0,
+            "bbox": d["bbox"],
+            "score": d["score"],
+            "densepose": DensePoseChartResultQuantized(torch.from_numpy(d["iuv"])),
+        }
+        for d in dets
+    ]
     torch.save(records, tmp_path / "coco_densepose_predictions.pth")
     common = ["--annotations", str(tmp_path / "anns.json"), "--surface", str(tmp_path / "body.npz")]
-    from_json = main(common + ["--results", str(tmp_path / "results.json"), "--output-json", str(tmp_path / "m.json")])
+    from_json = main(
+        common
+        + ["--results", str(tmp_path / "results.json"), "--output-json", str(tmp_path / "m.json")]
+    )
     from_pth = main(common + ["--results", str(tmp_path / "coco_densepose_predictions.pth")])
     assert from_json == from_pth
     # image 1 perfect (GPS 1), image 2 GPS ≈ 0.62: AP = mean over thresholds of the PR areas
@@ -53,9 +80,21 @@ def test_scorer_on_challenge_json_and_pth_agree(tmp_path, capsys):
 def test_cli_subprocess_min_iou(tmp_path):
     dets = _write_inputs(tmp_path)
     (tmp_path / "results.json").write_text(json.dumps([_challenge_record(d) for d in dets]))
-    cmd = [sys.executable, "-m", "densepose_ext.evaluation", "--annotations", str(tmp_path / "anns.json"),
-           "--results", str(tmp_path / "results.json"), "--surface", str(tmp_path / "body.npz"),
-           "--min-iou", "0.2", "--output-json", str(tmp_path / "m.json")]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "densepose_ext.evaluation",
+        "--annotations",
+        str(tmp_path / "anns.json"),
+        "--results",
+        str(tmp_path / "results.json"),
+        "--surface",
+        str(tmp_path / "body.npz"),
+        "--min-iou",
+        "0.2",
+        "--output-json",
+        str(tmp_path / "m.json"),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "AP20" in proc.stdout
@@ -69,5 +108,13 @@ def test_cli_missing_surface_files_fails_loudly(tmp_path):
     from densepose_ext.utils.files import ExternalFileError
 
     with pytest.raises(ExternalFileError, match="Pdist_matrix.pkl"):
-        main(["--annotations", str(tmp_path / "anns.json"), "--results", str(tmp_path / "results.json"),
-              "--surface", str(tmp_path / "no_such_dir")])  # fmt: skip
+        main(
+            [
+                "--annotations",
+                str(tmp_path / "anns.json"),
+                "--results",
+                str(tmp_path / "results.json"),
+                "--surface",
+                str(tmp_path / "no_such_dir"),
+            ]
+        )

@@ -66,7 +66,12 @@ def test_mask_ious_crowd():
 
 
 def test_ignore_regions():
-    image = {"height": 20, "width": 20, "ignore_regions_x": [[0, 10, 10, 0]], "ignore_regions_y": [[0, 0, 10, 10]]}
+    image = {
+        "height": 20,
+        "width": 20,
+        "ignore_regions_x": [[0, 10, 10, 0]],
+        "ignore_regions_y": [[0, 0, 10, 10]],
+    }
     ignore = ignore_region_mask(image)
     assert 90 <= ignore.sum() <= 121
     assert ignore_region_mask({"height": 5, "width": 5}) is None
@@ -75,7 +80,9 @@ def test_ignore_regions():
     assert keep_box_outside_ignore([5, 5, 10, 10], ignore)  # about a quarter inside
     small = np.zeros((20, 20), np.uint8)
     small[2:5, 2:5] = 1
-    assert not keep_mask_outside_ignore(small, [2, 2, 3, 3], ignore)  # inside a large region: dropped
+    assert not keep_mask_outside_ignore(
+        small, [2, 2, 3, 3], ignore
+    )  # inside a large region: dropped
     assert keep_mask_outside_ignore(small, [2, 2, 3, 3], None)
     rle = mask_utils.encode(np.asfortranarray(small))
     assert mask_utils.area(rle) == 9

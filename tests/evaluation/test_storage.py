@@ -11,7 +11,9 @@ from densepose_ext.evaluation.storage import (
 
 def _records():
     torch.manual_seed(0)
-    return [{"coarse_segm": torch.randn(2, 4, 4), "embedding": torch.randn(3, 4, 4)} for _ in range(3)]
+    return [
+        {"coarse_segm": torch.randn(2, 4, 4), "embedding": torch.randn(3, 4, 4)} for _ in range(3)
+    ]
 
 
 @pytest.mark.parametrize("kind", ["ram", "file"])
@@ -45,7 +47,9 @@ def test_ram_storage_rewrap_blobs():
 
 def test_build_storage_types(tmp_path):
     assert build_tensor_storage("none", "iou", None, 0) is None
-    assert isinstance(build_tensor_storage("ram", "iou", None, 0), RamTensorStorage)  # upstream raises here
+    assert isinstance(
+        build_tensor_storage("ram", "iou", None, 0), RamTensorStorage
+    )  # upstream raises here
     with pytest.raises(ValueError, match="TYPE"):
         build_tensor_storage("ram", "bogus", None, 0)
     with pytest.raises(ValueError, match="STORAGE"):

@@ -28,11 +28,17 @@ def test_missing_official_files_error_names_files_location_and_source(tmp_path):
 
 def _write_official_files(directory):
     """4 subdiv points (parts 1,1,2,2) mapped (1-based) to 3 geodesic vertices; distances 1, 2, 3."""
-    scipy.io.savemat(directory / "SMPL_subdiv.mat", {
-        "U_subdiv": np.array([[0.1, 0.9, 0.1, 0.9]]), "V_subdiv": np.array([[0.5, 0.5, 0.5, 0.5]]),
-        "Part_ID_subdiv": np.array([[1, 1, 2, 2]]),
-    })  # fmt: skip
-    scipy.io.savemat(directory / "SMPL_SUBDIV_TRANSFORM.mat", {"index": np.array([[1], [2], [3], [3]])})
+    scipy.io.savemat(
+        directory / "SMPL_subdiv.mat",
+        {
+            "U_subdiv": np.array([[0.1, 0.9, 0.1, 0.9]]),
+            "V_subdiv": np.array([[0.5, 0.5, 0.5, 0.5]]),
+            "Part_ID_subdiv": np.array([[1, 1, 2, 2]]),
+        },
+    )
+    scipy.io.savemat(
+        directory / "SMPL_SUBDIV_TRANSFORM.mat", {"index": np.array([[1], [2], [3], [3]])}
+    )
     pdist = np.array([[1.0], [2.0], [3.0]])  # (0,1)=1, (0,2)=2, (1,2)=3
     with open(directory / "Pdist_matrix.pkl", "wb") as f:
         pickle.dump({"Pdist_matrix": pdist}, f, protocol=2)
@@ -50,9 +56,17 @@ def test_official_loader_on_local_files(tmp_path):
 def test_synthetic_npz_surface(tmp_path):
     path = tmp_path / "body.npz"
     geodists = np.array([[0, 1.5], [1.5, 0]])
-    np.savez(path, part_ids=np.array([3, 3]), u=np.array([0.0, 1.0]), v=np.array([0.0, 0.0]), geodists=geodists)
+    np.savez(
+        path,
+        part_ids=np.array([3, 3]),
+        u=np.array([0.0, 1.0]),
+        v=np.array([0.0, 0.0]),
+        geodists=geodists,
+    )
     surface = load_chart_surface(str(path))
-    assert isinstance(surface, ChartSurface) and surface.closest_vertices([3], [0.7], [0.1]).tolist() == [1]
+    assert isinstance(surface, ChartSurface) and surface.closest_vertices(
+        [3], [0.7], [0.1]
+    ).tolist() == [1]
     assert surface.geodesics.distances([0], [1]).tolist() == [1.5]
     np.savez(tmp_path / "bad.npz", part_ids=np.array([1]))
     with pytest.raises(ExternalFileError, match="geodists"):
@@ -60,7 +74,10 @@ def test_synthetic_npz_surface(tmp_path):
 
 
 def test_approximate_smpl_surface_from_shared_data(shared_dir, tmp_path):
-    uv_path, mesh_path = shared_dir / "data/uv/UV_Processed.mat", shared_dir / "data/meshes/smpl_27554.pkl"
+    uv_path, mesh_path = (
+        shared_dir / "data/uv/UV_Processed.mat",
+        shared_dir / "data/meshes/smpl_27554.pkl",
+    )
     if not uv_path.is_file() or not mesh_path.is_file():
         pytest.skip("UV_Processed.mat / smpl_27554.pkl not in shared data")
     surface = build_approximate_smpl_surface(str(uv_path), str(mesh_path), cache_dir=str(tmp_path))
@@ -70,7 +87,9 @@ def test_approximate_smpl_surface_from_shared_data(shared_dir, tmp_path):
     # chart vertices keep their (u, v) and map to their SMPL vertex; every mesh vertex is reached
     np.testing.assert_allclose(surface.uv[:num_chart, 0], chart["All_U_norm"].ravel())
     assert (surface.vertex_ids[:num_chart] == chart["All_vertices"].ravel().astype(int) - 1).all()
-    assert np.unique(surface.vertex_ids).size == 27554 and set(np.unique(surface.part_ids)) == set(range(1, 25))
+    assert np.unique(surface.vertex_ids).size == 27554 and set(np.unique(surface.part_ids)) == set(
+        range(1, 25)
+    )
     with open(mesh_path, "rb") as f:
         vertices = pickle.load(f)["vertices"]
     rng = np.random.default_rng(0)
@@ -93,8 +112,14 @@ def test_synthetic_body_surface_files_work_with_gps(tmp_path):
     rng = np.random.default_rng(0)
     picks = rng.choice(surface.part_ids.size, 40, replace=False)
     xs, ys = np.arange(40) * 6.0 + 3.0, np.full(40, 128.0)  # box 255 px wide: pixel = trunc(x)
-    gt = GroundTruthPoints(box=(0, 0, 255, 255), x=xs, y=ys, i=surface.part_ids[picks],
-                           u=surface.uv[picks, 0], v=surface.uv[picks, 1])  # fmt: skip
+    gt = GroundTruthPoints(
+        box=(0, 0, 255, 255),
+        x=xs,
+        y=ys,
+        i=surface.part_ids[picks],
+        u=surface.uv[picks, 0],
+        v=surface.uv[picks, 1],
+    )
     iuv = np.zeros((3, 255, 255), dtype=np.uint8)
     px = xs.astype(int)
     iuv[0, 128, px] = surface.part_ids[picks]

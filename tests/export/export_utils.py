@@ -1,4 +1,5 @@
 """Tiny DensePose models for export tests: small backbone / head, well-scaled random weights."""
+
 import os
 import sys
 import textwrap
@@ -36,7 +37,9 @@ def tiny_config(relative_path: str):
     head.NUM_STACKED_CONVS = 2
     head.CONV_HEAD_DIM = 64
     head.DECODER_CONV_DIMS = 32
-    head.DECODER_NUM_CLASSES = cfg.MODEL.FPN.OUT_CHANNELS  # the head's input width, as in real configs
+    head.DECODER_NUM_CLASSES = (
+        cfg.MODEL.FPN.OUT_CHANNELS
+    )  # the head's input width, as in real configs
     return clear_external_files(cfg)
 
 
@@ -52,7 +55,11 @@ def tame_weights(model: nn.Module, seed: int = 0) -> nn.Module:
         for name, m in model.named_modules():
             if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
                 w = m.weight
-                fan_in = w[0].numel() if not isinstance(m, nn.ConvTranspose2d) else w.shape[0] * w[0, 0].numel() / 4
+                fan_in = (
+                    w[0].numel()
+                    if not isinstance(m, nn.ConvTranspose2d)
+                    else w.shape[0] * w[0, 0].numel() / 4
+                )
                 gain = 0.1 if any(s in name for s in small) else 1.0
                 w.copy_(torch.randn(w.shape, generator=g) * gain / fan_in**0.5)
                 if m.bias is not None:

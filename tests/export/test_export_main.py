@@ -1,4 +1,5 @@
 """`python -m densepose_ext.export`: formats, precisions, metadata, errors."""
+
 import json
 import os
 
@@ -36,7 +37,21 @@ def test_cli_torchscript_fp32_and_bf16(tmp_path, config_and_weights):
     assert len(boxes32) > 0
 
     bf16 = str(tmp_path / "m_bf16.pt")
-    assert main([config, weights, "--bf16", "--output", bf16, "--opts", "MODEL.ROI_HEADS.SCORE_THRESH_TEST", "0.0"]) == 0
+    assert (
+        main(
+            [
+                config,
+                weights,
+                "--bf16",
+                "--output",
+                bf16,
+                "--opts",
+                "MODEL.ROI_HEADS.SCORE_THRESH_TEST",
+                "0.0",
+            ]
+        )
+        == 0
+    )
     module16, meta16 = load_torchscript(bf16)
     assert json.loads(meta16)["dtype"] == "bf16" and json.loads(meta16)["score_thresh_test"] == 0.0
     outputs = _run(module16, random_image())
@@ -61,7 +76,10 @@ def test_cli_onnx_fp16_on_cpu(tmp_path, config_and_weights):
 
 def test_cli_rejects_unsupported_precisions(tmp_path, config_and_weights, capsys):
     config, weights = config_and_weights
-    assert main([config, weights, "--format", "onnx", "--bf16", "--output", str(tmp_path / "x.onnx")]) == 2
+    assert (
+        main([config, weights, "--format", "onnx", "--bf16", "--output", str(tmp_path / "x.onnx")])
+        == 2
+    )
     assert "bf16" in capsys.readouterr().err
     if not torch.cuda.is_available():
         assert main([config, weights, "--fp16", "--output", str(tmp_path / "x.pt")]) == 2

@@ -1,4 +1,5 @@
 """Exported TorchScript / ONNX artefacts give the eager model's detections and DensePose fields."""
+
 import json
 
 import numpy as np
@@ -18,15 +19,34 @@ BOX_ATOL = 1e-4
 
 def eager_outputs(model, cfg, image: torch.Tensor) -> dict:
     """The eager detectron2 model on the same resized input: numpy outputs named as the artefact's."""
-    chw, _ = resize_image(image, cfg.INPUT.MIN_SIZE_TEST, cfg.INPUT.MAX_SIZE_TEST, cfg.INPUT.FORMAT == "RGB")
+    chw, _ = resize_image(
+        image, cfg.INPUT.MIN_SIZE_TEST, cfg.INPUT.MAX_SIZE_TEST, cfg.INPUT.FORMAT == "RGB"
+    )
     with torch.no_grad():
-        inst = model.inference([{"image": chw, "height": image.shape[0], "width": image.shape[1]}])[0]["instances"]
+        inst = model.inference([{"image": chw, "height": image.shape[0], "width": image.shape[1]}])[
+            0
+        ]["instances"]
     out = {"boxes": inst.pred_boxes.tensor, "scores": inst.scores, "classes": inst.pred_classes}
     if len(inst) > 0:
         dp = inst.pred_densepose
-        out.update({f: getattr(dp, f) for f in ("coarse_segm", "fine_segm", "u", "v", "embedding", "sigma_2",
-                                                  "kappa_u", "kappa_v", "fine_segm_confidence",
-                                                  "coarse_segm_confidence") if getattr(dp, f, None) is not None})  # fmt: skip
+        out.update(
+            {
+                f: getattr(dp, f)
+                for f in (
+                    "coarse_segm",
+                    "fine_segm",
+                    "u",
+                    "v",
+                    "embedding",
+                    "sigma_2",
+                    "kappa_u",
+                    "kappa_v",
+                    "fine_segm_confidence",
+                    "coarse_segm_confidence",
+                )
+                if getattr(dp, f, None) is not None
+            }
+        )
     return {k: v.numpy() for k, v in out.items()}
 
 
@@ -72,7 +92,9 @@ def export_and_compare(tmp_path, config: str, fmt: str, image_hw=IMAGE_HW):
     model = tiny_model(cfg)
     weights = save_checkpoint(model, tmp_path / "model.pth")
     path = str(tmp_path / f"model{EXTENSIONS[fmt]}")
-    result = export_model(cfg, weights, fmt, path, config_name=config, example=random_image((96, 120), seed=5))
+    result = export_model(
+        cfg, weights, fmt, path, config_name=config, example=random_image((96, 120), seed=5)
+    )
     image = random_image(image_hw)
     outputs, meta = RUNNERS[fmt](path, image)
     assert meta == result.metadata
@@ -81,7 +103,9 @@ def export_and_compare(tmp_path, config: str, fmt: str, image_hw=IMAGE_HW):
 
 
 @pytest.mark.parametrize("fmt", ["torchscript", "onnx"])
-@pytest.mark.parametrize("config", ["densepose_rcnn_R_50_FPN_s1x.yaml", "densepose_rcnn_R_50_FPN_s1x_legacy.yaml"])
+@pytest.mark.parametrize(
+    "config", ["densepose_rcnn_R_50_FPN_s1x.yaml", "densepose_rcnn_R_50_FPN_s1x_legacy.yaml"]
+)
 def test_chart_export_matches_eager(tmp_path, config, fmt):
     _, outputs, meta = export_and_compare(tmp_path, config, fmt)
     s = meta["heatmap_size"]
@@ -111,7 +135,13 @@ def test_cse_export_matches_eager_and_stores_vertex_embeddings(tmp_path, fmt):
 def test_confidence_and_deeplab_torchscript_match_eager(tmp_path, config):
     _, outputs, _ = export_and_compare(tmp_path, config, "torchscript")
     if "WC2M" in config:
-        assert {"sigma_2", "kappa_u", "kappa_v", "fine_segm_confidence", "coarse_segm_confidence"} <= set(outputs)
+        assert {
+            "sigma_2",
+            "kappa_u",
+            "kappa_v",
+            "fine_segm_confidence",
+            "coarse_segm_confidence",
+        } <= set(outputs)
 
 
 @pytest.mark.slow
@@ -135,13 +165,26 @@ def test_torchscript_follows_input_size_and_threshold(tmp_path):
     cfg = tiny_config("densepose_rcnn_R_50_FPN_s1x.yaml")
     model = tiny_model(cfg)
     path = str(tmp_path / "m.pt")
-    export_model(cfg, save_checkpoint(model, tmp_path / "w.pth"), "torchscript", path, example=random_image((96, 120)))
+    export_model(
+        cfg,
+        save_checkpoint(model, tmp_path / "w.pth"),
+        "torchscript",
+        path,
+        example=random_image((96, 120)),
+    )
     module, _ = load_torchscript(path)
     for hw in [(100, 150), (400, 600)]:  # up- and down-scaled by ResizeShortestEdge(192, 320)
         image = random_image(hw, seed=hw[0])
         with torch.no_grad():
-            outputs = dict(zip(["boxes", "scores", "classes", "coarse_segm", "fine_segm", "u", "v"], module(image)))
-        assert_matches_eager({k: v.numpy() for k, v in outputs.items()}, eager_outputs(model, cfg, image), exact=True)
+            outputs = dict(
+                zip(
+                    ["boxes", "scores", "classes", "coarse_segm", "fine_segm", "u", "v"],
+                    module(image),
+                )
+            )
+        assert_matches_eager(
+            {k: v.numpy() for k, v in outputs.items()}, eager_outputs(model, cfg, image), exact=True
+        )
         assert outputs["boxes"][:, 2].max() <= hw[1] and outputs["boxes"][:, 3].max() <= hw[0]
     module.score_thresh.fill_(1.0)  # the artefact's adjustable threshold: nothing passes
     with torch.no_grad():

@@ -1,4 +1,5 @@
 """The standalone runner: per-box post-processing, and running artefacts without detectron2."""
+
 import json
 import shutil
 import subprocess
@@ -29,7 +30,9 @@ from densepose_ext.structures import (
     DensePoseEmbeddingPredictorOutput,
 )
 
-BOXES = np.array([[3.7, 5.2, 60.9, 90.4], [10.0, 0.5, 12.9, 180.2], [0.0, 0.0, 150.3, 33.3]], np.float32)
+BOXES = np.array(
+    [[3.7, 5.2, 60.9, 90.4], [10.0, 0.5, 12.9, 180.2], [0.0, 0.0, 150.3, 33.3]], np.float32
+)
 
 
 def _random_maps(n: int, c: int, s: int, seed: int) -> np.ndarray:
@@ -37,8 +40,10 @@ def _random_maps(n: int, c: int, s: int, seed: int) -> np.ndarray:
 
 
 def test_chart_result_matches_densepose_converter():
-    outputs = {name: _random_maps(3, c, 28, i) for i, (name, c) in
-               enumerate([("coarse_segm", 2), ("fine_segm", 25), ("u", 25), ("v", 25)])}  # fmt: skip
+    outputs = {
+        name: _random_maps(3, c, 28, i)
+        for i, (name, c) in enumerate([("coarse_segm", 2), ("fine_segm", 25), ("u", 25), ("v", 25)])
+    }
     expected = chart_outputs_to_results(
         DensePoseChartPredictorOutput(**{k: torch.from_numpy(v) for k, v in outputs.items()}),
         torch.from_numpy(BOXES),
@@ -56,7 +61,9 @@ def test_chart_result_matches_densepose_converter():
 
 def test_cse_result_matches_densepose_converter():
     outputs = {"coarse_segm": _random_maps(3, 2, 28, 0), "embedding": _random_maps(3, 16, 28, 1)}
-    vertex_embeddings = normalize_embeddings(torch.randn(500, 16, generator=torch.Generator().manual_seed(2)))
+    vertex_embeddings = normalize_embeddings(
+        torch.randn(500, 16, generator=torch.Generator().manual_seed(2))
+    )
     expected = cse_output_to_results(
         DensePoseEmbeddingPredictorOutput(**{k: torch.from_numpy(v) for k, v in outputs.items()}),
         torch.from_numpy(BOXES),
@@ -119,7 +126,14 @@ def test_artefact_runs_where_detectron2_is_not_importable(tmp_path, exported_cha
     image = random_image()
     np.save(tmp_path / "image.npy", image.numpy())
     env = isolated_env(tmp_path)
-    cmd = [PYTHON, str(tmp_path / "check.py"), str(copied), paths[fmt], str(tmp_path / "image.npy"), str(tmp_path / "out.npz")]
+    cmd = [
+        PYTHON,
+        str(tmp_path / "check.py"),
+        str(copied),
+        paths[fmt],
+        str(tmp_path / "image.npy"),
+        str(tmp_path / "out.npz"),
+    ]
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip().startswith("ok")
@@ -132,8 +146,17 @@ def test_artefact_runs_where_detectron2_is_not_importable(tmp_path, exported_cha
     # the runner's command line, from the copied location, still without detectron2
     cv2.imwrite(str(tmp_path / "person.png"), image.numpy())
     out_dir = tmp_path / "vis"
-    cmd = [PYTHON, str(copied / "run.py"), paths[fmt], str(tmp_path / "person.png"), "--output", str(out_dir),
-           "--min-score", "0", "--save-npz"]  # fmt: skip
+    cmd = [
+        PYTHON,
+        str(copied / "run.py"),
+        paths[fmt],
+        str(tmp_path / "person.png"),
+        "--output",
+        str(out_dir),
+        "--min-score",
+        "0",
+        "--save-npz",
+    ]
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     vis = cv2.imread(str(out_dir / "person.densepose.png"))
@@ -150,7 +173,10 @@ def test_runner_on_folder_and_video(tmp_path, exported_chart):
     for i in range(2):
         cv2.imwrite(str(folder / f"im{i}.jpg"), random_image(seed=i).numpy())
     assert runner.main([paths["torchscript"], str(folder), "--min-score", "0"]) == 0
-    assert sorted(p.name for p in folder.glob("*.densepose.png")) == ["im0.densepose.png", "im1.densepose.png"]
+    assert sorted(p.name for p in folder.glob("*.densepose.png")) == [
+        "im0.densepose.png",
+        "im1.densepose.png",
+    ]
 
     video = tmp_path / "clip.mp4"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 5.0, (264, 192))
@@ -159,7 +185,12 @@ def test_runner_on_folder_and_video(tmp_path, exported_chart):
     for i in range(3):
         writer.write(random_image(seed=10 + i).numpy())
     writer.release()
-    assert runner.main([paths["onnx"], str(video), "--output", str(tmp_path / "out"), "--min-score", "0"]) == 0
+    assert (
+        runner.main(
+            [paths["onnx"], str(video), "--output", str(tmp_path / "out"), "--min-score", "0"]
+        )
+        == 0
+    )
     capture = cv2.VideoCapture(str(tmp_path / "out" / "clip.densepose.mp4"))
     assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 3
     capture.release()
@@ -170,7 +201,13 @@ def test_cse_runner_assigns_vertices(tmp_path):
     cfg.TEST.DETECTIONS_PER_IMAGE = 2  # numpy closest-vertex search over 27554 vertices per pixel
     model = tiny_model(cfg)
     path = str(tmp_path / "cse.pt")
-    export_model(cfg, save_checkpoint(model, tmp_path / "w.pth"), "torchscript", path, example=random_image((96, 120)))
+    export_model(
+        cfg,
+        save_checkpoint(model, tmp_path / "w.pth"),
+        "torchscript",
+        path,
+        example=random_image((96, 120)),
+    )
     exported = runner.ExportedDensePose(path)
     assert exported.is_cse and exported.mesh_names == ["smpl_27554"]
     vis = runner.Visualizer(exported, min_score=0.0)

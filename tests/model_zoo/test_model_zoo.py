@@ -25,10 +25,16 @@ def test_every_zoo_entry_has_a_config_and_url():
 
 @pytest.mark.parametrize(
     "name",
-    ["densepose_rcnn_R_50_FPN_s1x", "densepose_rcnn_R_50_FPN_s1x.yaml", "configs/densepose_rcnn_R_50_FPN_s1x.yaml"],
+    [
+        "densepose_rcnn_R_50_FPN_s1x",
+        "densepose_rcnn_R_50_FPN_s1x.yaml",
+        "configs/densepose_rcnn_R_50_FPN_s1x.yaml",
+    ],
 )
 def test_config_name_forms(name):
-    assert model_zoo.get_config_file(name).endswith(os.path.join("configs", "densepose_rcnn_R_50_FPN_s1x.yaml"))
+    assert model_zoo.get_config_file(name).endswith(
+        os.path.join("configs", "densepose_rcnn_R_50_FPN_s1x.yaml")
+    )
 
 
 def test_unknown_and_untrained_names():
@@ -71,17 +77,31 @@ def test_get_trained_loads_weights_from_download_cache(tmp_path, monkeypatch):
     model = model_zoo.get(name, trained=True, device="cpu")
     assert not model.training
     loaded = model.state_dict()
-    for key in ("roi_heads.densepose_predictor.u_lowres.weight", "backbone.bottom_up.stem.conv1.weight"):
+    for key in (
+        "roi_heads.densepose_predictor.u_lowres.weight",
+        "backbone.bottom_up.stem.conv1.weight",
+    ):
         np.testing.assert_allclose(loaded[key].numpy(), state[key])
 
 
 def test_wheel_ships_configs(tmp_path, repo_root):
     """A wheel built from the tree contains every config; installed from it, lookups find them."""
     out = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(tmp_path / "dist"), str(repo_root)],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path / "dist"),
+            str(repo_root),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stderr
     (wheel,) = (tmp_path / "dist").glob("densepose_ext-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
@@ -91,9 +111,20 @@ def test_wheel_ships_configs(tmp_path, repo_root):
 
     target = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+    )
     code = (
         "from densepose_ext.model_zoo import get_config_file, get_config;"
         "p = get_config_file('densepose_rcnn_R_50_FPN_DL_WC1M_s1x');"
@@ -101,7 +132,8 @@ def test_wheel_ships_configs(tmp_path, repo_root):
         "print(p)"
     )
     env = dict(os.environ, PYTHONPATH=str(target))
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
+    res = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip().startswith(str(target))
-

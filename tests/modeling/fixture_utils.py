@@ -1,4 +1,5 @@
 """Loading the golden numeric fixtures of ../shared/fixtures (see its README.md) into our model."""
+
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict
@@ -85,9 +86,9 @@ def build_golden_roi_heads(case: GoldenCase) -> torch.nn.Module:
     by_module: Dict[str, dict] = {}
     for key, value in case.weights.items():
         prefix = next(p for p in DENSEPOSE_PREFIXES if key.startswith(p))
-        by_module.setdefault(prefix, {})[key[len(prefix):]] = torch.from_numpy(value)
+        by_module.setdefault(prefix, {})[key[len(prefix) :]] = torch.from_numpy(value)
     for prefix, state in by_module.items():
-        module = getattr(roi_heads, prefix[len("roi_heads."):-1])
+        module = getattr(roi_heads, prefix[len("roi_heads.") : -1])
         module.load_state_dict(state, strict=True)
     return roi_heads.eval()
 

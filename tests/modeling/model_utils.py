@@ -1,4 +1,5 @@
 """Helpers for building DensePose configs and ROI heads in tests."""
+
 from pathlib import Path
 from typing import Dict, List
 

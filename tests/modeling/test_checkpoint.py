@@ -1,4 +1,5 @@
 """Checkpoints in the official detectron2 model-zoo layout load with no missing/unexpected keys."""
+
 import pickle
 
 import numpy as np
@@ -42,7 +43,10 @@ def test_model_zoo_pickle_round_trip(config, checkpointer_cls, tmp_path):
     assert incompatible.missing_keys == [] and incompatible.unexpected_keys == []
     assert incompatible.incorrect_shapes == []
     loaded = fresh.state_dict()
-    for key in ("roi_heads.densepose_predictor.ann_index_lowres.weight", "roi_heads.densepose_head.body_conv_fcn1.weight"):
+    for key in (
+        "roi_heads.densepose_predictor.ann_index_lowres.weight",
+        "roi_heads.densepose_head.body_conv_fcn1.weight",
+    ):
         np.testing.assert_array_equal(loaded[key].numpy(), state[key])
 
 

@@ -1,4 +1,5 @@
 """Every configs/cse/ YAML builds its ROI heads on CPU with the official key layout and shapes."""
+
 import pickle
 from pathlib import Path
 
@@ -15,7 +16,9 @@ from densepose_ext.structures import DensePoseEmbeddingPredictorOutput
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIGS_DIR = REPO_ROOT / "configs"
-CSE_CONFIGS = sorted(CONFIGS_DIR.glob("cse/*.yaml")) + sorted(CONFIGS_DIR.glob("quick_schedules/cse/*.yaml"))
+CSE_CONFIGS = sorted(CONFIGS_DIR.glob("cse/*.yaml")) + sorted(
+    CONFIGS_DIR.glob("quick_schedules/cse/*.yaml")
+)
 FPN_SHAPE = {f"p{i}": ShapeSpec(channels=256, stride=2**i) for i in range(2, 7)}
 
 
@@ -58,7 +61,9 @@ def test_inference_output_shapes(path):
     cfg.MODEL.ROI_DENSEPOSE_HEAD.NUM_STACKED_CONVS = 1  # shapes do not depend on the depth
     roi_heads = build_roi_heads(cfg, FPN_SHAPE).eval()
     torch.manual_seed(0)
-    features = {f"p{i}": torch.randn(1, 256, 64 // 2 ** (i - 2), 64 // 2 ** (i - 2)) for i in range(2, 7)}
+    features = {
+        f"p{i}": torch.randn(1, 256, 64 // 2 ** (i - 2), 64 // 2 ** (i - 2)) for i in range(2, 7)
+    }
     inst = Instances((256, 256))
     inst.pred_boxes = Boxes(torch.tensor([[10.0, 20.0, 100.0, 200.0], [50.0, 50.0, 60.0, 70.0]]))
     inst.pred_classes = torch.tensor([0, 0])
@@ -68,13 +73,20 @@ def test_inference_output_shapes(path):
     assert isinstance(dp, DensePoseEmbeddingPredictorOutput)
     side = cfg.MODEL.ROI_DENSEPOSE_HEAD.HEATMAP_SIZE
     assert dp.embedding.shape == (2, cfg.MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBED_SIZE, side, side)
-    assert dp.coarse_segm.shape == (2, cfg.MODEL.ROI_DENSEPOSE_HEAD.NUM_COARSE_SEGM_CHANNELS, side, side)
+    assert dp.coarse_segm.shape == (
+        2,
+        cfg.MODEL.ROI_DENSEPOSE_HEAD.NUM_COARSE_SEGM_CHANNELS,
+        side,
+        side,
+    )
     if roi_heads.embedder is not None:
         for mesh_name, spec in cfg.MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDERS.items():
             assert roi_heads.embedder(mesh_name).shape == (spec.NUM_VERTICES, 16)
 
 
-ROUND_TRIP = [p for p in CSE_CONFIGS if "R_50_FPN_s1x" in p.stem or "animals_I0_finetune_m2m" in p.stem]
+ROUND_TRIP = [
+    p for p in CSE_CONFIGS if "R_50_FPN_s1x" in p.stem or "animals_I0_finetune_m2m" in p.stem
+]
 
 
 @pytest.mark.parametrize("path", ROUND_TRIP, ids=config_id)
@@ -84,7 +96,10 @@ def test_model_zoo_pkl_round_trip(path, tmp_path):
     cfg = offline_cfg(path)
     source = build_model(cfg)
     torch.manual_seed(1)
-    state = {k: (torch.rand_like(v) if v.is_floating_point() else v) for k, v in source.state_dict().items()}
+    state = {
+        k: (torch.rand_like(v) if v.is_floating_point() else v)
+        for k, v in source.state_dict().items()
+    }
     pkl = tmp_path / "model_final.pkl"
     with open(pkl, "wb") as f:
         payload = {k: v.numpy() for k, v in state.items()}

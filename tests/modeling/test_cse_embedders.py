@@ -1,4 +1,5 @@
 """Embedder container and vertex embedders: key layout, normalisation, INIT_FILE, MODEL.WEIGHTS."""
+
 import logging
 import pickle
 
@@ -25,8 +26,14 @@ def cse_cfg(**embedders):
     return cfg
 
 
-FEATURE_SPEC = {"TYPE": "vertex_feature", "NUM_VERTICES": 7, "FEATURE_DIM": 5, "FEATURES_TRAINABLE": False,
-                "IS_TRAINABLE": True, "INIT_FILE": ""}
+FEATURE_SPEC = {
+    "TYPE": "vertex_feature",
+    "NUM_VERTICES": 7,
+    "FEATURE_DIM": 5,
+    "FEATURES_TRAINABLE": False,
+    "IS_TRAINABLE": True,
+    "INIT_FILE": "",
+}
 DIRECT_SPEC = {"TYPE": "vertex_direct", "NUM_VERTICES": 4, "IS_TRAINABLE": True, "INIT_FILE": ""}
 
 
@@ -50,7 +57,9 @@ def test_key_layout_in_config_order():
 
 def test_feature_buffer_vs_parameter():
     frozen = VertexFeatureEmbedder(7, 5, 16, train_features=False)
-    assert "features" in dict(frozen.named_buffers()) and "features" not in dict(frozen.named_parameters())
+    assert "features" in dict(frozen.named_buffers()) and "features" not in dict(
+        frozen.named_parameters()
+    )
     assert list(frozen.state_dict()) == ["embeddings", "features"]
     trainable = VertexFeatureEmbedder(7, 5, 16, train_features=True)
     assert list(trainable.state_dict()) == ["features", "embeddings"]
@@ -80,7 +89,9 @@ def test_outputs_are_normalised_products():
     with torch.no_grad():
         direct.embeddings.copy_(torch.tensor([[3.0, 4.0, 0.0]] * 4))
     torch.testing.assert_close(direct(), torch.tensor([[0.6, 0.8, 0.0]] * 4))
-    torch.testing.assert_close(normalize_embeddings(torch.tensor([[1e-9, 0.0]])), torch.tensor([[1e-3, 0.0]]))
+    torch.testing.assert_close(
+        normalize_embeddings(torch.tensor([[1e-9, 0.0]])), torch.tensor([[1e-3, 0.0]])
+    )
 
 
 def test_init_file(tmp_path):
@@ -118,7 +129,9 @@ def test_model_weights_preloaded_at_construction(tmp_path):
     model = {
         "roi_heads.embedder.embedder_m.embeddings": rng.randn(5, 16).astype(np.float32),
         "roi_heads.embedder.embedder_m.features": rng.randn(7, 5).astype(np.float32),
-        "roi_heads.embedder.embedder_other.embeddings": rng.randn(3, 16).astype(np.float32),  # other mesh
+        "roi_heads.embedder.embedder_other.embeddings": rng.randn(3, 16).astype(
+            np.float32
+        ),  # other mesh
         "roi_heads.box_predictor.cls_score.weight": rng.randn(2, 4).astype(np.float32),
     }
     path = tmp_path / "model_final.pkl"
@@ -127,15 +140,21 @@ def test_model_weights_preloaded_at_construction(tmp_path):
     cfg = cse_cfg(m=FEATURE_SPEC)
     cfg.MODEL.WEIGHTS = str(path)
     embedder = build_densepose_embedder(cfg)
-    np.testing.assert_array_equal(embedder.embedder_m.embeddings.detach().numpy(), model[
-        "roi_heads.embedder.embedder_m.embeddings"])
-    np.testing.assert_array_equal(embedder.embedder_m.features.numpy(), model["roi_heads.embedder.embedder_m.features"])
+    np.testing.assert_array_equal(
+        embedder.embedder_m.embeddings.detach().numpy(),
+        model["roi_heads.embedder.embedder_m.embeddings"],
+    )
+    np.testing.assert_array_equal(
+        embedder.embedder_m.features.numpy(), model["roi_heads.embedder.embedder_m.features"]
+    )
     # torch checkpoints (.pth) are read with torch.load
     pth = tmp_path / "model.pth"
     torch.save({"model": {k: torch.from_numpy(v) for k, v in model.items()}}, pth)
     cfg.MODEL.WEIGHTS = str(pth)
     embedder = build_densepose_embedder(cfg)
-    np.testing.assert_array_equal(embedder.embedder_m.features.numpy(), model["roi_heads.embedder.embedder_m.features"])
+    np.testing.assert_array_equal(
+        embedder.embedder_m.features.numpy(), model["roi_heads.embedder.embedder_m.features"]
+    )
 
 
 def test_unreadable_model_weights_only_warn(tmp_path, caplog):

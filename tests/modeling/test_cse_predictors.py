@@ -1,4 +1,5 @@
 """CSE predictors: registered names, checkpoint keys, output classes and shapes."""
+
 import torch
 from torch.nn import functional as F
 
@@ -37,7 +38,9 @@ def test_keys_and_shapes():
 
 
 def test_confidence_predictor_without_confidence():
-    predictor = build_densepose_predictor(predictor_cfg("DensePoseEmbeddingWithConfidencePredictor"), 8)
+    predictor = build_densepose_predictor(
+        predictor_cfg("DensePoseEmbeddingWithConfidencePredictor"), 8
+    )
     assert len(predictor.state_dict()) == 4
     out = predictor(torch.randn(2, 8, 7, 7))
     assert isinstance(out, DensePoseEmbeddingPredictorOutputWithConfidences)
@@ -48,7 +51,8 @@ def test_confidence_predictor_multiplies_coarse_segm():
     cfg = predictor_cfg("DensePoseEmbeddingWithConfidencePredictor", segm_confidence=True)
     predictor = build_densepose_predictor(cfg, 8)
     assert list(predictor.state_dict())[-2:] == [
-        "coarse_segm_confidence_lowres.weight", "coarse_segm_confidence_lowres.bias"
+        "coarse_segm_confidence_lowres.weight",
+        "coarse_segm_confidence_lowres.bias",
     ]
     assert predictor.coarse_segm_confidence_lowres.weight.shape == (8, 1, 4, 4)
     x = torch.randn(2, 8, 7, 7)

@@ -1,4 +1,5 @@
 """Golden fixture `cse_v1convx`: our CSE branch and vertex assignment reproduce the original."""
+
 import numpy as np
 import pytest
 import torch
@@ -42,24 +43,34 @@ def test_raw_outputs(case, prediction):
     out = prediction.pred_densepose
     assert type(out) is DensePoseEmbeddingPredictorOutput
     for key in ("embedding", "coarse_segm"):
-        np.testing.assert_allclose(getattr(out, key).numpy(), case.outputs[key], rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(
+            getattr(out, key).numpy(), case.outputs[key], rtol=1e-4, atol=1e-5
+        )
 
 
 def test_vertex_embeddings(case, roi_heads):
     with torch.no_grad():
         actual = roi_heads.embedder("smpl_27554").numpy()
-    np.testing.assert_allclose(actual, case.outputs["vertex_embeddings_smpl_27554"], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+        actual, case.outputs["vertex_embeddings_smpl_27554"], rtol=1e-4, atol=1e-6
+    )
 
 
 def test_per_box_vertices_and_masks(case, roi_heads, prediction):
     mapping = dict(case.cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING)
     results = cse_output_to_results(
-        prediction.pred_densepose, prediction.pred_boxes, prediction.pred_classes, roi_heads.embedder, mapping
+        prediction.pred_densepose,
+        prediction.pred_boxes,
+        prediction.pred_classes,
+        roi_heads.embedder,
+        mapping,
     )
     h_img, w_img = (int(v) for v in case.inputs["image_size"])
     masks = np.zeros((3, h_img, w_img), dtype=bool)
     exempt = np.zeros((3, h_img, w_img), dtype=bool)
-    for i, (result, box) in enumerate(zip(results, int_boxes_xywh(prediction.pred_boxes.tensor).tolist())):
+    for i, (result, box) in enumerate(
+        zip(results, int_boxes_xywh(prediction.pred_boxes.tensor).tolist())
+    ):
         x, y, w, h = box
         margin = case.outputs[f"box{i}_margin"]
         assert result.mesh_name == "smpl_27554"

@@ -4,6 +4,7 @@ Checks follow the fixtures README, "How a test should use them": same state-dict
 raw outputs within rtol 1e-4 / atol 1e-5, exact labels, U/V and confidences within 1e-5 (+rtol),
 quantised labels exact and U/V within 1, instance masks exact.
 """
+
 import numpy as np
 import pytest
 import torch
@@ -19,8 +20,18 @@ from densepose_ext.structures.chart_result import quantize_densepose_chart_resul
 from densepose_ext.structures.predictor_outputs import DensePoseChartPredictorOutputWithConfidences
 
 CHART_CASES = ["chart_v1convx", "chart_deeplab_wc2m", "chart_legacy"]
-RAW_FIELDS = ["coarse_segm", "fine_segm", "u", "v", "sigma_1", "sigma_2", "kappa_u", "kappa_v",
-              "fine_segm_confidence", "coarse_segm_confidence"]  # fmt: skip
+RAW_FIELDS = [
+    "coarse_segm",
+    "fine_segm",
+    "u",
+    "v",
+    "sigma_1",
+    "sigma_2",
+    "kappa_u",
+    "kappa_v",
+    "fine_segm_confidence",
+    "coarse_segm_confidence",
+]
 PER_PART = ["sigma_2", "kappa_u", "kappa_v"]
 SINGLE_CHANNEL = ["fine_segm_confidence", "coarse_segm_confidence"]
 MARGIN_EXEMPT = 1e-4
@@ -50,7 +61,9 @@ def test_raw_outputs(golden):
         if name not in case.outputs:
             assert value is None, name
             continue
-        np.testing.assert_allclose(value.numpy(), case.outputs[name], rtol=1e-4, atol=1e-5, err_msg=name)
+        np.testing.assert_allclose(
+            value.numpy(), case.outputs[name], rtol=1e-4, atol=1e-5, err_msg=name
+        )
 
 
 def test_per_box_results(golden):
@@ -64,8 +77,9 @@ def test_per_box_results(golden):
         assert labels.shape == expected_labels.shape and result.labels.dtype == torch.int64
         np.testing.assert_array_equal(labels[decided], expected_labels[decided])
         same = labels == expected_labels
-        np.testing.assert_allclose(result.uv.numpy()[:, same], case.outputs[f"box{i}_uv"][:, same],
-                                   rtol=1e-4, atol=1e-5)  # fmt: skip
+        np.testing.assert_allclose(
+            result.uv.numpy()[:, same], case.outputs[f"box{i}_uv"][:, same], rtol=1e-4, atol=1e-5
+        )
         for name in PER_PART + SINGLE_CHANNEL:
             key = f"box{i}_{name}"
             value = getattr(result, name)
@@ -73,7 +87,9 @@ def test_per_box_results(golden):
                 assert value is None, key
                 continue
             where = same if name in PER_PART else np.ones_like(same)
-            np.testing.assert_allclose(value.numpy()[where], case.outputs[key][where], rtol=1e-4, atol=1e-5)
+            np.testing.assert_allclose(
+                value.numpy()[where], case.outputs[key][where], rtol=1e-4, atol=1e-5
+            )
         quantized = quantize_densepose_chart_result(result).labels_uv_uint8.numpy().astype(np.int64)
         expected_q = case.outputs[f"box{i}_labels_uv_uint8"].astype(np.int64)
         np.testing.assert_array_equal(quantized[0][decided], expected_q[0][decided])
@@ -82,7 +98,9 @@ def test_per_box_results(golden):
 
 def test_instance_masks(golden):
     case, _, instances = golden
-    masks = ToMaskConverter.convert(instances.pred_densepose, instances.pred_boxes, instances.image_size)
+    masks = ToMaskConverter.convert(
+        instances.pred_densepose, instances.pred_boxes, instances.image_size
+    )
     expected = case.outputs["masks"]
     assert masks.tensor.shape == expected.shape and masks.tensor.dtype == torch.bool
     np.testing.assert_array_equal(masks.tensor.numpy(), expected)

@@ -113,9 +113,18 @@ def test_bare_hrnet_keys_and_outputs_odd_size(repo_root):
     assert len(keys) == HRNET_W32_KEYS
     assert sum(k.startswith("stage") for k in keys) == HRNET_STAGE_KEYS
     assert {k.split(".")[0] for k in keys} == {
-        "conv1", "bn1", "conv2", "bn2", "layer1",
-        "transition1", "transition2", "transition3", "stage2", "stage3", "stage4",
-    }  # fmt: skip
+        "conv1",
+        "bn1",
+        "conv2",
+        "bn2",
+        "layer1",
+        "transition1",
+        "transition2",
+        "transition3",
+        "stage2",
+        "stage3",
+        "stage4",
+    }
     # names of the original: new branches are nested Sequentials, fusion downsampling chains too
     for key in (
         "transition1.0.0.weight",
@@ -133,8 +142,11 @@ def test_bare_hrnet_keys_and_outputs_odd_size(repo_root):
     assert {k: tuple(v.shape[1:]) for k, v in out.items()} == expected
     shapes = net.output_shape()
     assert [(shapes[f].channels, shapes[f].stride) for f in expected] == [
-        (32, 4), (64, 8), (128, 16), (256, 32)
-    ]  # fmt: skip
+        (32, 4),
+        (64, 8),
+        (128, 16),
+        (256, 32),
+    ]
 
 
 def test_hrfpn_pyramid_shapes(repo_root):
@@ -217,10 +229,16 @@ def test_raw_hrnet_weights_are_renamed_into_backbone(repo_root, tmp_path):
     assert not [k for k in incompatible.missing_keys if k.startswith("backbone.bottom_up.")]
     # only the HRFPN neck and the heads stay at their initialisation
     assert {k.split(".")[0] + "." + k.split(".")[1] for k in incompatible.missing_keys} <= {
-        "backbone.interp_conv", "backbone.reduction_pooling_conv", "backbone.fpn_conv",
-        "proposal_generator.rpn_head", "roi_heads.box_head", "roi_heads.box_predictor",
-        "roi_heads.decoder", "roi_heads.densepose_head", "roi_heads.densepose_predictor",
-    }  # fmt: skip
+        "backbone.interp_conv",
+        "backbone.reduction_pooling_conv",
+        "backbone.fpn_conv",
+        "proposal_generator.rpn_head",
+        "roi_heads.box_head",
+        "roi_heads.box_predictor",
+        "roi_heads.decoder",
+        "roi_heads.densepose_head",
+        "roi_heads.densepose_predictor",
+    }
     assert sorted(incompatible.unexpected_keys) == sorted(
         "backbone.bottom_up." + k for k in classifier
     )

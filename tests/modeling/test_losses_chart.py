@@ -3,6 +3,7 @@
 Point (64, 64) in the box frame is image (2, 2) -> grid (1, 1) exactly; point (96, 32) is image
 (3, 1) -> grid (1.5, 0.5): the mean of the 4 neighbours rows 0..1, columns 1..2.
 """
+
 import math
 
 import pytest
@@ -35,8 +36,13 @@ def _cfg(**head):
 
 
 def _data(with_segm=True) -> DensePoseDataRelative:
-    ann = {"dp_x": [64.0, 96.0, 300.0], "dp_y": [64.0, 32.0, 10.0], "dp_I": [3, 0, 5],
-           "dp_U": [0.2, 0.0, 0.9], "dp_V": [0.3, 0.0, 0.9]}  # fmt: skip
+    ann = {
+        "dp_x": [64.0, 96.0, 300.0],
+        "dp_y": [64.0, 32.0, 10.0],
+        "dp_I": [3, 0, 5],
+        "dp_U": [0.2, 0.0, 0.9],
+        "dp_V": [0.3, 0.0, 0.9],
+    }
     if with_segm:
         segm = torch.zeros(256, 256)
         segm[:, :100] = 1
@@ -82,7 +88,12 @@ def test_chart_loss_values_and_gradients():
     cfg = _cfg(PART_WEIGHTS=0.7, POINT_REGRESSION_WEIGHTS=0.01, INDEX_WEIGHTS=5.0)
     out = _outputs()
     losses = DensePoseChartLoss(cfg)([_proposals([_data()])], out)
-    assert set(losses) == {"loss_densepose_U", "loss_densepose_V", "loss_densepose_I", "loss_densepose_S"}
+    assert set(losses) == {
+        "loss_densepose_U",
+        "loss_densepose_V",
+        "loss_densepose_I",
+        "loss_densepose_S",
+    }
     f = out.fine_segm.detach()[0]
     logits = torch.stack([f[:, 1, 1], f[:, 0:2, 1:3].mean(dim=(1, 2))])
     expected_i = F.cross_entropy(logits, torch.tensor([3, 0])) * 0.7
@@ -110,7 +121,9 @@ def test_missing_mask_zeroes_segm_loss_and_15_channels_use_labels():
     cfg = _cfg()
     out = _outputs()
     datas = [_data(with_segm=True), _data(with_segm=False)]
-    losses = DensePoseChartLoss(cfg)([_proposals(datas, ((0.0, 0, 8, 8), (0.0, 0, 8, 8)))], _outputs(2))
+    losses = DensePoseChartLoss(cfg)(
+        [_proposals(datas, ((0.0, 0, 8, 8), (0.0, 0, 8, 8)))], _outputs(2)
+    )
     assert losses["loss_densepose_S"].item() == 0.0
     cfg = _cfg(NUM_COARSE_SEGM_CHANNELS=15, INDEX_WEIGHTS=1.0)
     out = _outputs(k=15)
@@ -131,7 +144,12 @@ def test_zero_annotations_give_zero_finite_losses(loss_cls):
     no_dp.gt_boxes = no_dp.proposal_boxes.clone()
     for proposals in ([], [empty, no_dp]):
         losses = loss_cls(cfg)(proposals, out)
-        assert set(losses) == {"loss_densepose_U", "loss_densepose_V", "loss_densepose_I", "loss_densepose_S"}
+        assert set(losses) == {
+            "loss_densepose_U",
+            "loss_densepose_V",
+            "loss_densepose_I",
+            "loss_densepose_S",
+        }
         assert all(v.item() == 0.0 and torch.isfinite(v) for v in losses.values())
     _check_grads(out, losses)
     assert all(float(t.grad.abs().sum()) == 0.0 for t in out.fields().values())
@@ -139,7 +157,9 @@ def test_zero_annotations_give_zero_finite_losses(loss_cls):
 
 def test_points_outside_proposal_are_ignored():
     cfg = _cfg()
-    data = DensePoseDataRelative({"dp_x": [300.0], "dp_y": [10.0], "dp_I": [2], "dp_U": [0.5], "dp_V": [0.5]})
+    data = DensePoseDataRelative(
+        {"dp_x": [300.0], "dp_y": [10.0], "dp_I": [2], "dp_U": [0.5], "dp_V": [0.5]}
+    )
     losses = DensePoseChartLoss(cfg)([_proposals([data])], _outputs())
     assert all(v.item() == 0.0 for v in losses.values())
 
@@ -149,8 +169,14 @@ def _softplus(x):
 
 
 def test_iid_iso_confidence_loss():
-    cfg = _cfg(**{"UV_CONFIDENCE.ENABLED": True, "UV_CONFIDENCE.TYPE": "iid_iso", "UV_CONFIDENCE.EPSILON": 0.01,
-                  "POINT_REGRESSION_WEIGHTS": 0.5})  # fmt: skip
+    cfg = _cfg(
+        **{
+            "UV_CONFIDENCE.ENABLED": True,
+            "UV_CONFIDENCE.TYPE": "iid_iso",
+            "UV_CONFIDENCE.EPSILON": 0.01,
+            "POINT_REGRESSION_WEIGHTS": 0.5,
+        }
+    )
     out = _outputs(sigma_2=True)
     losses = DensePoseChartWithConfidenceLoss(cfg)([_proposals([_data()])], out)
     assert "loss_densepose_UV" in losses and "loss_densepose_U" not in losses
@@ -163,8 +189,14 @@ def test_iid_iso_confidence_loss():
 
 
 def test_indep_aniso_confidence_loss():
-    cfg = _cfg(**{"UV_CONFIDENCE.ENABLED": True, "UV_CONFIDENCE.TYPE": "indep_aniso", "UV_CONFIDENCE.EPSILON": 0.01,
-                  "POINT_REGRESSION_WEIGHTS": 1.0})  # fmt: skip
+    cfg = _cfg(
+        **{
+            "UV_CONFIDENCE.ENABLED": True,
+            "UV_CONFIDENCE.TYPE": "indep_aniso",
+            "UV_CONFIDENCE.EPSILON": 0.01,
+            "POINT_REGRESSION_WEIGHTS": 1.0,
+        }
+    )
     out = _outputs(sigma_2=True, kappa_u=True, kappa_v=True)
     losses = DensePoseChartWithConfidenceLoss(cfg)([_proposals([_data()])], out)
     at = lambda t: t.detach()[0, 3, 1, 1].item()  # noqa: E731
@@ -172,7 +204,12 @@ def test_indep_aniso_confidence_loss():
     ku, kv = at(out.kappa_u), at(out.kappa_v)
     s2 = _softplus(at(out.sigma_2)) + 0.01
     denom = s2 * (s2 + ku**2 + kv**2)
-    expected = 0.5 * (math.log(2 * math.pi) + math.log(denom) + (du**2 + dv**2) / s2 - (du * ku + dv * kv) ** 2 / denom)
+    expected = 0.5 * (
+        math.log(2 * math.pi)
+        + math.log(denom)
+        + (du**2 + dv**2) / s2
+        - (du * ku + dv * kv) ** 2 / denom
+    )
     assert losses["loss_densepose_UV"].item() == pytest.approx(expected, rel=1e-5)
     _check_grads(out, losses)
     losses = DensePoseChartWithConfidenceLoss(cfg)([], out)

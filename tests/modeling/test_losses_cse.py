@@ -1,4 +1,5 @@
 """CSE losses on hand-computed cases: two tiny meshes with known geodesics (S = 4 outputs)."""
+
 import pickle
 
 import numpy as np
@@ -31,10 +32,18 @@ def meshes(tmp_path_factory):
     d = tmp_path_factory.mktemp("meshes")
     for name, n in MESHES.items():
         with open(d / f"{name}.pkl", "wb") as f:
-            pickle.dump({"vertices": np.random.default_rng(n).random((n, 3)), "faces": np.array([[0, 1, 2]])}, f)
+            pickle.dump(
+                {
+                    "vertices": np.random.default_rng(n).random((n, 3)),
+                    "faces": np.array([[0, 1, 2]]),
+                },
+                f,
+            )
         with open(d / f"g_{name}.pkl", "wb") as f:
             pickle.dump(_geodists(n), f)
-        register_mesh(MeshInfo(name=name, data=str(d / f"{name}.pkl"), geodists=str(d / f"g_{name}.pkl")))
+        register_mesh(
+            MeshInfo(name=name, data=str(d / f"{name}.pkl"), geodists=str(d / f"g_{name}.pkl"))
+        )
 
 
 class TinyEmbedder(torch.nn.Module):
@@ -42,7 +51,9 @@ class TinyEmbedder(torch.nn.Module):
         super().__init__()
         g = torch.Generator().manual_seed(1)
         self.mesh_names = set(MESHES)
-        self.emb = torch.nn.ParameterDict({k: torch.nn.Parameter(torch.randn(n, D, generator=g)) for k, n in MESHES.items()})
+        self.emb = torch.nn.ParameterDict(
+            {k: torch.nn.Parameter(torch.randn(n, D, generator=g)) for k, n in MESHES.items()}
+        )
 
     def forward(self, name):
         return F.normalize(self.emb[name], dim=1)
@@ -72,7 +83,12 @@ def _cfg(**cse):
 
 
 def _proposals(vertices=(2, 1), with_mask=False):
-    ann = {"dp_x": [64.0, 96.0], "dp_y": [64.0, 32.0], "dp_vertex": list(vertices), "ref_model": "loss_test_mesh_a"}
+    ann = {
+        "dp_x": [64.0, 96.0],
+        "dp_y": [64.0, 32.0],
+        "dp_vertex": list(vertices),
+        "ref_model": "loss_test_mesh_a",
+    }
     segm = torch.zeros(256, 256)
     segm[:, :100] = 1
     ann["dp_masks"] = segm
@@ -109,10 +125,16 @@ def test_hard_embedding_loss():
     embedder = TinyEmbedder()
     out = _outputs()
     losses = DensePoseCseLoss(_cfg())([_proposals()], out, embedder=embedder)
-    assert set(losses) == {"loss_densepose_S", "loss_densepose_Eloss_test_mesh_a", "loss_densepose_Eloss_test_mesh_b"}
+    assert set(losses) == {
+        "loss_densepose_S",
+        "loss_densepose_Eloss_test_mesh_a",
+        "loss_densepose_Eloss_test_mesh_b",
+    }
     logits = -_d2(_pixel_embeddings(out), embedder("loss_test_mesh_a").detach()) / 0.1
     expected = F.cross_entropy(logits, torch.tensor([2, 1])) * 0.5
-    assert losses["loss_densepose_Eloss_test_mesh_a"].item() == pytest.approx(expected.item(), rel=1e-5)
+    assert losses["loss_densepose_Eloss_test_mesh_a"].item() == pytest.approx(
+        expected.item(), rel=1e-5
+    )
     assert losses["loss_densepose_Eloss_test_mesh_b"].item() == 0.0
     target = torch.tensor([[1, 1, 0, 0]] * 4)
     expected_s = F.cross_entropy(out.coarse_segm.detach(), target[None]) * 2.0
@@ -127,12 +149,18 @@ def test_hard_embedding_loss():
 def test_soft_embedding_loss_uses_geodesics():
     embedder = TinyEmbedder()
     out = _outputs()
-    losses = DensePoseCseLoss(_cfg(EMBED_LOSS_NAME="SoftEmbeddingLoss"))([_proposals()], out, embedder=embedder)
-    log_p = F.log_softmax(-_d2(_pixel_embeddings(out), embedder("loss_test_mesh_a").detach()) / 0.1, dim=1)
+    losses = DensePoseCseLoss(_cfg(EMBED_LOSS_NAME="SoftEmbeddingLoss"))(
+        [_proposals()], out, embedder=embedder
+    )
+    log_p = F.log_softmax(
+        -_d2(_pixel_embeddings(out), embedder("loss_test_mesh_a").detach()) / 0.1, dim=1
+    )
     geo = torch.tensor(_geodists(4), dtype=torch.float32)[[2, 1]]
     q = F.softmax(-geo / 0.5, dim=1)
     expected = -(q * log_p).sum(1).mean() * 0.5
-    assert losses["loss_densepose_Eloss_test_mesh_a"].item() == pytest.approx(expected.item(), rel=1e-5)
+    assert losses["loss_densepose_Eloss_test_mesh_a"].item() == pytest.approx(
+        expected.item(), rel=1e-5
+    )
 
 
 def test_zero_points_give_zero_losses():
@@ -149,8 +177,14 @@ def test_zero_points_give_zero_losses():
 
 def test_shape_to_shape_cycle_loss():
     embedder = TinyEmbedder()
-    cfg = _cfg(**{"SHAPE_TO_SHAPE_CYCLE_LOSS.ENABLED": True, "SHAPE_TO_SHAPE_CYCLE_LOSS.WEIGHT": 0.1,
-                  "SHAPE_TO_SHAPE_CYCLE_LOSS.MAX_NUM_VERTICES": 0, "SHAPE_TO_SHAPE_CYCLE_LOSS.TEMPERATURE": 0.5})  # fmt: skip
+    cfg = _cfg(
+        **{
+            "SHAPE_TO_SHAPE_CYCLE_LOSS.ENABLED": True,
+            "SHAPE_TO_SHAPE_CYCLE_LOSS.WEIGHT": 0.1,
+            "SHAPE_TO_SHAPE_CYCLE_LOSS.MAX_NUM_VERTICES": 0,
+            "SHAPE_TO_SHAPE_CYCLE_LOSS.TEMPERATURE": 0.5,
+        }
+    )
     losses = DensePoseCseLoss(cfg)([], _outputs(), embedder=embedder)
     e1, e2 = (embedder(n).detach().numpy().astype(np.float64) for n in MESHES)
     g1, g2 = _geodists(4), _geodists(5)
@@ -161,7 +195,9 @@ def test_shape_to_shape_cycle_loss():
 
     a = e1 @ e2.T
     p12, p21 = softmax(a / 0.5), softmax(a.T / 0.5)
-    expected = np.linalg.norm((g1 * (p12 @ p21)).ravel()) + np.linalg.norm((g2 * (p21 @ p12)).ravel())
+    expected = np.linalg.norm((g1 * (p12 @ p21)).ravel()) + np.linalg.norm(
+        (g2 * (p21 @ p12)).ravel()
+    )
     assert losses["loss_shape2shape"].item() == pytest.approx(expected * 0.1, rel=1e-4)
     losses["loss_shape2shape"].backward()
     assert all(torch.isfinite(p.grad).all() for p in embedder.parameters())
@@ -169,8 +205,13 @@ def test_shape_to_shape_cycle_loss():
 
 def test_pix_to_shape_cycle_loss():
     embedder = TinyEmbedder()
-    cfg = _cfg(**{"PIX_TO_SHAPE_CYCLE_LOSS.ENABLED": True, "PIX_TO_SHAPE_CYCLE_LOSS.WEIGHT": 1.0,
-                  "PIX_TO_SHAPE_CYCLE_LOSS.NUM_PIXELS_TO_SAMPLE": 0})  # fmt: skip
+    cfg = _cfg(
+        **{
+            "PIX_TO_SHAPE_CYCLE_LOSS.ENABLED": True,
+            "PIX_TO_SHAPE_CYCLE_LOSS.WEIGHT": 1.0,
+            "PIX_TO_SHAPE_CYCLE_LOSS.NUM_PIXELS_TO_SAMPLE": 0,
+        }
+    )
     out = _outputs()
     losses = DensePoseCseLoss(cfg)([_proposals(with_mask=True)], out, embedder=embedder)
     # mask rows 2..5, columns 2..3 of the 8 x 8 box -> grid cells (1, 1) and (2, 1)

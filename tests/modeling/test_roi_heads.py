@@ -1,4 +1,5 @@
 """`DensePoseROIHeads`: key layout of every chart config, output shapes, inference path behaviour."""
+
 from pathlib import Path
 
 import pytest
@@ -61,9 +62,11 @@ def test_roi_heads_keys_and_output_shapes(config, shared_dir):
     for name in ("fine_segm", "u", "v"):
         assert getattr(out, name).shape == (2, 25, s, s)
     assert out.sigma_1 is None
-    expected_conf = {"sigma_2": head_cfg.UV_CONFIDENCE.ENABLED,
-                     "kappa_u": head_cfg.UV_CONFIDENCE.ENABLED and head_cfg.UV_CONFIDENCE.TYPE == "indep_aniso",
-                     "fine_segm_confidence": head_cfg.SEGM_CONFIDENCE.ENABLED}  # fmt: skip
+    expected_conf = {
+        "sigma_2": head_cfg.UV_CONFIDENCE.ENABLED,
+        "kappa_u": head_cfg.UV_CONFIDENCE.ENABLED and head_cfg.UV_CONFIDENCE.TYPE == "indep_aniso",
+        "fine_segm_confidence": head_cfg.SEGM_CONFIDENCE.ENABLED,
+    }
     for name, present in expected_conf.items():
         assert (getattr(out, name) is not None) == present, name
 
@@ -71,8 +74,10 @@ def test_roi_heads_keys_and_output_shapes(config, shared_dir):
 def test_s1x_and_legacy_shapes_in_spec():
     from model_utils import load_config
 
-    for config, k, s in [("densepose_rcnn_R_50_FPN_s1x.yaml", 2, 112),
-                         ("densepose_rcnn_R_50_FPN_s1x_legacy.yaml", 15, 56)]:  # fmt: skip
+    for config, k, s in [
+        ("densepose_rcnn_R_50_FPN_s1x.yaml", 2, 112),
+        ("densepose_rcnn_R_50_FPN_s1x_legacy.yaml", 15, 56),
+    ]:
         cfg = load_config(config)
         assert cfg.MODEL.ROI_DENSEPOSE_HEAD.HEATMAP_SIZE == s
         assert cfg.MODEL.ROI_DENSEPOSE_HEAD.NUM_COARSE_SEGM_CHANNELS == k
@@ -93,16 +98,25 @@ def _run(roi_heads, features, instances):
 def test_inference_splits_outputs_per_image():
     roi_heads, shape = _small_heads()
     features = random_features(shape, IMAGE_HW, batch=2)
-    instances = [given_boxes(IMAGE_HW, [[4, 5, 60, 90], [50, 0, 128, 40]]),
-                 given_boxes(IMAGE_HW, [[10, 10, 30, 50]])]  # fmt: skip
+    instances = [
+        given_boxes(IMAGE_HW, [[4, 5, 60, 90], [50, 0, 128, 40]]),
+        given_boxes(IMAGE_HW, [[10, 10, 30, 50]]),
+    ]
     out = _run(roi_heads, features, instances)
     assert [len(x.pred_densepose) for x in out] == [2, 1]
     assert out[0].pred_densepose.coarse_segm.shape == (2, 2, 112, 112)
     # each image's slice equals running that image alone
-    alone = _run(roi_heads, {k: v[1:] for k, v in features.items()}, [given_boxes(IMAGE_HW, [[10, 10, 30, 50]])])
+    alone = _run(
+        roi_heads,
+        {k: v[1:] for k, v in features.items()},
+        [given_boxes(IMAGE_HW, [[10, 10, 30, 50]])],
+    )
     torch.testing.assert_close(alone[0].pred_densepose.fine_segm, out[1].pred_densepose.fine_segm)
     cat = Instances.cat([out[0], out[1]])
-    assert isinstance(cat.pred_densepose, DensePoseChartPredictorOutput) and len(cat.pred_densepose) == 3
+    assert (
+        isinstance(cat.pred_densepose, DensePoseChartPredictorOutput)
+        and len(cat.pred_densepose) == 3
+    )
     torch.testing.assert_close(cat.pred_densepose.u[2:], out[1].pred_densepose.u)
 
 
@@ -115,7 +129,9 @@ def test_no_boxes_adds_no_field():
 def test_densepose_off_at_runtime():
     roi_heads, shape = _small_heads()
     roi_heads.densepose_on = False  # what TTA does while detecting boxes
-    out = _run(roi_heads, random_features(shape, IMAGE_HW), [given_boxes(IMAGE_HW, [[0, 0, 50, 50]])])
+    out = _run(
+        roi_heads, random_features(shape, IMAGE_HW), [given_boxes(IMAGE_HW, [[0, 0, 50, 50]])]
+    )
     assert not out[0].has("pred_densepose")
 
 
@@ -129,7 +145,9 @@ def test_cpu_determinism():
 
 
 def test_channels_last_and_bf16_autocast():
-    roi_heads, shape = _small_heads(**{"UV_CONFIDENCE.ENABLED": True, "SEGM_CONFIDENCE.ENABLED": True})
+    roi_heads, shape = _small_heads(
+        **{"UV_CONFIDENCE.ENABLED": True, "SEGM_CONFIDENCE.ENABLED": True}
+    )
     features = random_features(shape, IMAGE_HW)
     boxes = [[4, 5, 60, 90], [50, 0, 128, 40]]
     ref = _run(roi_heads, features, [given_boxes(IMAGE_HW, boxes)])[0].pred_densepose
@@ -148,7 +166,10 @@ def test_channels_last_and_bf16_autocast():
 def test_cse_predictor_output_is_split_too():
     roi_heads, shape = _small_heads(PREDICTOR_NAME="DensePoseEmbeddingPredictor")
     features = random_features(shape, IMAGE_HW, batch=2)
-    instances = [given_boxes(IMAGE_HW, [[4, 5, 60, 90]]), given_boxes(IMAGE_HW, [[1, 2, 40, 40], [9, 9, 99, 90]])]
+    instances = [
+        given_boxes(IMAGE_HW, [[4, 5, 60, 90]]),
+        given_boxes(IMAGE_HW, [[1, 2, 40, 40], [9, 9, 99, 90]]),
+    ]
     out = _run(roi_heads, features, instances)
     assert isinstance(out[1].pred_densepose, DensePoseEmbeddingPredictorOutput)
     assert out[1].pred_densepose.embedding.shape == (2, 16, 112, 112)
@@ -174,11 +195,18 @@ def test_deeplab_nonlocal_block_keys_and_forward():
     with torch.device("meta"):
         head = DensePoseDeepLabHead(cfg, 256)
     nl = [(k, list(v.shape)) for k, v in head.state_dict().items() if k.startswith("NLBlock.")]
-    assert nl == [("NLBlock.g.0.weight", [128, 256, 1, 1]), ("NLBlock.g.0.bias", [128]),
-                  ("NLBlock.W.0.weight", [256, 128, 1, 1]), ("NLBlock.W.0.bias", [256]),
-                  ("NLBlock.W.1.weight", [256]), ("NLBlock.W.1.bias", [256]),
-                  ("NLBlock.theta.weight", [128, 256, 1, 1]), ("NLBlock.theta.bias", [128]),
-                  ("NLBlock.phi.0.weight", [128, 256, 1, 1]), ("NLBlock.phi.0.bias", [128])]  # fmt: skip
+    assert nl == [
+        ("NLBlock.g.0.weight", [128, 256, 1, 1]),
+        ("NLBlock.g.0.bias", [128]),
+        ("NLBlock.W.0.weight", [256, 128, 1, 1]),
+        ("NLBlock.W.0.bias", [256]),
+        ("NLBlock.W.1.weight", [256]),
+        ("NLBlock.W.1.bias", [256]),
+        ("NLBlock.theta.weight", [128, 256, 1, 1]),
+        ("NLBlock.theta.bias", [128]),
+        ("NLBlock.phi.0.weight", [128, 256, 1, 1]),
+        ("NLBlock.phi.0.bias", [128]),
+    ]
     cfg.MODEL.ROI_DENSEPOSE_HEAD.CONV_HEAD_DIM = 32
     cfg.MODEL.ROI_DENSEPOSE_HEAD.NUM_STACKED_CONVS = 1
     small = DensePoseDeepLabHead(cfg, 64).eval()

@@ -1,4 +1,5 @@
 """Training path of `DensePoseROIHeads`: the configured loss gets the filtered proposals and outputs."""
+
 import torch
 from detectron2.modeling import build_roi_heads
 from detectron2.structures import Boxes, Instances
@@ -29,8 +30,11 @@ class _GtList(list):
 
     def __getitem__(self, item):
         if isinstance(item, torch.Tensor):
-            return _GtList(list.__getitem__(self, int(i)) for i in item.reshape(-1).tolist()) \
-                if item.dtype != torch.bool else _GtList(x for x, keep in zip(self, item.tolist()) if keep)  # fmt: skip
+            return (
+                _GtList(list.__getitem__(self, int(i)) for i in item.reshape(-1).tolist())
+                if item.dtype != torch.bool
+                else _GtList(x for x, keep in zip(self, item.tolist()) if keep)
+            )
         return list.__getitem__(self, item)
 
 
@@ -51,7 +55,7 @@ def test_loss_called_with_filtered_proposals():
     with EventStorage():
         _, losses = roi_heads(None, random_features(shape, hw), [proposals], [targets])
     assert "loss_densepose_test" in losses and "loss_cls" in losses
-    (dp_proposals, outputs, embedder), = CALLS
+    ((dp_proposals, outputs, embedder),) = CALLS
     assert embedder is None and isinstance(outputs, DensePoseChartPredictorOutput)
     (image_proposals,) = dp_proposals
     # kept: foreground proposals of person 0 with IoU > 0.7 (the far-off jitter and person 1 are dropped)

@@ -1,4 +1,5 @@
 """DensePose test-time augmentation: the flip view is mirrored back and averaged with the plain view."""
+
 import numpy as np
 import torch
 from detectron2.modeling import build_model
@@ -31,14 +32,24 @@ def _model_and_cfg(flip: bool, angles=()):
 
 def _input():
     g = torch.Generator().manual_seed(0)
-    return {"image": torch.randint(0, 256, (3, H, W), generator=g, dtype=torch.uint8), "height": H, "width": W}
+    return {
+        "image": torch.randint(0, 256, (3, H, W), generator=g, dtype=torch.uint8),
+        "height": H,
+        "width": W,
+    }
 
 
 def _densepose_on_boxes(model, image, boxes):
-    inst = Instances((H, W), pred_boxes=Boxes(boxes), pred_classes=torch.zeros(len(boxes), dtype=torch.int64),
-                     scores=torch.ones(len(boxes)))  # fmt: skip
+    inst = Instances(
+        (H, W),
+        pred_boxes=Boxes(boxes),
+        pred_classes=torch.zeros(len(boxes), dtype=torch.int64),
+        scores=torch.ones(len(boxes)),
+    )
     with torch.no_grad():
-        (out,) = model.inference([{"image": image, "height": H, "width": W}], [inst], do_postprocess=False)
+        (out,) = model.inference(
+            [{"image": image, "height": H, "width": W}], [inst], do_postprocess=False
+        )
     return out.pred_densepose
 
 
@@ -52,12 +63,16 @@ def test_flip_tta_is_mean_of_plain_and_mirrored_view(transform_data):
     boxes = inst.pred_boxes.tensor
     image = _input()["image"]
     plain = _densepose_on_boxes(model, image, boxes)
-    mirrored_boxes = torch.stack([W - boxes[:, 2], boxes[:, 1], W - boxes[:, 0], boxes[:, 3]], dim=1)
+    mirrored_boxes = torch.stack(
+        [W - boxes[:, 2], boxes[:, 1], W - boxes[:, 0], boxes[:, 3]], dim=1
+    )
     mirrored = _densepose_on_boxes(model, image.flip(2), mirrored_boxes)
     unflipped = HFlipConverter.convert(mirrored, transform_data)
     for name in AVERAGED_FIELDS:
         expected = (getattr(plain, name) + getattr(unflipped, name)) / 2
-        torch.testing.assert_close(getattr(inst.pred_densepose, name), expected, rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(
+            getattr(inst.pred_densepose, name), expected, rtol=1e-4, atol=1e-4
+        )
 
 
 def test_tta_without_augmentation_equals_plain_inference(transform_data):

@@ -28,9 +28,10 @@ def _transform_data() -> DensePoseTransformData:
     u = torch.stack([1 - cols for _ in range(24)])
     v = torch.stack([rows + p / 1000 for p in range(24)])
     return DensePoseTransformData(
-        torch.tensor(MASK_LABEL_SYMMETRIES), torch.tensor(POINT_LABEL_SYMMETRIES),
+        torch.tensor(MASK_LABEL_SYMMETRIES),
+        torch.tensor(POINT_LABEL_SYMMETRIES),
         {"U_transforms": u, "V_transforms": v},
-    )  # fmt: skip
+    )
 
 
 def test_rle_parser_matches_pycocotools():
@@ -130,7 +131,9 @@ def test_hflip_chart_points_and_mask():
 def test_double_flip_is_identity_for_points_and_noop_for_resize():
     data = DensePoseDataRelative(_annotation())
     x0 = data.x.clone()
-    flips = T.TransformList([T.HFlipTransform(50), T.ResizeTransform(10, 50, 20, 100), T.HFlipTransform(100)])
+    flips = T.TransformList(
+        [T.HFlipTransform(50), T.ResizeTransform(10, 50, 20, 100), T.HFlipTransform(100)]
+    )
     data.apply_transform(flips, _transform_data())
     assert torch.equal(data.x, x0) and data.i.tolist() == [3, 1, 24]
 

@@ -1,4 +1,5 @@
 """Mesh loading and validation from local pickles (lazily loaded extras, clear errors)."""
+
 import pickle
 from dataclasses import dataclass
 from typing import Optional
@@ -36,7 +37,9 @@ def tetra(tmp_path):
         "tetra",
         dump(tmp_path / "tetra.pkl", {"vertices": TETRA_VERTICES, "faces": TETRA_FACES}),
         geodists=dump(tmp_path / "geodists_tetra.pkl", np.ones((4, 4)) - np.eye(4)),
-        symmetry=dump(tmp_path / "symmetry_tetra.pkl", {"vertex_transforms": np.array([0, 2, 1, 3])}),
+        symmetry=dump(
+            tmp_path / "symmetry_tetra.pkl", {"vertex_transforms": np.array([0, 2, 1, 3])}
+        ),
         texcoords=dump(tmp_path / "texcoords_tetra.pkl", np.zeros((4, 2))),
     )
 
@@ -54,7 +57,9 @@ def test_loads_and_lazy_extras(tetra, tmp_path):
 
 
 def test_missing_extras_are_reported(tmp_path):
-    info = Info("bare", dump(tmp_path / "bare.pkl", {"vertices": TETRA_VERTICES, "faces": TETRA_FACES}))
+    info = Info(
+        "bare", dump(tmp_path / "bare.pkl", {"vertices": TETRA_VERTICES, "faces": TETRA_FACES})
+    )
     mesh = load_mesh(info)
     with pytest.raises(MeshLoadError, match="bare.*geodesic"):
         _ = mesh.geodists
@@ -85,7 +90,10 @@ def test_corrupt_pickle(tmp_path):
         ({"vertices": TETRA_VERTICES[:, :2], "faces": TETRA_FACES}, "vertices.*shape"),
         ({"vertices": TETRA_VERTICES, "faces": TETRA_FACES[:, :2]}, "faces.*shape"),
         ({"vertices": TETRA_VERTICES, "faces": TETRA_FACES + 4}, "outside \\[0, 4\\)"),
-        ({"vertices": np.where(TETRA_VERTICES == 1, np.nan, 0.0) + 0.5, "faces": TETRA_FACES}, "NaN"),
+        (
+            {"vertices": np.where(TETRA_VERTICES == 1, np.nan, 0.0) + 0.5, "faces": TETRA_FACES},
+            "NaN",
+        ),
     ],
 )
 def test_invalid_content(tmp_path, content, message):

@@ -5,7 +5,9 @@ from densepose_ext.vis.prediction import ImagePrediction
 
 
 def test_boxes_and_scores_drawn():
-    prediction = ImagePrediction.from_results((60, 80), [[10.7, 20.2, 50.9, 55.0]], None, scores=[0.93])
+    prediction = ImagePrediction.from_results(
+        (60, 80), [[10.7, 20.2, 50.9, 55.0]], None, scores=[0.93]
+    )
     canvas = np.zeros((60, 80, 3), np.uint8)
     ScoredBoxVisualizer().draw(canvas, prediction)
     # int box (10, 20, w=40, h=34): 1-px rectangle from (10, 20) to (50, 54)

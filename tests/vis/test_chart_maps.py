@@ -15,7 +15,9 @@ def _single_pixel_prediction(label, u, v):
     uu[1, 2] = u
     vv = torch.zeros((3, 4))
     vv[1, 2] = v
-    return ImagePrediction.from_results((8, 8), [[2.7, 1.2, 6.9, 4.9]], [chart_result(labels, uu, vv)])
+    return ImagePrediction.from_results(
+        (8, 8), [[2.7, 1.2, 6.9, 4.9]], [chart_result(labels, uu, vv)]
+    )
 
 
 def _parula(value):

@@ -13,7 +13,9 @@ from densepose_ext.vis.cse_vertex import VertexVisualizer, xyz_vertex_scalars
 from densepose_ext.vis.prediction import ImagePrediction
 
 MESH = "apply_net_test_quad"
-VERTICES = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 0], [1, 1, 1]], dtype=np.float64)  # xyz sums 0,1,2,3
+VERTICES = np.array(
+    [[0, 0, 0], [1, 0, 0], [1, 1, 0], [1, 1, 1]], dtype=np.float64
+)  # xyz sums 0,1,2,3
 TEXCOORDS = np.array([[0.0, 0.0], [1.0, 0.0], [0.5, 0.5], [0.0, 1.0]], dtype=np.float32)
 
 
@@ -24,7 +26,9 @@ def quad_mesh(tmp_path_factory):
         pickle.dump({"vertices": VERTICES, "faces": np.array([[0, 1, 2], [0, 2, 3]])}, f)
     with open(folder / "quad_texcoords.pkl", "wb") as f:
         pickle.dump(TEXCOORDS, f)
-    register_mesh(MeshInfo(MESH, data=str(folder / "quad.pkl"), texcoords=str(folder / "quad_texcoords.pkl")))
+    register_mesh(
+        MeshInfo(MESH, data=str(folder / "quad.pkl"), texcoords=str(folder / "quad_texcoords.pkl"))
+    )
     return MESH
 
 
@@ -41,7 +45,9 @@ def test_xyz_scalars(quad_mesh):
 
 def test_vertex_visualizer_colours(quad_mesh):
     canvas = np.zeros((3, 3, 3), np.uint8)
-    VertexVisualizer(VisStyle(alpha=1.0), vertex_scalars=xyz_vertex_scalars).draw(canvas, _prediction())
+    VertexVisualizer(VisStyle(alpha=1.0), vertex_scalars=xyz_vertex_scalars).draw(
+        canvas, _prediction()
+    )
 
     def jet(value):
         return cv2.applyColorMap(np.array([[value]], np.uint8), cv2.COLORMAP_JET)[0, 0].tolist()
@@ -59,7 +65,12 @@ def test_cse_texture(quad_mesh, tmp_path):
     atlas[..., 1] = np.arange(20)[None, :] + 1  # G = col + 1
     cv2.imwrite(str(tmp_path / "atlas.png"), atlas)
     rows, cols = texcoord_texel_coordinates(TEXCOORDS, (10, 20))
-    assert rows.tolist() == [0, 0, 5, 9] and cols.tolist() == [0, 19, 10, 0]  # x = u W, y = v H, no flip
+    assert rows.tolist() == [0, 0, 5, 9] and cols.tolist() == [
+        0,
+        19,
+        10,
+        0,
+    ]  # x = u W, y = v H, no flip
     canvas = np.zeros((3, 3, 3), np.uint8)
     CseTextureVisualizer({MESH: str(tmp_path / "atlas.png")}).draw(canvas, _prediction())
     assert canvas[1, 1].tolist() == [1, 1, 0]  # vertex 0 -> texel (0, 0)

@@ -1,4 +1,5 @@
 """Vertex colours and vertex -> chart (I, U, V) for the subdivided SMPL mesh."""
+
 import pickle
 
 import numpy as np
@@ -17,17 +18,23 @@ from densepose_ext.vis.vertex_colors import (
 
 
 def test_colors_from_coordinates():
-    colors = vertex_colors_from_coordinates(np.array([[0.0, 1.0, 5.0], [2.0, 3.0, 5.0], [1.0, 2.0, 5.0]]))
+    colors = vertex_colors_from_coordinates(
+        np.array([[0.0, 1.0, 5.0], [2.0, 3.0, 5.0], [1.0, 2.0, 5.0]])
+    )
     np.testing.assert_allclose(colors, [[0, 0, 0], [1, 1, 0], [0.5, 0.5, 0]])
 
 
 def test_colorize_vertex_map():
     colors = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
-    image = colorize_vertex_map(torch.tensor([[0, 1], [1, 0]]), torch.tensor([[True, True], [False, True]]), colors)
+    image = colorize_vertex_map(
+        torch.tensor([[0, 1], [1, 0]]), torch.tensor([[True, True], [False, True]]), colors
+    )
     assert image.dtype == np.uint8 and image.shape == (2, 2, 3)
     assert image[0, 0].tolist() == [255, 0, 0] and image[0, 1].tolist() == [0, 255, 0]
     assert image[1, 0].tolist() == [0, 0, 0]
-    assert chart_iuv_colors(np.array([24]), np.array([0.5]), np.array([0.25])).tolist() == [[1.0, 0.5, 0.25]]
+    assert chart_iuv_colors(np.array([24]), np.array([0.5]), np.array([0.25])).tolist() == [
+        [1.0, 0.5, 0.25]
+    ]
 
 
 def subdivide(faces: np.ndarray, num_vertices: int) -> np.ndarray:
@@ -92,7 +99,11 @@ def test_real_smpl_27554_chart_coordinates(shared_dir):
     assert 0 <= u.min() and u.max() <= 1 and 0 <= v.min() and v.max() <= 1
     # midpoints whose endpoints have a single chart copy each, in the same part: U, V average
     copies = np.bincount(charts.chart_to_smpl, minlength=6890)
-    simple = (copies[edges] == 1).all(1) & (parts[edges[:, 0]] == parts[6890:]) & (parts[edges[:, 1]] == parts[6890:])
+    simple = (
+        (copies[edges] == 1).all(1)
+        & (parts[edges[:, 0]] == parts[6890:])
+        & (parts[edges[:, 1]] == parts[6890:])
+    )
     assert simple.sum() > 10000
     np.testing.assert_allclose(u[6890:][simple], u[edges[simple]].mean(1), atol=1e-6)
     np.testing.assert_allclose(v[6890:][simple], v[edges[simple]].mean(1), atol=1e-6)

@@ -25,7 +25,9 @@ def test_colormap_names():
 
 def test_apply_colormap_matches_opencv():
     values = np.arange(256, dtype=np.uint8).reshape(16, 16)
-    np.testing.assert_array_equal(apply_colormap(values, "parula"), cv2.applyColorMap(values, cv2.COLORMAP_PARULA))
+    np.testing.assert_array_equal(
+        apply_colormap(values, "parula"), cv2.applyColorMap(values, cv2.COLORMAP_PARULA)
+    )
 
 
 def test_backgrounds():

@@ -37,7 +37,9 @@ def test_texture_visualizers_need_their_files():
 def test_every_chart_visualizer_keeps_image_size(tmp_path, background):
     atlas = np.random.default_rng(0).integers(1, 255, (6 * 8, 4 * 8, 3), dtype=np.uint8)
     cv2.imwrite(str(tmp_path / "atlas.png"), atlas)
-    options = VisOptions(VisStyle("viridis", 0.5), background, texture_atlas=str(tmp_path / "atlas.png"))
+    options = VisOptions(
+        VisStyle("viridis", 0.5), background, texture_atlas=str(tmp_path / "atlas.png")
+    )
     image = np.random.default_rng(1).integers(0, 255, (40, 50, 3), dtype=np.uint8)
     prediction = ramp_prediction()
     for name in CHART_NAMES + [",".join(CHART_NAMES)]:

@@ -1,4 +1,5 @@
 """Hand-made chart results for visualizer tests."""
+
 import torch
 
 from densepose_ext.structures.chart_result import DensePoseChartResultWithConfidences
@@ -7,7 +8,9 @@ from densepose_ext.vis.prediction import ImagePrediction
 
 def chart_result(labels, u, v) -> DensePoseChartResultWithConfidences:
     labels = torch.as_tensor(labels, dtype=torch.int64)
-    uv = torch.stack([torch.as_tensor(u, dtype=torch.float32), torch.as_tensor(v, dtype=torch.float32)])
+    uv = torch.stack(
+        [torch.as_tensor(u, dtype=torch.float32), torch.as_tensor(v, dtype=torch.float32)]
+    )
     return DensePoseChartResultWithConfidences(labels=labels, uv=uv)
 
 
@@ -19,4 +22,6 @@ def ramp_prediction(image_hw=(40, 50), box=(5, 6, 30, 20)) -> ImagePrediction:
     labels[:, w // 2 :] = 2
     u = torch.linspace(0, 1, w).expand(h, w)
     v = torch.linspace(0, 1, h)[:, None].expand(h, w)
-    return ImagePrediction.from_results(image_hw, [[x, y, x + w, y + h]], [chart_result(labels, u, v)], [0.9])
+    return ImagePrediction.from_results(
+        image_hw, [[x, y, x + w, y + h]], [chart_result(labels, u, v)], [0.9]
+    )

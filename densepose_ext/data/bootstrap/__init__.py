@@ -3,6 +3,7 @@
 See docs/bootstrapping.md. Entry point for training: `build_master_model` + `build_bootstrap_train_loader`
 (called by `Trainer.build_train_loader` when `BOOTSTRAP_DATASETS` is non-empty).
 """
+
 from .build import (
     BOOTSTRAP_DATASET_FACTORIES,
     IMAGE_LIST,

@@ -5,6 +5,7 @@ For each bootstrap dataset spec: an unlabelled image source (by the dataset's me
 master model's predictions into pseudo-GT; the annotated loader and these are mixed by a
 `CombinedDataLoader` with ratios [1.0, RATIO, ...] and wrapped in a `SampleCountingLoader`.
 """
+
 import logging
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -55,7 +56,9 @@ def _category(meta) -> Optional[str]:
 
 def _video_list_dataset(meta, loader_cfg) -> VideoKeyframeDataset:
     if loader_cfg.TYPE != "video_keyframe":
-        raise ValueError(f"video_list datasets need IMAGE_LOADER.TYPE 'video_keyframe', got {loader_cfg.TYPE!r}")
+        raise ValueError(
+            f"video_list datasets need IMAGE_LOADER.TYPE 'video_keyframe', got {loader_cfg.TYPE!r}"
+        )
     videos = read_list_file(meta.video_list_fpath, meta.get("video_base_path", None))
     helper = loader_cfg.get("KEYFRAME_HELPER", None)
     return VideoKeyframeDataset(
@@ -69,15 +72,20 @@ def _video_list_dataset(meta, loader_cfg) -> VideoKeyframeDataset:
 
 def _image_list_dataset(meta, loader_cfg) -> ImageListDataset:
     if loader_cfg.TYPE not in ("", IMAGE_LIST):
-        raise ValueError(f"image_list datasets need IMAGE_LOADER.TYPE '' or 'image_list', got {loader_cfg.TYPE!r}")
+        raise ValueError(
+            f"image_list datasets need IMAGE_LOADER.TYPE '' or 'image_list', got {loader_cfg.TYPE!r}"
+        )
     base_path = meta.get("image_base_path", None)
     images = meta.get("image_list", None)
     if images is None:
         images = read_list_file(meta.image_list_fpath, base_path)
     else:
         images = join_base_path(images, base_path)
-    return ImageListDataset(images, [_category(meta)] * len(images),
-                            transform=build_image_transform(loader_cfg.get("TRANSFORM", None)))  # fmt: skip
+    return ImageListDataset(
+        images,
+        [_category(meta)] * len(images),
+        transform=build_image_transform(loader_cfg.get("TRANSFORM", None)),
+    )
 
 
 # metadata.dataset_type value -> factory(metadata, IMAGE_LOADER cfg) -> torch Dataset
@@ -87,27 +95,44 @@ BOOTSTRAP_DATASET_FACTORIES: Dict[str, Callable] = {
 }
 
 
-def register_video_list_dataset(name: str, video_list_fpath: str, video_base_path: Optional[str] = None,
-                                category: Optional[str] = None) -> None:  # fmt: skip
+def register_video_list_dataset(
+    name: str,
+    video_list_fpath: str,
+    video_base_path: Optional[str] = None,
+    category: Optional[str] = None,
+) -> None:
     """Registers a video-list dataset (as `chimpnsee`): a text file of video paths."""
     from detectron2.data import DatasetCatalog
 
     if name not in DatasetCatalog.list():
         DatasetCatalog.register(name, lambda: None)
-    MetadataCatalog.get(name).set(dataset_type=DatasetType.VIDEO_LIST, video_list_fpath=video_list_fpath,
-                                  video_base_path=video_base_path, category=category)  # fmt: skip
+    MetadataCatalog.get(name).set(
+        dataset_type=DatasetType.VIDEO_LIST,
+        video_list_fpath=video_list_fpath,
+        video_base_path=video_base_path,
+        category=category,
+    )
 
 
-def register_image_list_dataset(name: str, image_list: Any, image_base_path: Optional[str] = None,
-                                category: Optional[str] = None) -> None:  # fmt: skip
+def register_image_list_dataset(
+    name: str,
+    image_list: Any,
+    image_base_path: Optional[str] = None,
+    category: Optional[str] = None,
+) -> None:
     """Registers unlabelled images: `image_list` = a list of paths or a text file of paths."""
     from detectron2.data import DatasetCatalog
 
     if name not in DatasetCatalog.list():
         DatasetCatalog.register(name, lambda: None)
-    source = {"image_list": list(image_list)} if not isinstance(image_list, str) else {"image_list_fpath": image_list}
-    MetadataCatalog.get(name).set(dataset_type=IMAGE_LIST, image_base_path=image_base_path,
-                                  category=category, **source)  # fmt: skip
+    source = (
+        {"image_list": list(image_list)}
+        if not isinstance(image_list, str)
+        else {"image_list_fpath": image_list}
+    )
+    MetadataCatalog.get(name).set(
+        dataset_type=IMAGE_LIST, image_base_path=image_base_path, category=category, **source
+    )
 
 
 def bootstrap_dataset_specs(cfg) -> List[CfgNode]:
@@ -123,7 +148,9 @@ def bootstrap_dataset_specs(cfg) -> List[CfgNode]:
 def _store_loader_metadata(name: str, loader_cfg) -> None:
     meta = MetadataCatalog.get(name)
     values = {
-        "category_to_class_mapping": {str(k): int(v) for k, v in loader_cfg.CATEGORY_TO_CLASS_MAPPING.items()},
+        "category_to_class_mapping": {
+            str(k): int(v) for k, v in loader_cfg.CATEGORY_TO_CLASS_MAPPING.items()
+        },
         "categories": list(loader_cfg.CATEGORIES),
         "max_count_per_category": int(loader_cfg.MAX_COUNT_PER_CATEGORY),
     }
@@ -138,15 +165,20 @@ def build_bootstrap_dataset(name: str, loader_cfg) -> torch.utils.data.Dataset:
     meta = MetadataCatalog.get(name)
     dataset_type = meta.get("dataset_type", None)
     if dataset_type is None:
-        raise ValueError(f"bootstrap dataset {name!r} has no metadata 'dataset_type' (is it registered?)")
+        raise ValueError(
+            f"bootstrap dataset {name!r} has no metadata 'dataset_type' (is it registered?)"
+        )
     kind = _type_value(dataset_type)
     if kind not in BOOTSTRAP_DATASET_FACTORIES:
-        raise KeyError(f"no bootstrap dataset factory for type {kind!r}; known: {sorted(BOOTSTRAP_DATASET_FACTORIES)}")
+        raise KeyError(
+            f"no bootstrap dataset factory for type {kind!r}; known: {sorted(BOOTSTRAP_DATASET_FACTORIES)}"
+        )
     return BOOTSTRAP_DATASET_FACTORIES[kind](meta, loader_cfg)
 
 
-def build_inference_based_loader(cfg, spec, model: torch.nn.Module, embedder: Optional[Any] = None,
-                                 seed: Optional[int] = None) -> InferenceBasedLoader:  # fmt: skip
+def build_inference_based_loader(
+    cfg, spec, model: torch.nn.Module, embedder: Optional[Any] = None, seed: Optional[int] = None
+) -> InferenceBasedLoader:
     """Pseudo-GT loader of one merged bootstrap spec (see `bootstrap_dataset_specs`)."""
     _store_loader_metadata(spec.DATASET, spec.IMAGE_LOADER)
     dataset = build_bootstrap_dataset(spec.DATASET, spec.IMAGE_LOADER)
@@ -170,8 +202,9 @@ def build_inference_based_loader(cfg, spec, model: torch.nn.Module, embedder: Op
     )
 
 
-def build_inference_based_loaders(cfg, model: torch.nn.Module,
-                                  embedder: Optional[Any] = None) -> Tuple[List[InferenceBasedLoader], List[float]]:  # fmt: skip
+def build_inference_based_loaders(
+    cfg, model: torch.nn.Module, embedder: Optional[Any] = None
+) -> Tuple[List[InferenceBasedLoader], List[float]]:
     """One `InferenceBasedLoader` and its ratio per `BOOTSTRAP_DATASETS` entry."""
     seed = cfg.SEED if cfg.SEED >= 0 else None
     loaders, ratios = [], []
@@ -187,7 +220,9 @@ def build_master_model(cfg, build_model: Callable[[Any], torch.nn.Module]) -> to
     in eval mode."""
     device = str(cfg.BOOTSTRAP_MODEL.DEVICE)
     if device.startswith("cuda") and not torch.cuda.is_available():
-        logger.warning(f"BOOTSTRAP_MODEL.DEVICE is {device!r} but CUDA is unavailable; the master runs on cpu")
+        logger.warning(
+            f"BOOTSTRAP_MODEL.DEVICE is {device!r} but CUDA is unavailable; the master runs on cpu"
+        )
         device = "cpu"
     master_cfg = cfg.clone()
     master_cfg.defrost()
@@ -196,7 +231,9 @@ def build_master_model(cfg, build_model: Callable[[Any], torch.nn.Module]) -> to
     master = build_model(master_cfg)
     master.to(torch.device(device))
     if not cfg.BOOTSTRAP_MODEL.WEIGHTS:
-        logger.warning("BOOTSTRAP_MODEL.WEIGHTS is empty: the master model keeps its initial weights")
+        logger.warning(
+            "BOOTSTRAP_MODEL.WEIGHTS is empty: the master model keeps its initial weights"
+        )
     DetectionCheckpointer(master).resume_or_load(cfg.BOOTSTRAP_MODEL.WEIGHTS, resume=False)
     master.eval()
     for p in master.parameters():
@@ -204,8 +241,9 @@ def build_master_model(cfg, build_model: Callable[[Any], torch.nn.Module]) -> to
     return master
 
 
-def build_bootstrap_train_loader(cfg, annotated_loader, master: torch.nn.Module,
-                                 embedder: Optional[Any] = None) -> SampleCountingLoader:  # fmt: skip
+def build_bootstrap_train_loader(
+    cfg, annotated_loader, master: torch.nn.Module, embedder: Optional[Any] = None
+) -> SampleCountingLoader:
     """Annotated loader (ratio 1.0) mixed with the pseudo-GT loaders; batches of IMS_PER_BATCH / world size."""
     loaders, ratios = build_inference_based_loaders(cfg, master, embedder)
     batch_size = max(1, cfg.SOLVER.IMS_PER_BATCH // comm.get_world_size())

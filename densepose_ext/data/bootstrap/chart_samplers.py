@@ -6,6 +6,7 @@ min(count_per_class, k) pixels are sampled; point coordinates are box-relative i
 x = (col + 0.5) / w * 256, y = (row + 0.5) / h * 256; U, V are clamped to [0, 1]. `dp_masks` is a
 256 x 256 coarse-part mask (fine labels gated by coarse foreground, mapped fine -> coarse).
 """
+
 from typing import Dict, Optional
 
 import torch
@@ -25,7 +26,8 @@ __all__ = [
 
 # fine part label (0..24) -> coarse part label (0..14)
 FINE_TO_COARSE_PART = torch.tensor(
-    [0, 1, 1, 2, 3, 4, 5, 6, 7, 6, 7, 8, 9, 8, 9, 10, 11, 10, 11, 12, 13, 12, 13, 14, 14], dtype=torch.int64
+    [0, 1, 1, 2, 3, 4, 5, 6, 7, 6, 7, 8, 9, 8, 9, 10, 11, 10, 11, 12, 13, 12, 13, 14, 14],
+    dtype=torch.int64,
 )
 MASK_SIZE = DensePoseDataRelative.MASK_SIZE
 
@@ -115,6 +117,10 @@ class DensePoseConfidenceBasedSampler(DensePoseUniformSampler):
 
     def _select(self, parts: torch.Tensor, confidences: Optional[torch.Tensor]) -> torch.Tensor:
         return select_per_group(
-            parts, self.count_per_class, keys=confidences, descending=False,
-            window_fraction=self.search_proportion, generator=self.generator,
-        )  # fmt: skip
+            parts,
+            self.count_per_class,
+            keys=confidences,
+            descending=False,
+            window_fraction=self.search_proportion,
+            generator=self.generator,
+        )

@@ -1,4 +1,5 @@
 """Mixing batches of several loaders: `CombinedDataLoader` and the per-dataset `SampleCountingLoader`."""
+
 import random
 from collections import deque
 from typing import Any, Deque, Dict, Iterable, Iterator, List, Optional, Sequence
@@ -28,8 +29,13 @@ class CombinedDataLoader:
 
     BATCH_COUNT = 100
 
-    def __init__(self, loaders: Sequence[Iterable[List[Any]]], batch_size: int, ratios: Sequence[float],
-                 rng: Optional[random.Random] = None):  # fmt: skip
+    def __init__(
+        self,
+        loaders: Sequence[Iterable[List[Any]]],
+        batch_size: int,
+        ratios: Sequence[float],
+        rng: Optional[random.Random] = None,
+    ):
         if len(loaders) != len(ratios):
             raise ValueError(f"{len(loaders)} loaders but {len(ratios)} ratios")
         if any(r < 0 for r in ratios) or sum(ratios) <= 0:
@@ -87,4 +93,3 @@ class SampleCountingLoader:
             return
         for name, n in counts.items():
             storage.put_scalar(f"batch/{name}", n, smoothing_hint=True)
-

@@ -6,6 +6,7 @@ align_corners=False); mask = coarse argmax > 0; min(count_per_class, k) mask pix
 mesh `class_to_mesh_name[class]` (raw pixel embedding vs the embedder's vertex embeddings).
 `dp_masks` = coarse argmax resized to 256 x 256.
 """
+
 from typing import Any, Dict, Mapping, Optional
 
 import torch
@@ -42,7 +43,9 @@ class DensePoseCSEUniformSampler:
         generator: Optional[torch.Generator] = None,
     ):
         if embedder is None:
-            raise ValueError("CSE samplers need an embedder (MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDERS is empty)")
+            raise ValueError(
+                "CSE samplers need an embedder (MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDERS is empty)"
+            )
         self.embedder = embedder
         self.class_to_mesh_name = {int(k): v for k, v in class_to_mesh_name.items()}
         self.count_per_class = int(count_per_class)
@@ -51,8 +54,10 @@ class DensePoseCSEUniformSampler:
 
     def _mesh_name(self, class_id: int) -> str:
         if class_id not in self.class_to_mesh_name:
-            raise KeyError(f"no mesh for class {class_id}; DATASETS.CLASS_TO_MESH_NAME_MAPPING: "
-                           f"{self.class_to_mesh_name}")  # fmt: skip
+            raise KeyError(
+                f"no mesh for class {class_id}; DATASETS.CLASS_TO_MESH_NAME_MAPPING: "
+                f"{self.class_to_mesh_name}"
+            )
         return self.class_to_mesh_name[class_id]
 
     def __call__(self, instances: Instances) -> DensePoseList:
@@ -61,7 +66,9 @@ class DensePoseCSEUniformSampler:
         boxes = instances.pred_boxes.tensor.detach()
         classes = instances.dataset_classes if self.use_gt_categories else instances.pred_classes
         int_boxes = int_boxes_xywh(boxes)
-        coarse_256 = channel_argmax(resize_maps(output.coarse_segm.float(), MASK_SIZE, MASK_SIZE)).cpu()
+        coarse_256 = channel_argmax(
+            resize_maps(output.coarse_segm.float(), MASK_SIZE, MASK_SIZE)
+        ).cpu()
         datas = []
         for i in range(len(output)):
             w, h = int(int_boxes[i, 2]), int(int_boxes[i, 3])
@@ -83,14 +90,20 @@ class DensePoseCSEUniformSampler:
         if self.confidence_channel is not None:
             values = getattr(output_i, self.confidence_channel, None)
             if values is None:
-                raise ValueError(f"{type(self).__name__} needs {self.confidence_channel!r}, which the model "
-                                 "does not predict")  # fmt: skip
+                raise ValueError(
+                    f"{type(self).__name__} needs {self.confidence_channel!r}, which the model "
+                    "does not predict"
+                )
             confidences = resize_maps(values[:, :1].float(), h, w).reshape(-1).cpu()[pixels]
         pixels = pixels[self._select(pixels.numel(), confidences)]
-        pixel_embeddings = embedding.reshape(embedding.shape[0], -1)[:, pixels.to(embedding.device)].t()
+        pixel_embeddings = embedding.reshape(embedding.shape[0], -1)[
+            :, pixels.to(embedding.device)
+        ].t()
         with torch.no_grad():
             vertex_embeddings = self.embedder(mesh_name)
-        vertices, _ = closest_vertices(pixel_embeddings, vertex_embeddings.to(pixel_embeddings.device))
+        vertices, _ = closest_vertices(
+            pixel_embeddings, vertex_embeddings.to(pixel_embeddings.device)
+        )
         rows, cols = pixels // w, pixels % w
         return {
             "dp_x": (cols.double() + 0.5).div(w).mul(MASK_SIZE).float(),
@@ -104,16 +117,29 @@ class DensePoseCSEConfidenceBasedSampler(DensePoseCSEUniformSampler):
     """`count` pixels drawn uniformly among the min(max(floor(0.5 k), count), k) mask pixels with the
     HIGHEST `coarse_segm_confidence` (unlike the chart samplers, which take the lowest)."""
 
-    def __init__(self, embedder: Any, class_to_mesh_name: Mapping[Any, str], confidence_channel: str,
-                 count_per_class: int = 8, use_gt_categories: bool = False, search_proportion: float = 0.5,
-                 generator: Optional[torch.Generator] = None):  # fmt: skip
-        super().__init__(embedder, class_to_mesh_name, count_per_class, use_gt_categories, generator)
+    def __init__(
+        self,
+        embedder: Any,
+        class_to_mesh_name: Mapping[Any, str],
+        confidence_channel: str,
+        count_per_class: int = 8,
+        use_gt_categories: bool = False,
+        search_proportion: float = 0.5,
+        generator: Optional[torch.Generator] = None,
+    ):
+        super().__init__(
+            embedder, class_to_mesh_name, count_per_class, use_gt_categories, generator
+        )
         self.confidence_channel = confidence_channel
         self.search_proportion = float(search_proportion)
 
     def _select(self, num: int, confidences: Optional[torch.Tensor]) -> torch.Tensor:
         groups = torch.zeros(num, dtype=torch.int64)
         return select_per_group(
-            groups, self.count_per_class, keys=confidences, descending=True,
-            window_fraction=self.search_proportion, generator=self.generator,
-        )  # fmt: skip
+            groups,
+            self.count_per_class,
+            keys=confidences,
+            descending=True,
+            window_fraction=self.search_proportion,
+            generator=self.generator,
+        )

@@ -3,6 +3,7 @@
 Items are {"images": float32 BGR [F, 3, H, W] (0..255), "categories": [category]}; a source that
 cannot be read gives an empty [0, 3, 1, 1] tensor and no categories (logged).
 """
+
 import logging
 import os
 from typing import Any, Callable, Dict, List, Optional, Sequence
@@ -55,9 +56,13 @@ class VideoKeyframeDataset(Dataset):
         backend: Optional[str] = None,
     ):
         self.video_list = list(video_list)
-        self.category_list = list(category_list) if category_list is not None else [None] * len(self.video_list)
+        self.category_list = (
+            list(category_list) if category_list is not None else [None] * len(self.video_list)
+        )
         if len(self.category_list) != len(self.video_list):
-            raise ValueError(f"{len(self.video_list)} videos but {len(self.category_list)} categories")
+            raise ValueError(
+                f"{len(self.video_list)} videos but {len(self.category_list)} categories"
+            )
         self.frame_selector = frame_selector
         self.transform = transform
         self.keyframe_helper_data = keyframe_helper_data or {}
@@ -96,7 +101,9 @@ class ImageListDataset(Dataset):
         transform: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
     ):
         self.image_list = list(image_list)
-        self.category_list = list(category_list) if category_list is not None else [None] * len(self.image_list)
+        self.category_list = (
+            list(category_list) if category_list is not None else [None] * len(self.image_list)
+        )
         self.transform = transform
 
     def __len__(self) -> int:

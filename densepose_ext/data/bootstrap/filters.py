@@ -1,4 +1,5 @@
 """Filters applied to the master model's outputs before sampling (`FILTER.TYPE`)."""
+
 from typing import Any, Callable, Dict, List, Optional
 
 __all__ = ["ScoreBasedFilter", "INFERENCE_FILTERS", "build_inference_filter"]
@@ -33,5 +34,7 @@ def build_inference_filter(filter_cfg) -> Optional[Callable]:
     if not filter_cfg.TYPE:
         return None
     if filter_cfg.TYPE not in INFERENCE_FILTERS:
-        raise KeyError(f"unknown bootstrap FILTER.TYPE {filter_cfg.TYPE!r}; known: {sorted(INFERENCE_FILTERS)}")
+        raise KeyError(
+            f"unknown bootstrap FILTER.TYPE {filter_cfg.TYPE!r}; known: {sorted(INFERENCE_FILTERS)}"
+        )
     return INFERENCE_FILTERS[filter_cfg.TYPE](filter_cfg)

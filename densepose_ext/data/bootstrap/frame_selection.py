@@ -1,4 +1,5 @@
 """Frame selectors (`IMAGE_LOADER.SELECT`) and image transforms (`IMAGE_LOADER.TRANSFORM`)."""
+
 import random
 from typing import Callable, List, Optional, Sequence
 
@@ -43,7 +44,11 @@ class LastKFramesSelector:
         return list(frames[-self.k :]) if self.k > 0 else []
 
 
-_SELECTORS = {"random_k": RandomKFramesSelector, "first_k": FirstKFramesSelector, "last_k": LastKFramesSelector}
+_SELECTORS = {
+    "random_k": RandomKFramesSelector,
+    "first_k": FirstKFramesSelector,
+    "last_k": LastKFramesSelector,
+}
 
 
 def build_frame_selector(select_cfg) -> Optional[Callable[[Sequence[int]], List[int]]]:
@@ -52,7 +57,9 @@ def build_frame_selector(select_cfg) -> Optional[Callable[[Sequence[int]], List[
     if strategy in ("all", "", None):
         return None
     if strategy not in _SELECTORS:
-        raise KeyError(f"unknown frame selection strategy {strategy!r}; known: {sorted(_SELECTORS) + ['all']}")
+        raise KeyError(
+            f"unknown frame selection strategy {strategy!r}; known: {sorted(_SELECTORS) + ['all']}"
+        )
     return _SELECTORS[strategy](select_cfg.NUM_IMAGES)
 
 
@@ -67,8 +74,13 @@ class ImageResizeTransform:
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         h, w = images.shape[-2:]
         scale = min(self.min_size / min(h, w), self.max_size / max(h, w))
-        return F.interpolate(images, scale_factor=scale, mode="bilinear", align_corners=False,
-                             recompute_scale_factor=True)  # fmt: skip
+        return F.interpolate(
+            images,
+            scale_factor=scale,
+            mode="bilinear",
+            align_corners=False,
+            recompute_scale_factor=True,
+        )
 
 
 def build_image_transform(transform_cfg) -> Optional[Callable[[torch.Tensor], torch.Tensor]]:
@@ -78,4 +90,6 @@ def build_image_transform(transform_cfg) -> Optional[Callable[[torch.Tensor], to
         return None
     if kind != "resize":
         raise KeyError(f"unknown image transform {kind!r}; known: ['resize']")
-    return ImageResizeTransform(transform_cfg.get("MIN_SIZE", 800), transform_cfg.get("MAX_SIZE", 1333))
+    return ImageResizeTransform(
+        transform_cfg.get("MIN_SIZE", 800), transform_cfg.get("MAX_SIZE", 1333)
+    )

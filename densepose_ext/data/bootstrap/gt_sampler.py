@@ -1,4 +1,5 @@
 """Model outputs -> training samples: `pred_*` fields turned into `gt_*` fields by samplers."""
+
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional
 
@@ -13,7 +14,9 @@ class MaskFromDensePoseSampler:
     """`pred_densepose` (chart or CSE) + `pred_boxes` -> image-size bool `BitMasks` [N, H, W]."""
 
     def __call__(self, instances: Instances) -> BitMasks:
-        return ToMaskConverter.convert(instances.pred_densepose, instances.pred_boxes, instances.image_size)
+        return ToMaskConverter.convert(
+            instances.pred_densepose, instances.pred_boxes, instances.image_size
+        )
 
 
 @dataclass
@@ -37,7 +40,9 @@ class PredictionToGroundTruthSampler:
         self.register_sampler("pred_classes", "gt_classes", None)
         self.register_sampler("scores", None, None)
 
-    def register_sampler(self, src: str, dst: Optional[str], func: Optional[Callable] = None) -> None:
+    def register_sampler(
+        self, src: str, dst: Optional[str], func: Optional[Callable] = None
+    ) -> None:
         self._samplers[(src, dst)] = _FieldSampler(src, dst, func)
 
     def __call__(self, model_outputs: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
@@ -46,7 +51,9 @@ class PredictionToGroundTruthSampler:
             for sampler in self._samplers.values():
                 if sampler.dst is None or not instances.has(sampler.src):
                     continue
-                value = instances.get(sampler.src) if sampler.func is None else sampler.func(instances)
+                value = (
+                    instances.get(sampler.src) if sampler.func is None else sampler.func(instances)
+                )
                 instances.set(sampler.dst, value)
             for sampler in self._samplers.values():
                 if sampler.src != sampler.dst and instances.has(sampler.src):

@@ -1,4 +1,5 @@
 """`InferenceBasedLoader`: unlabelled images -> master-model predictions -> pseudo-GT training samples."""
+
 import logging
 import random
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional
@@ -21,7 +22,9 @@ def images_and_categories(batch: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
             categories = categories * len(images)
         if len(categories) < len(images):
             categories = categories + [None] * (len(images) - len(categories))
-        pairs.extend({"image": image, "category": category} for image, category in zip(images, categories))
+        pairs.extend(
+            {"image": image, "category": category} for image, category in zip(images, categories)
+        )
     return pairs
 
 
@@ -68,7 +71,9 @@ class InferenceBasedLoader:
             if self.shuffle:
                 random.shuffle(pairs)
             for start in range(0, len(pairs), self.inference_batch_size):
-                pending.extend(self._pseudo_annotate(pairs[start : start + self.inference_batch_size]))
+                pending.extend(
+                    self._pseudo_annotate(pairs[start : start + self.inference_batch_size])
+                )
                 while len(pending) >= self.batch_size:
                     yield pending[: self.batch_size]
                     pending = pending[self.batch_size :]
@@ -90,8 +95,12 @@ class InferenceBasedLoader:
         for output, inp in zip(outputs, inputs):
             instances = output["instances"]
             class_id = self.category_to_class_mapping.get(inp["category"], 0)
-            instances.dataset_classes = torch.full((len(instances),), class_id, dtype=torch.int64,
-                                                   device=instances.pred_boxes.tensor.device)  # fmt: skip
+            instances.dataset_classes = torch.full(
+                (len(instances),),
+                class_id,
+                dtype=torch.int64,
+                device=instances.pred_boxes.tensor.device,
+            )
             samples.append({"image": inp["image"], "instances": instances})
         if self.data_filter is not None:
             samples = self.data_filter(samples)
@@ -112,5 +121,7 @@ class InferenceBasedLoader:
         before = self.images_without_samples
         self.images_without_samples += num_images
         if self.images_without_samples // self.WARN_EVERY > before // self.WARN_EVERY:
-            logger.warning(f"{self.images_without_samples} consecutive images gave no pseudo ground truth "
-                           "(no detection passed the filter); check the master model and FILTER.MIN_VALUE")  # fmt: skip
+            logger.warning(
+                f"{self.images_without_samples} consecutive images gave no pseudo ground truth "
+                "(no detection passed the filter); check the master model and FILTER.MIN_VALUE"
+            )

@@ -4,6 +4,7 @@ Points are grouped (e.g. by fine part label); each group g with k_g points gets
 n_g = min(count, k_g) points, chosen uniformly at random, or uniformly among the
 m_g = min(max(floor(window_fraction * k_g), n_g), k_g) points with the lowest (or highest) key.
 """
+
 from typing import Optional
 
 import torch
@@ -48,7 +49,9 @@ def select_per_group(
     wanted = sizes.clamp(max=count)  # [G] n_g
     eligible = torch.ones(num, dtype=torch.bool, device=device)
     if keys is not None:
-        window = torch.maximum((sizes.double() * window_fraction).floor().long(), wanted).clamp(max=sizes)
+        window = torch.maximum((sizes.double() * window_fraction).floor().long(), wanted).clamp(
+            max=sizes
+        )
         ordered_keys = -keys if descending else keys
         eligible = rank_within_groups(groups, ordered_keys) < window[groups]
     random_keys = torch.rand(num, generator=generator, device="cpu").to(device)

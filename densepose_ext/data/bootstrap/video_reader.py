@@ -10,6 +10,7 @@ backend, old OpenCV), it falls back to one frame per second of video (every roun
 every 25th if the frame rate is unknown). Frames are decoded by seeking to the frame index.
 Decoded frames are returned as uint8 RGB [H, W, 3] (converted to BGR by the dataset).
 """
+
 import csv
 import logging
 from typing import Dict, List, Optional
@@ -24,7 +25,7 @@ FALLBACK_FPS = 25
 
 
 def video_backend() -> str:
-    """"pyav" when PyAV is importable, else "opencv"."""
+    """ "pyav" when PyAV is importable, else "opencv"."""
     try:
         import av  # noqa: F401
     except ImportError:
@@ -122,10 +123,16 @@ def list_keyframes(path: str, backend: Optional[str] = None) -> List[int]:
     return _pyav_list_keyframes(path) if backend == "pyav" else _opencv_list_keyframes(path)
 
 
-def read_keyframes(path: str, keyframes: List[int], backend: Optional[str] = None) -> List[np.ndarray]:
+def read_keyframes(
+    path: str, keyframes: List[int], backend: Optional[str] = None
+) -> List[np.ndarray]:
     """Decodes the given key frames as uint8 RGB [H, W, 3] arrays (unreadable ones are skipped)."""
     backend = backend or video_backend()
-    return _pyav_read_keyframes(path, keyframes) if backend == "pyav" else _opencv_read_keyframes(path, keyframes)
+    return (
+        _pyav_read_keyframes(path, keyframes)
+        if backend == "pyav"
+        else _opencv_read_keyframes(path, keyframes)
+    )
 
 
 def read_keyframe_helper_data(path: str) -> Dict[int, List[int]]:

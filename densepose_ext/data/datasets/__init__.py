@@ -1,4 +1,5 @@
 """Dataset loaders and registrations; importing registers the original's dataset names."""
+
 from .builtin import (
     COCO_FORMAT_DATASETS,
     LVIS_FORMAT_DATASETS,

@@ -3,6 +3,7 @@
 Paths are relative to `$DETECTRON2_DATASETS` (default `datasets`), read when `register_builtin_datasets`
 runs (on import). Loading a dataset whose file is missing raises `ExternalFileError` naming it.
 """
+
 import os
 from typing import Optional
 
@@ -23,26 +24,50 @@ __all__ = [
 COCO_FORMAT_DATASETS = {
     "densepose_coco_2014_train": ("coco/train2014", "coco/annotations/densepose_train2014.json"),
     "densepose_coco_2014_minival": ("coco/val2014", "coco/annotations/densepose_minival2014.json"),
-    "densepose_coco_2014_minival_100": ("coco/val2014", "coco/annotations/densepose_minival2014_100.json"),
+    "densepose_coco_2014_minival_100": (
+        "coco/val2014",
+        "coco/annotations/densepose_minival2014_100.json",
+    ),
     "densepose_coco_2014_valminusminival": (
-        "coco/val2014", "coco/annotations/densepose_valminusminival2014.json"),
+        "coco/val2014",
+        "coco/annotations/densepose_valminusminival2014.json",
+    ),
     "densepose_coco_2014_train_cse": ("coco/train2014", "coco_cse/densepose_train2014_cse.json"),
     "densepose_coco_2014_minival_cse": ("coco/val2014", "coco_cse/densepose_minival2014_cse.json"),
-    "densepose_coco_2014_minival_100_cse": ("coco/val2014", "coco_cse/densepose_minival2014_100_cse.json"),
+    "densepose_coco_2014_minival_100_cse": (
+        "coco/val2014",
+        "coco_cse/densepose_minival2014_100_cse.json",
+    ),
     "densepose_coco_2014_valminusminival_cse": (
-        "coco/val2014", "coco_cse/densepose_valminusminival2014_cse.json"),
-    "densepose_chimps": ("densepose_chimps/images", "densepose_chimps/densepose_chimps_densepose.json"),
-    "densepose_chimps_cse_train": ("densepose_chimps/images", "densepose_chimps/densepose_chimps_cse_train.json"),
-    "densepose_chimps_cse_val": ("densepose_chimps/images", "densepose_chimps/densepose_chimps_cse_val.json"),
+        "coco/val2014",
+        "coco_cse/densepose_valminusminival2014_cse.json",
+    ),
+    "densepose_chimps": (
+        "densepose_chimps/images",
+        "densepose_chimps/densepose_chimps_densepose.json",
+    ),
+    "densepose_chimps_cse_train": (
+        "densepose_chimps/images",
+        "densepose_chimps/densepose_chimps_cse_train.json",
+    ),
+    "densepose_chimps_cse_val": (
+        "densepose_chimps/images",
+        "densepose_chimps/densepose_chimps_cse_val.json",
+    ),
     "posetrack2017_train": (
-        "posetrack2017/posetrack_data_2017", "posetrack2017/densepose_posetrack_train2017.json"),
-    "posetrack2017_val": ("posetrack2017/posetrack_data_2017", "posetrack2017/densepose_posetrack_val2017.json"),
+        "posetrack2017/posetrack_data_2017",
+        "posetrack2017/densepose_posetrack_train2017.json",
+    ),
+    "posetrack2017_val": (
+        "posetrack2017/posetrack_data_2017",
+        "posetrack2017/densepose_posetrack_val2017.json",
+    ),
     "lvis_v05_train": ("coco/train2017", "lvis/lvis_v0.5_plus_dp_train.json"),
     "lvis_v05_val": ("coco/val2017", "lvis/lvis_v0.5_plus_dp_val.json"),
     "base_coco_2017_train": ("coco/train2017", "coco/annotations/instances_train2017.json"),
     "base_coco_2017_val": ("coco/val2017", "coco/annotations/instances_val2017.json"),
     "base_coco_2017_val_100": ("coco/val2017", "coco/annotations/instances_val2017_100.json"),
-}  # fmt: skip
+}
 
 # name -> json_file (images are looked up under <root>/coco_<split>/)
 LVIS_FORMAT_DATASETS = {
@@ -79,7 +104,9 @@ def register_builtin_datasets(root: Optional[str] = None) -> None:
     """Registers every built-in name with files under `root` (default: `datasets_root()`)."""
     root = datasets_root() if root is None else root
     for name, (image_root, json_file) in COCO_FORMAT_DATASETS.items():
-        register_densepose_coco_dataset(name, os.path.join(root, json_file), os.path.join(root, image_root))
+        register_densepose_coco_dataset(
+            name, os.path.join(root, json_file), os.path.join(root, image_root)
+        )
     for name, json_file in LVIS_FORMAT_DATASETS.items():
         register_densepose_lvis_dataset(name, os.path.join(root, json_file), root)
     _register_video_list(CHIMPNSEE, root)

@@ -6,6 +6,7 @@ mapped to contiguous ids), `iscrowd`, valid `segmentation`, `keypoints` (+0.5 on
 DensePose fields `dp_x`, `dp_y`, `dp_I`, `dp_U`, `dp_V`, `dp_masks`, `dp_vertex`, `ref_model`
 copied verbatim.
 """
+
 import contextlib
 import io
 import logging
@@ -29,7 +30,16 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-DENSEPOSE_ANNOTATION_KEYS = ("dp_x", "dp_y", "dp_I", "dp_U", "dp_V", "dp_masks", "dp_vertex", "ref_model")
+DENSEPOSE_ANNOTATION_KEYS = (
+    "dp_x",
+    "dp_y",
+    "dp_I",
+    "dp_U",
+    "dp_V",
+    "dp_masks",
+    "dp_vertex",
+    "ref_model",
+)
 DENSEPOSE_METADATA_URL_PREFIX = "https://dl.fbaipublicfiles.com/densepose/data/"
 
 
@@ -38,7 +48,8 @@ def densepose_default_metadata() -> Dict[str, str]:
     return {
         "densepose_transform_src": DENSEPOSE_METADATA_URL_PREFIX + "UV_symmetry_transforms.mat",
         "densepose_smpl_subdiv": DENSEPOSE_METADATA_URL_PREFIX + "SMPL_subdiv.mat",
-        "densepose_smpl_subdiv_transform": DENSEPOSE_METADATA_URL_PREFIX + "SMPL_SUBDIV_TRANSFORM.mat",
+        "densepose_smpl_subdiv_transform": DENSEPOSE_METADATA_URL_PREFIX
+        + "SMPL_SUBDIV_TRANSFORM.mat",
     }
 
 
@@ -125,7 +136,9 @@ def load_densepose_coco_json(
         if "frame_id" in image:
             record["frame_id"] = image["frame_id"]
             record["video_id"] = image.get("vid_id", image.get("video_id"))
-        record["annotations"] = [_annotation_record(a, id_map) for a in coco.imgToAnns.get(img_id, [])]
+        record["annotations"] = [
+            _annotation_record(a, id_map) for a in coco.imgToAnns.get(img_id, [])
+        ]
         records.append(record)
     logger.info(f"Loaded {len(records)} images from {json_file}")
     metadata = MetadataCatalog.get(dataset_name) if dataset_name is not None else None

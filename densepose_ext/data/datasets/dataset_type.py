@@ -1,4 +1,5 @@
 """Kinds of datasets that are not lists of annotated images."""
+
 from enum import Enum
 
 __all__ = ["DatasetType"]

@@ -4,6 +4,7 @@ Image paths: `<root>/coco_<split>/<file>` with the split folder taken from the i
 (e.g. `.../train2017/000000155379.jpg` -> `<root>/coco_train2017/000000155379.jpg`). Categories are
 detectron2's LVIS v1 categories (ids 1..1203).
 """
+
 import json
 import os
 from typing import Any, Dict, List, Optional
@@ -29,7 +30,9 @@ def _image_path(image: Dict[str, Any], images_root: str) -> str:
     return os.path.join(images_root, image["file_name"])
 
 
-def load_densepose_lvis_json(json_file: str, images_root: str, dataset_name: Optional[str] = None) -> List[Dict]:
+def load_densepose_lvis_json(
+    json_file: str, images_root: str, dataset_name: Optional[str] = None
+) -> List[Dict]:
     """Loads an LVIS-format DensePose file; records get `not_exhaustive_category_ids`, `neg_category_ids`."""
     local = resolve_file(
         json_file,
@@ -45,16 +48,20 @@ def load_densepose_lvis_json(json_file: str, images_root: str, dataset_name: Opt
         anns_per_image.setdefault(ann["image_id"], []).append(ann)
     records = []
     for image in sorted(data["images"], key=lambda im: im["id"]):
-        records.append({
-            "file_name": _image_path(image, images_root),
-            "height": image["height"],
-            "width": image["width"],
-            "image_id": image["id"],
-            "dataset": dataset_name,
-            "not_exhaustive_category_ids": image.get("not_exhaustive_category_ids", []),
-            "neg_category_ids": image.get("neg_category_ids", []),
-            "annotations": [_annotation_record(a, None) for a in anns_per_image.get(image["id"], [])],
-        })  # fmt: skip
+        records.append(
+            {
+                "file_name": _image_path(image, images_root),
+                "height": image["height"],
+                "width": image["width"],
+                "image_id": image["id"],
+                "dataset": dataset_name,
+                "not_exhaustive_category_ids": image.get("not_exhaustive_category_ids", []),
+                "neg_category_ids": image.get("neg_category_ids", []),
+                "annotations": [
+                    _annotation_record(a, None) for a in anns_per_image.get(image["id"], [])
+                ],
+            }
+        )
     return records
 
 
@@ -65,5 +72,10 @@ def register_densepose_lvis_dataset(name: str, json_file: str, images_root: str)
     DatasetCatalog.register(name, lambda: load_densepose_lvis_json(json_file, images_root, name))
     set_dataset_metadata(
         name,
-        dict(json_file=json_file, image_root=images_root, evaluator_type="lvis", **densepose_default_metadata()),
+        dict(
+            json_file=json_file,
+            image_root=images_root,
+            evaluator_type="lvis",
+            **densepose_default_metadata(),
+        ),
     )

@@ -1,7 +1,13 @@
 """The 13 meshes of the DensePose CSE models, registered in the original order (ids 0..12)."""
+
 from .catalog import MeshInfo, register_meshes
 
-__all__ = ["BUILTIN_MESHES_BASE_URL", "BUILTIN_MESH_NAMES", "builtin_mesh_infos", "register_builtin_meshes"]
+__all__ = [
+    "BUILTIN_MESHES_BASE_URL",
+    "BUILTIN_MESH_NAMES",
+    "builtin_mesh_infos",
+    "register_builtin_meshes",
+]
 
 BUILTIN_MESHES_BASE_URL = "https://dl.fbaipublicfiles.com/densepose/meshes/"
 

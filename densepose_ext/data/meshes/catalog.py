@@ -1,4 +1,5 @@
 """Mesh catalog: name -> files of a mesh, with stable integer ids in registration order."""
+
 import functools
 import logging
 from dataclasses import dataclass

@@ -3,6 +3,7 @@
 Charts split the 6890-vertex SMPL surface into 24 parts; a SMPL vertex on a part border has one
 chart vertex per part it belongs to (7829 chart vertices in total).
 """
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,5 +64,7 @@ def load_smpl_chart_data(path_or_url: str) -> SmplChartData:
         and data.chart_to_smpl.min() >= 0
     )
     if not ok:
-        raise ExternalFileError(f"SMPL chart definition {path_or_url!r} has inconsistent shapes or indices")
+        raise ExternalFileError(
+            f"SMPL chart definition {path_or_url!r} has inconsistent shapes or indices"
+        )
     return data

@@ -7,6 +7,7 @@ Quick start (see docs/synthetic.md)::
     from densepose_ext.data.synthetic import register_synthetic_datasets
     register_synthetic_datasets("datasets/synth", num_train=900, num_val=100)  # densepose_synth_*
 """
+
 from .body import FINE_TO_COARSE, PART_NAMES, BodyTemplate, build_body_template
 from .body_files import BodyFiles, flip_tables, synthetic_body_surface, write_body_files
 from .generate import SyntheticDataset, body_template, generate_synthetic_dataset, render_example

@@ -9,6 +9,7 @@ Right-side parts are the exact mirror images (X -> -X) of the left ones with the
 mirrored points, so a horizontal flip keeps (u, v) for every paired part. The two torso parts are
 their own mirror images with u -> 1 - u (see `flip.py`).
 """
+
 from dataclasses import dataclass
 from typing import Dict, List, Tuple
 
@@ -26,13 +27,31 @@ __all__ = [
 ]
 
 PART_NAMES = (
-    "Torso back", "Torso front", "Right hand", "Left hand", "Left foot", "Right foot",
-    "Upper leg right back", "Upper leg left back", "Upper leg right front", "Upper leg left front",
-    "Lower leg right back", "Lower leg left back", "Lower leg right front", "Lower leg left front",
-    "Upper arm left inside", "Upper arm right inside", "Upper arm left outside",
-    "Upper arm right outside", "Lower arm left inside", "Lower arm right inside",
-    "Lower arm left outside", "Lower arm right outside", "Head right", "Head left",
-)  # fmt: skip
+    "Torso back",
+    "Torso front",
+    "Right hand",
+    "Left hand",
+    "Left foot",
+    "Right foot",
+    "Upper leg right back",
+    "Upper leg left back",
+    "Upper leg right front",
+    "Upper leg left front",
+    "Lower leg right back",
+    "Lower leg left back",
+    "Lower leg right front",
+    "Lower leg left front",
+    "Upper arm left inside",
+    "Upper arm right inside",
+    "Upper arm left outside",
+    "Upper arm right outside",
+    "Lower arm left inside",
+    "Lower arm right inside",
+    "Lower arm left outside",
+    "Lower arm right outside",
+    "Head right",
+    "Head left",
+)
 # index = fine part 0..24 (0 = background) -> coarse part 0..14
 FINE_TO_COARSE = np.array(
     [0, 1, 1, 2, 3, 4, 5, 6, 7, 6, 7, 8, 9, 8, 9, 10, 11, 10, 11, 12, 13, 12, 13, 14, 14],
@@ -129,8 +148,8 @@ def sample_body_dims(rng: np.random.Generator) -> np.ndarray:
         length = rng.uniform(0.88, 1.12)
         girth = rng.uniform(0.8, 1.25)
         dims[seg_index, DIM_LENGTH] *= length
-        dims[seg_index, DIM_RX0:DIM_R21 + 1] *= girth
-        dims[seg_index, DIM_EXT0:DIM_EXT1 + 1] *= girth
+        dims[seg_index, DIM_RX0 : DIM_R21 + 1] *= girth
+        dims[seg_index, DIM_EXT0 : DIM_EXT1 + 1] *= girth
     torso_width = rng.uniform(0.85, 1.2)
     dims[0, [DIM_RX0, DIM_RX1]] *= torso_width
     for seg_index, seg in enumerate(SEGMENTS):
@@ -150,7 +169,11 @@ def joint_offsets(dims: np.ndarray) -> np.ndarray:
         if kind == "head":
             offsets[i] = (0.0, torso_len, 0.0)
         elif kind == "upper_arm":
-            offsets[i] = (sign * (dims[0, DIM_RX1] + 0.3 * dims[i, DIM_RX0]), torso_len - SHOULDER_DROP, 0.0)
+            offsets[i] = (
+                sign * (dims[0, DIM_RX1] + 0.3 * dims[i, DIM_RX0]),
+                torso_len - SHOULDER_DROP,
+                0.0,
+            )
         elif kind == "upper_leg":
             offsets[i] = (sign * 0.6 * dims[0, DIM_RX0], 0.0, 0.0)
         elif kind != "torso":
@@ -187,9 +210,13 @@ class BodyTemplate:
         return f"synthetic_body_{self.num_vertices}"
 
 
-def _part_grid(part: int, segment: int, theta0: float, theta1: float, n_theta: int) -> Dict[str, np.ndarray]:
+def _part_grid(
+    part: int, segment: int, theta0: float, theta1: float, n_theta: int
+) -> Dict[str, np.ndarray]:
     n_s = SEGMENTS[segment].n_s
-    uu, vv = np.meshgrid(np.linspace(0.0, 1.0, n_theta), np.linspace(0.0, 1.0, n_s))  # [n_s, n_theta]
+    uu, vv = np.meshgrid(
+        np.linspace(0.0, 1.0, n_theta), np.linspace(0.0, 1.0, n_s)
+    )  # [n_s, n_theta]
     idx = np.arange(n_s * n_theta, dtype=np.int64).reshape(n_s, n_theta)
     a, b, c, d = idx[:-1, :-1], idx[:-1, 1:], idx[1:, :-1], idx[1:, 1:]
     # quads split along a-d in the first half of the columns and along b-c in the second half, so
@@ -202,9 +229,14 @@ def _part_grid(part: int, segment: int, theta0: float, theta1: float, n_theta: i
     if np.linalg.det(np.array([(1.0, 0.0, 0.0), seg.second, seg.axis])) < 0:
         faces = faces[:, ::-1].copy()  # outward normals (counter-clockwise seen from outside)
     return {
-        "u": uu.ravel(), "v": vv.ravel(), "theta": theta0 + uu.ravel() * (theta1 - theta0), "s": vv.ravel(),
-        "faces": faces, "part": part, "segment": segment,
-    }  # fmt: skip
+        "u": uu.ravel(),
+        "v": vv.ravel(),
+        "theta": theta0 + uu.ravel() * (theta1 - theta0),
+        "s": vv.ravel(),
+        "faces": faces,
+        "part": part,
+        "segment": segment,
+    }
 
 
 def build_body_template() -> BodyTemplate:
@@ -217,7 +249,9 @@ def build_body_template() -> BodyTemplate:
         right = dict(left, part=part, segment=SEGMENTS[left["segment"]].mirror)
         right["faces"] = left["faces"][:, ::-1].copy()  # mirroring flips the orientation
         grids[part] = right
-    columns: Dict[str, List[np.ndarray]] = {k: [] for k in ("part", "u", "v", "segment", "theta", "s", "mirror")}
+    columns: Dict[str, List[np.ndarray]] = {
+        k: [] for k in ("part", "u", "v", "segment", "theta", "s", "mirror")
+    }
     faces, face_parts, starts = [], [], {}
     offset = 0
     for part in range(1, 25):
@@ -235,10 +269,17 @@ def build_body_template() -> BodyTemplate:
     symmetry = _symmetry_map(starts, {p: grids[p]["u"].shape[0] for p in grids}, grids)
     cat = {k: np.concatenate(v) for k, v in columns.items()}
     return BodyTemplate(
-        part_ids=cat["part"], u=cat["u"].astype(np.float32), v=cat["v"].astype(np.float32),
-        segment=cat["segment"], theta=cat["theta"], s=cat["s"], mirror_x=cat["mirror"],
-        symmetry=symmetry, faces=np.concatenate(faces), face_parts=np.concatenate(face_parts),
-    )  # fmt: skip
+        part_ids=cat["part"],
+        u=cat["u"].astype(np.float32),
+        v=cat["v"].astype(np.float32),
+        segment=cat["segment"],
+        theta=cat["theta"],
+        s=cat["s"],
+        mirror_x=cat["mirror"],
+        symmetry=symmetry,
+        faces=np.concatenate(faces),
+        face_parts=np.concatenate(face_parts),
+    )
 
 
 def _symmetry_map(starts: Dict[int, int], sizes: Dict[int, int], grids) -> np.ndarray:

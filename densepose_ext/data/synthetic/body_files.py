@@ -14,6 +14,7 @@ Files written by `write_body_files(directory)` (mesh `<m>` = "synthetic_body_<N>
   table[p-1][floor(255 v), floor(255 u)]). For this body every paired part keeps (u, v) and the
   torso parts map u -> 1 - u; table values are the centres of the 1/255 cells.
 """
+
 import os
 import pickle
 from dataclasses import dataclass
@@ -105,7 +106,9 @@ def _edge_graph(template: BodyTemplate, points: np.ndarray) -> coo_matrix:
         dsts.append(parent_ids[nearest[keep]])
         weights.append(np.maximum(dist[keep], _SEAM_WEIGHT))
     n = points.shape[0]
-    return coo_matrix((np.concatenate(weights), (np.concatenate(srcs), np.concatenate(dsts))), shape=(n, n))
+    return coo_matrix(
+        (np.concatenate(weights), (np.concatenate(srcs), np.concatenate(dsts))), shape=(n, n)
+    )
 
 
 def geodesic_distances(template: BodyTemplate) -> np.ndarray:
@@ -182,7 +185,14 @@ def body_file_paths(directory: str, template: BodyTemplate) -> BodyFiles:
 def write_body_files(directory: str, template: BodyTemplate, overwrite: bool = False) -> BodyFiles:
     """Writes the body's files (see module docstring) unless they all exist already."""
     files = body_file_paths(directory, template)
-    paths = [files.mesh, files.geodists, files.symmetry, files.texcoords, files.surface, files.flip_tables]
+    paths = [
+        files.mesh,
+        files.geodists,
+        files.symmetry,
+        files.texcoords,
+        files.surface,
+        files.flip_tables,
+    ]
     if not overwrite and all(os.path.isfile(p) for p in paths):
         return files
     surface = synthetic_body_surface(template)
@@ -203,9 +213,12 @@ def register_body_mesh(files: BodyFiles) -> bool:
     except ImportError:
         return False
     info = MeshInfo(
-        name=files.mesh_name, data=files.mesh, geodists=files.geodists,
-        symmetry=files.symmetry, texcoords=files.texcoords,
-    )  # fmt: skip
+        name=files.mesh_name,
+        data=files.mesh,
+        geodists=files.geodists,
+        symmetry=files.symmetry,
+        texcoords=files.texcoords,
+    )
     try:
         if MeshCatalog.get(files.mesh_name) == info:
             return True

@@ -5,6 +5,7 @@ sampled at pixel centres: dp_x = (col + 0.5 - x0) / w * 256, so col = floor(x0 +
 `dp_masks[q - 1]` is the RLE of coarse part q on a 256x256 box-frame grid whose cell (r, c)
 takes the label of the image pixel under its centre; absent parts are empty lists.
 """
+
 from typing import Dict, List, Tuple
 
 import numpy as np
@@ -13,7 +14,13 @@ from pycocotools import mask as mask_util
 from .body import FINE_TO_COARSE
 from .scene import RenderedScene
 
-__all__ = ["encode_rle", "box_frame_grid", "box_frame_labels", "person_annotations", "PERSON_CATEGORY"]
+__all__ = [
+    "encode_rle",
+    "box_frame_grid",
+    "box_frame_labels",
+    "person_annotations",
+    "PERSON_CATEGORY",
+]
 
 PERSON_CATEGORY = {"id": 1, "name": "person", "supercategory": "person"}
 MASK_SIZE = 256
@@ -47,7 +54,14 @@ def box_frame_labels(labels: np.ndarray, box: np.ndarray, size: int = MASK_SIZE)
 
 
 def _densepose_fields(
-    rendered: RenderedScene, person: int, box, rows, cols, rng, mesh_name: str, points_range: Tuple[int, int]
+    rendered: RenderedScene,
+    person: int,
+    box,
+    rows,
+    cols,
+    rng,
+    mesh_name: str,
+    points_range: Tuple[int, int],
 ) -> Dict:
     x0, y0, w, h = box
     num_points = min(rows.shape[0], int(rng.integers(points_range[0], points_range[1] + 1)))
@@ -96,7 +110,9 @@ def person_annotations(
         area = int(rows.shape[0])
         if area < min_area:
             continue
-        box = np.array([cols.min(), rows.min(), cols.max() - cols.min() + 1, rows.max() - rows.min() + 1])
+        box = np.array(
+            [cols.min(), rows.min(), cols.max() - cols.min() + 1, rows.max() - rows.min() + 1]
+        )
         ann = {
             "category_id": PERSON_CATEGORY["id"],
             "iscrowd": 0,
@@ -105,6 +121,8 @@ def person_annotations(
             "segmentation": encode_rle(_label_masks(mask, np.array([True])))[0],
         }
         if area >= min_densepose_area and rng.uniform() >= skip_densepose_prob:
-            ann.update(_densepose_fields(rendered, k, box, rows, cols, rng, mesh_name, points_per_person))
+            ann.update(
+                _densepose_fields(rendered, k, box, rows, cols, rng, mesh_name, points_per_person)
+            )
         annotations.append(ann)
     return annotations

@@ -9,6 +9,7 @@ Layout of a dataset directory `out`:
   tables of the body (see `body_files.py`);
 * `params.json`: the generation parameters; a directory whose parameters match is reused.
 """
+
 import functools
 import json
 import multiprocessing
@@ -24,7 +25,13 @@ from .body_files import BodyFiles, body_file_paths, write_body_files
 from .export import PERSON_CATEGORY, person_annotations
 from .scene import RenderedScene, render_scene, sample_scene
 
-__all__ = ["SyntheticParams", "SyntheticDataset", "body_template", "render_example", "generate_synthetic_dataset"]
+__all__ = [
+    "SyntheticParams",
+    "SyntheticDataset",
+    "body_template",
+    "render_example",
+    "generate_synthetic_dataset",
+]
 
 FORMAT_VERSION = 2  # 2: faces and necklines (front-of-body cues)
 
@@ -64,7 +71,9 @@ def render_example(
     rng = np.random.default_rng([seed, index])
     template = body_template()
     rendered = render_scene(template, sample_scene(rng, size, size))
-    return rendered, person_annotations(rendered, rng, template.mesh_name, points_per_person=points_per_person)
+    return rendered, person_annotations(
+        rendered, rng, template.mesh_name, points_per_person=points_per_person
+    )
 
 
 def _render_and_save(
@@ -72,11 +81,17 @@ def _render_and_save(
 ) -> Tuple[str, List[Dict]]:
     rendered, annotations = render_example(index, seed, size, points_per_person)
     file_name = f"{index:06d}.jpg"
-    cv2.imwrite(os.path.join(image_dir, file_name), rendered.image[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 92])
+    cv2.imwrite(
+        os.path.join(image_dir, file_name),
+        rendered.image[:, :, ::-1],
+        [cv2.IMWRITE_JPEG_QUALITY, 92],
+    )
     return file_name, annotations
 
 
-def _coco_json(records: Sequence[Tuple[str, List[Dict]]], indices: Sequence[int], size: int) -> Dict:
+def _coco_json(
+    records: Sequence[Tuple[str, List[Dict]]], indices: Sequence[int], size: int
+) -> Dict:
     images, annotations = [], []
     for index in indices:
         file_name, anns = records[index]
@@ -85,7 +100,10 @@ def _coco_json(records: Sequence[Tuple[str, List[Dict]]], indices: Sequence[int]
         for ann in anns:
             annotations.append(dict(ann, id=len(annotations) + 1, image_id=image_id))
     return {
-        "info": {"description": "densepose_ext synthetic DensePose data", "version": str(FORMAT_VERSION)},
+        "info": {
+            "description": "densepose_ext synthetic DensePose data",
+            "version": str(FORMAT_VERSION),
+        },
         "licenses": [],
         "images": images,
         "annotations": annotations,
@@ -112,14 +130,26 @@ def _is_complete(out_dir: str, params: SyntheticParams) -> bool:
         if json.load(f) != asdict(params):
             return False
     paths = _dataset_paths(out_dir, params.num_val)
-    files = [paths.train_json, paths.val_json, paths.body.mesh, paths.body.surface, paths.body.flip_tables]
+    files = [
+        paths.train_json,
+        paths.val_json,
+        paths.body.mesh,
+        paths.body.surface,
+        paths.body.flip_tables,
+    ]
     return all(os.path.isfile(p) for p in files if p is not None)
 
 
 def generate_synthetic_dataset(
-    out_dir: str, num_images: int, size: int = 256, seed: int = 0, num_val: int = 0,
-    workers: int = 1, overwrite: bool = False, points_per_person: Tuple[int, int] = (80, 120),
-) -> SyntheticDataset:  # fmt: skip
+    out_dir: str,
+    num_images: int,
+    size: int = 256,
+    seed: int = 0,
+    num_val: int = 0,
+    workers: int = 1,
+    overwrite: bool = False,
+    points_per_person: Tuple[int, int] = (80, 120),
+) -> SyntheticDataset:
     """Generates (or reuses, when `params.json` matches) a synthetic dataset in `out_dir`.
 
     `points_per_person` (inclusive range) sets the density of the DensePose point annotations; the
@@ -129,9 +159,16 @@ def generate_synthetic_dataset(
         raise ValueError(f"num_val={num_val} must be in [0, num_images={num_images}]")
     min_points, max_points = (int(n) for n in points_per_person)
     if not 1 <= min_points <= max_points:
-        raise ValueError(f"points_per_person={points_per_person} must be (min, max) with 1 <= min <= max")
+        raise ValueError(
+            f"points_per_person={points_per_person} must be (min, max) with 1 <= min <= max"
+        )
     params = SyntheticParams(
-        num_images=num_images, size=size, seed=seed, num_val=num_val, min_points=min_points, max_points=max_points
+        num_images=num_images,
+        size=size,
+        seed=seed,
+        num_val=num_val,
+        min_points=min_points,
+        max_points=max_points,
     )
     paths = _dataset_paths(out_dir, num_val)
     if not overwrite and _is_complete(out_dir, params):
@@ -140,12 +177,17 @@ def generate_synthetic_dataset(
     os.makedirs(os.path.dirname(paths.train_json), exist_ok=True)
     write_body_files(os.path.dirname(paths.body.mesh), body_template())
     job = functools.partial(
-        _render_and_save, seed=seed, size=size, image_dir=paths.image_root,
+        _render_and_save,
+        seed=seed,
+        size=size,
+        image_dir=paths.image_root,
         points_per_person=(min_points, max_points),
-    )  # fmt: skip
+    )
     if workers > 1:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            records = pool.map(job, range(num_images), chunksize=max(1, num_images // (8 * workers)))
+            records = pool.map(
+                job, range(num_images), chunksize=max(1, num_images // (8 * workers))
+            )
     else:
         records = [job(i) for i in range(num_images)]
     num_train = num_images - num_val

@@ -4,6 +4,7 @@ A pose is `angles` float64 [14, 3]: per segment joint the Euler angles (x, y, z)
 joint rotation R = Ry(y) Rz(z) Rx(x) in the parent frame. Angles of right-side joints are
 anatomical (the same numbers mean the mirrored motion): their rotation is S R S, S = diag(-1, 1, 1).
 """
+
 from typing import Tuple
 
 import numpy as np

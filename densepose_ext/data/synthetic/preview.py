@@ -1,7 +1,8 @@
 """Sample image and IUV visualisation of the synthetic data (used for docs/images).
 
-    python -m densepose_ext.data.synthetic.preview --out docs/images [--index 3 --seed 0]
+python -m densepose_ext.data.synthetic.preview --out docs/images [--index 3 --seed 0]
 """
+
 import argparse
 import os
 

@@ -5,6 +5,7 @@ smaller depth = closer to the camera. Triangles are grouped by the size of their
 box (powers of two) and all candidate pixels of a group are tested at once; the closest fragment
 per pixel wins.
 """
+
 from typing import List, Tuple
 
 import numpy as np
@@ -78,7 +79,9 @@ def rasterize(
     parts: List[Tuple[np.ndarray, ...]] = []
     for s in np.unique(side):
         sel = face_ids[side == s]
-        f, r, c, z, bary = _fragments(tri[sel], tri_depth[sel], x0[sel], y0[sel], int(s), height, width)
+        f, r, c, z, bary = _fragments(
+            tri[sel], tri_depth[sel], x0[sel], y0[sel], int(s), height, width
+        )
         parts.append((sel[f], r * width + c, z, bary))
     face_map = np.full(height * width, -1, dtype=np.int64)
     bary_map = np.zeros((height * width, 3), dtype=np.float32)

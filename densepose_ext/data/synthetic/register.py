@@ -1,4 +1,5 @@
 """Registration of synthetic datasets in detectron2's catalogs (and of the body in the mesh catalog)."""
+
 import os
 from typing import Dict, Optional, Tuple
 
@@ -38,9 +39,12 @@ def synthetic_metadata(body: BodyFiles, map_category_ids: bool = False) -> Dict[
 
 
 def register_synthetic_dataset(
-    name: str, json_file: str, image_root: str, body: Optional[BodyFiles] = None,
+    name: str,
+    json_file: str,
+    image_root: str,
+    body: Optional[BodyFiles] = None,
     map_category_ids: bool = False,
-) -> None:  # fmt: skip
+) -> None:
     """Registers one synthetic DensePose-COCO file under `name`.
 
     `body` defaults to the files in `<json dir>/../body` (the layout written by the generator);
@@ -50,23 +54,38 @@ def register_synthetic_dataset(
         from .body_files import body_file_paths
         from .generate import body_template
 
-        body_dir = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(json_file))), "body")
+        body_dir = os.path.join(
+            os.path.dirname(os.path.dirname(os.path.abspath(json_file))), "body"
+        )
         body = body_file_paths(body_dir, body_template())
     register_body_mesh(body)
     metadata = synthetic_metadata(body, map_category_ids)
-    register_densepose_coco_dataset(name, json_file, image_root, metadata, map_category_ids=map_category_ids)
+    register_densepose_coco_dataset(
+        name, json_file, image_root, metadata, map_category_ids=map_category_ids
+    )
 
 
 def register_synthetic_datasets(
-    root: str, num_train: int = 1000, num_val: int = 100, size: int = 256, seed: int = 0,
-    workers: int = 1, train_name: str = SYNTH_TRAIN, val_name: str = SYNTH_VAL,
+    root: str,
+    num_train: int = 1000,
+    num_val: int = 100,
+    size: int = 256,
+    seed: int = 0,
+    workers: int = 1,
+    train_name: str = SYNTH_TRAIN,
+    val_name: str = SYNTH_VAL,
     points_per_person: Tuple[int, int] = (80, 120),
-) -> SyntheticDataset:  # fmt: skip
+) -> SyntheticDataset:
     """Generates (unless already present with the same parameters) and registers a train/val pair."""
     data = generate_synthetic_dataset(
-        root, num_images=num_train + num_val, size=size, seed=seed, num_val=num_val, workers=workers,
+        root,
+        num_images=num_train + num_val,
+        size=size,
+        seed=seed,
+        num_val=num_val,
+        workers=workers,
         points_per_person=points_per_person,
-    )  # fmt: skip
+    )
     register_synthetic_dataset(train_name, data.train_json, data.image_root, data.body)
     if data.val_json is not None:
         register_synthetic_dataset(val_name, data.val_json, data.image_root, data.body)

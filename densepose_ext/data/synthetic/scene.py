@@ -4,6 +4,7 @@ Camera: orthographic. A person's body-frame point P (metres) lands at screen
 x = tx + scale * P_x, y = ty - scale * P_y with depth = tz - scale * P_z, so a person with zero
 yaw faces the camera (their left hand appears on the image's right). People are listed far to near.
 """
+
 from dataclasses import dataclass, replace
 from typing import List
 
@@ -15,7 +16,14 @@ from .pose import mirror_pose, posed_vertices, rest_pose, sample_pose
 from .raster import rasterize
 from .textures import Appearance, random_background, sample_appearance, shade_people
 
-__all__ = ["PersonSpec", "SceneSpec", "RenderedScene", "sample_scene", "mirror_scene", "render_scene"]
+__all__ = [
+    "PersonSpec",
+    "SceneSpec",
+    "RenderedScene",
+    "sample_scene",
+    "mirror_scene",
+    "render_scene",
+]
 
 BODY_HEIGHT = 1.7  # metres, approximate standing height of the mean body
 _DEPTH_SEPARATION = 1e5  # screen depth between consecutive people (they never interpenetrate)
@@ -80,10 +88,14 @@ def sample_scene(rng: np.random.Generator, height: int, width: int) -> SceneSpec
     people.sort(key=lambda p: p.scale)
     light = np.array([rng.uniform(-0.6, 0.6), rng.uniform(-0.8, 0.2), -1.0])
     return SceneSpec(
-        height=height, width=width, people=people, background=random_background(rng, height, width),
-        light=light / np.linalg.norm(light), noise_seed=int(rng.integers(2**31)),
+        height=height,
+        width=width,
+        people=people,
+        background=random_background(rng, height, width),
+        light=light / np.linalg.norm(light),
+        noise_seed=int(rng.integers(2**31)),
         noise_sigma=float(rng.uniform(0.0, 6.0)),
-    )  # fmt: skip
+    )
 
 
 def mirror_scene(scene: SceneSpec) -> SceneSpec:
@@ -99,7 +111,10 @@ def _vertex_normals(points: np.ndarray, faces: np.ndarray) -> np.ndarray:
     face_normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])  # [F, 3]
     flat = faces.ravel()
     normals = np.stack(
-        [np.bincount(flat, np.repeat(face_normals[:, k], 3), minlength=points.shape[0]) for k in range(3)],
+        [
+            np.bincount(flat, np.repeat(face_normals[:, k], 3), minlength=points.shape[0])
+            for k in range(3)
+        ],
         axis=1,
     )
     return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
@@ -112,7 +127,9 @@ def _scene_geometry(template: BodyTemplate, scene: SceneSpec):
     for k, p in enumerate(scene.people):
         body = posed_vertices(template, p.dims, p.angles)
         depth = _DEPTH_SEPARATION * (len(scene.people) - k) - p.scale * body[:, 2]
-        screen.append(np.stack([p.tx + p.scale * body[:, 0], p.ty - p.scale * body[:, 1], depth], 1))
+        screen.append(
+            np.stack([p.tx + p.scale * body[:, 0], p.ty - p.scale * body[:, 1], depth], 1)
+        )
         rest.append(posed_vertices(template, p.dims, rest_pose()))
         faces.append(template.faces + k * n)
     return np.concatenate(screen), np.concatenate(rest), np.concatenate(faces)
@@ -143,10 +160,14 @@ def render_scene(template: BodyTemplate, scene: SceneSpec) -> RenderedScene:
         pixel_normals = np.einsum("kj,kjc->kc", weights, normals[corners])
         pixel_normals /= np.maximum(np.linalg.norm(pixel_normals, axis=1, keepdims=True), 1e-12)
         image[fg] = shade_people(
-            [p.appearance for p in scene.people], person[fg], part[fg],
-            np.einsum("kj,kjc->kc", weights, rest[corners]), pixel_normals,
-            np.array([p.dims[0, DIM_LENGTH] for p in scene.people]), scene.light,
-        )  # fmt: skip
+            [p.appearance for p in scene.people],
+            person[fg],
+            part[fg],
+            np.einsum("kj,kjc->kc", weights, rest[corners]),
+            pixel_normals,
+            np.array([p.dims[0, DIM_LENGTH] for p in scene.people]),
+            scene.light,
+        )
     image = cv2.GaussianBlur(image, (3, 3), 0.6)
     noise = np.random.default_rng(scene.noise_seed).standard_normal(image.shape, dtype=np.float32)
     image = np.clip(image + scene.noise_sigma * noise, 0, 255).astype(np.uint8)

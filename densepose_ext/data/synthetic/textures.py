@@ -6,6 +6,7 @@ with random colours and stripe patterns that live on the body surface (functions
 3D position, hence continuous across part seams). A face (eyes, mouth) and a neckline mark the
 front of the body, the cue photos give of which way a person faces.
 """
+
 from dataclasses import dataclass
 
 import cv2
@@ -38,7 +39,9 @@ class Appearance:
 
 
 def _random_color(rng: np.random.Generator, saturation=(0.1, 0.9), value=(0.15, 1.0)) -> np.ndarray:
-    hsv = np.array([[[rng.uniform(0, 180), rng.uniform(*saturation) * 255, rng.uniform(*value) * 255]]])
+    hsv = np.array(
+        [[[rng.uniform(0, 180), rng.uniform(*saturation) * 255, rng.uniform(*value) * 255]]]
+    )
     return cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2RGB)[0, 0].astype(np.float64)
 
 
@@ -61,25 +64,35 @@ def sample_appearance(rng: np.random.Generator) -> Appearance:
     if rng.uniform() < 0.7:  # trousers
         region[[11, 12, 13, 14]] = BOTTOM
     region[[5, 6]] = SHOES if rng.uniform() < 0.9 else SKIN
-    colors = np.stack([
-        _skin_color(rng), _random_color(rng), _random_color(rng),
-        _random_color(rng, value=(0.05, 0.7)), _random_color(rng, (0.2, 0.7), (0.02, 0.5)),
-    ])  # fmt: skip
+    colors = np.stack(
+        [
+            _skin_color(rng),
+            _random_color(rng),
+            _random_color(rng),
+            _random_color(rng, value=(0.05, 0.7)),
+            _random_color(rng, (0.2, 0.7), (0.02, 0.5)),
+        ]
+    )
     directions = rng.normal(size=(N_REGIONS, 2, 3))
     directions /= np.linalg.norm(directions, axis=-1, keepdims=True)
     freqs = rng.uniform(4.0, 30.0, size=(N_REGIONS, 2, 1))
     amps = rng.uniform(0.0, 0.35, size=(N_REGIONS, 2)) * (rng.uniform(size=(N_REGIONS, 2)) < 0.6)
     amps[SKIN] *= 0.1
     return Appearance(
-        part_region=region, colors=np.clip(colors, 0, 255), stripe_dirs=directions * freqs,
-        stripe_amps=amps, stripe_phase=rng.uniform(0, 2 * np.pi, (N_REGIONS, 2)),
+        part_region=region,
+        colors=np.clip(colors, 0, 255),
+        stripe_dirs=directions * freqs,
+        stripe_amps=amps,
+        stripe_phase=rng.uniform(0, 2 * np.pi, (N_REGIONS, 2)),
         hair_height=rng.uniform(0.05, 0.2) if rng.uniform() < 0.9 else 1.0,
-    )  # fmt: skip
+    )
 
 
 def random_background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
     """Textured background: smooth colour field, random shapes, fine noise; float32 [H, W, 3]."""
-    coarse = rng.uniform(0, 255, size=(rng.integers(2, 7), rng.integers(2, 7), 3)).astype(np.float32)
+    coarse = rng.uniform(0, 255, size=(rng.integers(2, 7), rng.integers(2, 7), 3)).astype(
+        np.float32
+    )
     gray = coarse.mean(axis=2, keepdims=True)
     coarse = gray + rng.uniform(0.2, 1.0) * (coarse - gray)  # random saturation
     image = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
@@ -110,9 +123,7 @@ def _face_marks(colors: np.ndarray, x: np.ndarray, above: np.ndarray) -> np.ndar
     return marked
 
 
-def shade_people(
-    appearances, person, part, rest_pos, normal, neck_height, light
-) -> np.ndarray:
+def shade_people(appearances, person, part, rest_pos, normal, neck_height, light) -> np.ndarray:
     """Colours of foreground pixels, float32 [K, 3].
 
     Args (all [K] or [K, 3] over foreground pixels): person index, fine part, rest-pose position
@@ -126,7 +137,9 @@ def shade_people(
     hair = head & ((above > hair_height + 0.03) | ((z < -0.01) & (above > 0.06)))
     hair &= (z < 0.02) | (above > FACE_HAIRLINE)  # the face is never covered
     region = np.where(hair, HAIR, region)
-    neckline = (part == 2) & (region == TOP) & (above > -(NECKLINE_DEPTH - NECKLINE_SLOPE * np.abs(x)))
+    neckline = (
+        (part == 2) & (region == TOP) & (above > -(NECKLINE_DEPTH - NECKLINE_SLOPE * np.abs(x)))
+    )
     region = np.where(neckline, SKIN, region)
     colors = np.stack([a.colors for a in appearances])[person, region]  # [K, 3]
     colors = np.where((head & (z > 0.0))[:, None], _face_marks(colors, x, above), colors)

@@ -3,6 +3,7 @@
 Arguments, defaults and output names follow the original DensePose tool; extras: --batch-size,
 --device, --colormap, --alpha, --background, --format, --output_dir, --no-progress.
 """
+
 import argparse
 import contextlib
 import json
@@ -40,41 +41,83 @@ class UsageError(ValueError):
 
 def _add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("cfg", metavar="<config>", help="config file (YAML)")
-    parser.add_argument("model", metavar="<model>", help="model weights: local path or URL (cached)")
-    parser.add_argument("input", metavar="<input>", help="image file, directory, glob pattern or video")
+    parser.add_argument(
+        "model", metavar="<model>", help="model weights: local path or URL (cached)"
+    )
+    parser.add_argument(
+        "input", metavar="<input>", help="image file, directory, glob pattern or video"
+    )
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--batch-size", "--batch_size", dest="batch_size", type=int, default=1,
-                        help="images per forward pass (default: 1)")  # fmt: skip
-    parser.add_argument("--device", default=None,
-                        help="torch device (default: MODEL.DEVICE if given in --opts, else cuda if available, else cpu)")  # fmt: skip
-    parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
-    parser.add_argument("-v", "--verbosity", action="count", default=0,
-                        help="-v: info, -vv: debug (default: warnings only)")  # fmt: skip
+    parser.add_argument(
+        "--batch-size",
+        "--batch_size",
+        dest="batch_size",
+        type=int,
+        default=1,
+        help="images per forward pass (default: 1)",
+    )
+    parser.add_argument(
+        "--device",
+        default=None,
+        help="torch device (default: MODEL.DEVICE if given in --opts, else cuda if available, else cpu)",
+    )
+    parser.add_argument(
+        "--no-progress", dest="progress", action="store_false", help="no progress bar"
+    )
+    parser.add_argument(
+        "-v",
+        "--verbosity",
+        action="count",
+        default=0,
+        help="-v: info, -vv: debug (default: warnings only)",
+    )
     # consumes the rest of the command line, as in the original: must come last
-    parser.add_argument("--opts", nargs=argparse.REMAINDER, default=[],
-                        help="config overrides KEY VALUE ... (must be the last option)")  # fmt: skip
+    parser.add_argument(
+        "--opts",
+        nargs=argparse.REMAINDER,
+        default=[],
+        help="config overrides KEY VALUE ... (must be the last option)",
+    )
 
 
 def _add_show_parser(subparsers) -> None:
     p = subparsers.add_parser("show", help="visualize DensePose predictions on images or videos")
     _add_common_arguments(p)
-    p.add_argument("visualizations", metavar="<visualizations>",
-                   help="comma-separated: bbox, dp_contour, dp_cse_texture, dp_iuv_texture, "
-                        "dp_segm, dp_u, dp_v, dp_vertex (drawn in this order)")  # fmt: skip
-    p.add_argument("--min_score", type=float, default=0.8, help="minimum detection score (default 0.8)")
+    p.add_argument(
+        "visualizations",
+        metavar="<visualizations>",
+        help="comma-separated: bbox, dp_contour, dp_cse_texture, dp_iuv_texture, "
+        "dp_segm, dp_u, dp_v, dp_vertex (drawn in this order)",
+    )
+    p.add_argument(
+        "--min_score", type=float, default=0.8, help="minimum detection score (default 0.8)"
+    )
     p.add_argument("--nms_thresh", type=float, default=None, help="NMS threshold (default: config)")
     p.add_argument("--texture_atlas", default=None, help="IUV texture atlas image (dp_iuv_texture)")
-    p.add_argument("--texture_atlases_map", default=None,
-                   help='JSON {"mesh_name": "atlas image"} (dp_cse_texture)')  # fmt: skip
-    p.add_argument("--output", default="outputres.png",
-                   help="output template; k-th input -> <base>.<kkkk><ext> (default outputres.png)")  # fmt: skip
-    p.add_argument("--colormap", default=None,
-                   help="OpenCV colormap name (default: parula; jet for dp_vertex)")  # fmt: skip
-    p.add_argument("--alpha", type=float, default=0.7, help="blend opacity of colormapped overlays (0.7)")
-    p.add_argument("--background", choices=BACKGROUNDS, default="grey",
-                   help="canvas: grey (default), original or black")  # fmt: skip
+    p.add_argument(
+        "--texture_atlases_map",
+        default=None,
+        help='JSON {"mesh_name": "atlas image"} (dp_cse_texture)',
+    )
+    p.add_argument(
+        "--output",
+        default="outputres.png",
+        help="output template; k-th input -> <base>.<kkkk><ext> (default outputres.png)",
+    )
+    p.add_argument(
+        "--colormap", default=None, help="OpenCV colormap name (default: parula; jet for dp_vertex)"
+    )
+    p.add_argument(
+        "--alpha", type=float, default=0.7, help="blend opacity of colormapped overlays (0.7)"
+    )
+    p.add_argument(
+        "--background",
+        choices=BACKGROUNDS,
+        default="grey",
+        help="canvas: grey (default), original or black",
+    )
     _add_run_options(p)
     p.set_defaults(command="show")
 
@@ -83,11 +126,19 @@ def _add_dump_parser(subparsers) -> None:
     p = subparsers.add_parser("dump", help="write DensePose predictions to files")
     _add_common_arguments(p)
     p.add_argument("--output", default="results.pkl", help="pickle file (default results.pkl)")
-    p.add_argument("--format", default="pkl",
-                   help="comma-separated: pkl (default), iuv_png, npz, json")  # fmt: skip
-    p.add_argument("--output_dir", "--output-dir", dest="output_dir", default=None,
-                   help="directory of per-image files (iuv_png, npz); default: <output without extension>")  # fmt: skip
-    p.add_argument("--min_score", type=float, default=None, help="minimum detection score (default: config)")
+    p.add_argument(
+        "--format", default="pkl", help="comma-separated: pkl (default), iuv_png, npz, json"
+    )
+    p.add_argument(
+        "--output_dir",
+        "--output-dir",
+        dest="output_dir",
+        default=None,
+        help="directory of per-image files (iuv_png, npz); default: <output without extension>",
+    )
+    p.add_argument(
+        "--min_score", type=float, default=None, help="minimum detection score (default: config)"
+    )
     p.add_argument("--nms_thresh", type=float, default=None, help="NMS threshold (default: config)")
     _add_run_options(p)
     p.set_defaults(command="dump")
@@ -137,7 +188,9 @@ def _device(args: argparse.Namespace, cfg: CfgNode) -> str:
     else:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise UsageError(f"device {device!r} requested but CUDA is not available (use --device cpu)")
+        raise UsageError(
+            f"device {device!r} requested but CUDA is not available (use --device cpu)"
+        )
     return device
 
 
@@ -148,7 +201,9 @@ def is_cse_config(cfg: CfgNode) -> bool:
 def _check_model_kind(cfg: CfgNode, needed: set, what: str) -> None:
     """UsageError when chart-only outputs are requested from a CSE model, or the reverse."""
     if not cfg.MODEL.DENSEPOSE_ON and needed - {"bbox", "pkl", "npz", "json"}:
-        raise UsageError(f"{what} {', '.join(sorted(needed))} need DensePose, but MODEL.DENSEPOSE_ON is off")
+        raise UsageError(
+            f"{what} {', '.join(sorted(needed))} need DensePose, but MODEL.DENSEPOSE_ON is off"
+        )
     wrong = needed & (CHART_ONLY if is_cse_config(cfg) else CSE_ONLY)
     if wrong:
         kind = "chart" if is_cse_config(cfg) else "CSE"
@@ -166,7 +221,9 @@ def _vis_options(args: argparse.Namespace) -> VisOptions:
         except json.JSONDecodeError as e:
             raise UsageError(f"--texture_atlases_map is not valid JSON: {e}") from e
         if not isinstance(atlases, dict):
-            raise UsageError('--texture_atlases_map must be a JSON object {"mesh_name": "atlas image"}')
+            raise UsageError(
+                '--texture_atlases_map must be a JSON object {"mesh_name": "atlas image"}'
+            )
     return VisOptions(
         style=VisStyle(colormap=args.colormap, alpha=args.alpha),
         background=args.background,
@@ -179,7 +236,9 @@ def _parse_formats(spec: str) -> List[str]:
     formats = [f.strip() for f in spec.split(",") if f.strip()]
     unknown = [f for f in formats if f not in DUMP_FORMATS]
     if unknown or not formats:
-        raise UsageError(f"unknown dump format {', '.join(unknown) or '(none)'}; known: {', '.join(DUMP_FORMATS)}")
+        raise UsageError(
+            f"unknown dump format {', '.join(unknown) or '(none)'}; known: {', '.join(DUMP_FORMATS)}"
+        )
     return formats
 
 
@@ -218,14 +277,25 @@ def execute(args: argparse.Namespace) -> RunStats:
     cse = _cse_context(predictor, cfg)
     needs_vertices = set(names) & CSE_ONLY
     if is_cse_config(cfg) and cse is None and needs_vertices:
-        raise UsageError(f"{', '.join(sorted(needs_vertices))} need CSE embedders "
-                         "(MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDERS is empty)")  # fmt: skip
-    writers = [ShowWriter(args.output, renderer)] if args.command == "show" else _dump_writers(args, names)
+        raise UsageError(
+            f"{', '.join(sorted(needs_vertices))} need CSE embedders "
+            "(MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDERS is empty)"
+        )
+    writers = (
+        [ShowWriter(args.output, renderer)]
+        if args.command == "show"
+        else _dump_writers(args, names)
+    )
     logger.info(f"{len(paths)} input file(s); model {args.model} on {cfg.MODEL.DEVICE}")
     return run_apply(
-        read_inputs(paths), predictor, writers, batch_size=args.batch_size,
-        cse=cse, expected_total=count_frames(paths), progress=args.progress,
-    )  # fmt: skip
+        read_inputs(paths),
+        predictor,
+        writers,
+        batch_size=args.batch_size,
+        cse=cse,
+        expected_total=count_frames(paths),
+        progress=args.progress,
+    )
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -244,7 +314,9 @@ class _StderrHandler(logging.StreamHandler):
 def _logging_for_run(verbosity: int):
     """Routes our, detectron2's and fvcore's logs to stderr at the requested level during a run,
     then restores the loggers (so calling `main` from Python leaves logging as it was)."""
-    level = logging.WARNING if verbosity <= 0 else (logging.INFO if verbosity == 1 else logging.DEBUG)
+    level = (
+        logging.WARNING if verbosity <= 0 else (logging.INFO if verbosity == 1 else logging.DEBUG)
+    )
     handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     saved = {}

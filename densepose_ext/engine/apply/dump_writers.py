@@ -11,6 +11,7 @@
 - json: one file: {"images": [...], "detections": [...]}; chart detections carry the
   2018-challenge fields `uv_shape` [3, h, w] and `uv_data` (base64 PNG of the I, U·255, V·255 crop).
 """
+
 import base64
 import io
 import json
@@ -116,9 +117,11 @@ class IuvPngWriter:
     def write(self, item: InputItem, prediction: ImagePrediction) -> None:
         keep = len(prediction) if prediction.has_densepose else 0  # boxes with results
         iuv, inds = make_iuv_image(
-            prediction.chart_results(), prediction.boxes_xyxy[:keep], prediction.scores[:keep],
+            prediction.chart_results(),
+            prediction.boxes_xyxy[:keep],
+            prediction.scores[:keep],
             prediction.image_hw,
-        )  # fmt: skip
+        )
         stem = os.path.join(self.directory, self.namer.stem(item))
         atomic_write_image(stem + "_IUV.png", iuv.numpy())
         atomic_write_image(stem + "_INDS.png", inds.numpy())
@@ -156,7 +159,9 @@ class NpzWriter:
     def write(self, item: InputItem, prediction: ImagePrediction) -> None:
         arrays = {
             "file_name": np.array(item.path),
-            "frame_index": np.array(-1 if item.frame_index is None else item.frame_index, dtype=np.int64),
+            "frame_index": np.array(
+                -1 if item.frame_index is None else item.frame_index, dtype=np.int64
+            ),
             "image_size_hw": np.array(prediction.image_hw, dtype=np.int64),
             "boxes_xyxy": prediction.boxes_xyxy.numpy().astype(np.float32),
             "boxes_xywh_int": prediction.int_boxes_xywh,
@@ -169,7 +174,9 @@ class NpzWriter:
             arrays.update(_cse_instance_arrays(prediction))
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
-        atomic_write_bytes(os.path.join(self.directory, self.namer.stem(item) + ".npz"), buffer.getvalue())
+        atomic_write_bytes(
+            os.path.join(self.directory, self.namer.stem(item) + ".npz"), buffer.getvalue()
+        )
 
     def close(self) -> List[str]:
         return [self.directory]
@@ -220,8 +227,12 @@ class JsonWriter:
 
     def write(self, item: InputItem, prediction: ImagePrediction) -> None:
         image_id = len(self.images) + 1
-        image = {"id": image_id, "file_name": item.path, "height": prediction.image_hw[0],
-                 "width": prediction.image_hw[1]}  # fmt: skip
+        image = {
+            "id": image_id,
+            "file_name": item.path,
+            "height": prediction.image_hw[0],
+            "width": prediction.image_hw[1],
+        }
         if item.frame_index is not None:
             image["frame_index"] = item.frame_index
         self.images.append(image)

@@ -1,4 +1,5 @@
 """Output file helpers: atomic writes (temporary name, then `os.replace`) and per-item names."""
+
 import os
 import tempfile
 from typing import Dict
@@ -8,7 +9,13 @@ import numpy as np
 
 from .inputs import InputItem
 
-__all__ = ["ItemNamer", "atomic_write_bytes", "atomic_write_image", "numbered_path", "temporary_path"]
+__all__ = [
+    "ItemNamer",
+    "atomic_write_bytes",
+    "atomic_write_image",
+    "numbered_path",
+    "temporary_path",
+]
 
 
 def temporary_path(path: str) -> str:
@@ -44,7 +51,7 @@ def atomic_write_image(path: str, image: np.ndarray) -> None:
 
 
 def numbered_path(template: str, k: int, ext: str = "") -> str:
-    """"out/outputres.png", 3 -> "out/outputres.0003.png" (4-digit, 1-based); `ext` overrides."""
+    """ "out/outputres.png", 3 -> "out/outputres.0003.png" (4-digit, 1-based); `ext` overrides."""
     base, template_ext = os.path.splitext(template)
     return f"{base}.{k:04d}{ext or template_ext or '.png'}"
 

@@ -2,6 +2,7 @@
 
 Bad items do not stop a run: each becomes an `InputItem` with `error` set, reported and skipped.
 """
+
 import glob
 import logging
 import os

@@ -3,6 +3,7 @@
 Per image: BGR uint8 -> (RGB if INPUT.FORMAT is RGB) -> ResizeShortestEdge(MIN_SIZE_TEST,
 MAX_SIZE_TEST) -> float CHW tensor; outputs are rescaled to the original size by the model.
 """
+
 import time
 from typing import List
 
@@ -45,7 +46,9 @@ class BatchPredictor:
         height, width = image_bgr.shape[:2]
         image = image_bgr[:, :, ::-1] if self.input_format == "RGB" else image_bgr
         image = self.resize.get_transform(image).apply_image(image)
-        tensor = torch.as_tensor(np.ascontiguousarray(image.transpose(2, 0, 1)), dtype=torch.float32)
+        tensor = torch.as_tensor(
+            np.ascontiguousarray(image.transpose(2, 0, 1)), dtype=torch.float32
+        )
         return {"image": tensor, "height": height, "width": width}
 
     def __call__(self, images_bgr: List[np.ndarray]) -> List[Instances]:

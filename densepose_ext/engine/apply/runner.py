@@ -3,6 +3,7 @@
 Unreadable inputs and items whose outputs fail are reported (one line each) and skipped; the
 writers are closed in any case, so whatever was written so far is complete and valid.
 """
+
 import logging
 import time
 from dataclasses import dataclass, field
@@ -40,7 +41,9 @@ class RunStats:
         logger.warning(message)
 
 
-def batched(items: Iterable[InputItem], batch_size: int, stats: RunStats) -> Iterator[List[InputItem]]:
+def batched(
+    items: Iterable[InputItem], batch_size: int, stats: RunStats
+) -> Iterator[List[InputItem]]:
     """Groups readable items into lists of `batch_size`; unreadable ones are reported and dropped."""
     batch: List[InputItem] = []
     for item in items:
@@ -63,13 +66,17 @@ def _item_name(item: InputItem) -> str:
     return item.path if item.frame_index is None else f"{item.path} (frame {item.frame_index})"
 
 
-def _write_all(writers: Sequence, item: InputItem, prediction: ImagePrediction, stats: RunStats) -> None:
+def _write_all(
+    writers: Sequence, item: InputItem, prediction: ImagePrediction, stats: RunStats
+) -> None:
     try:
         for writer in writers:
             writer.write(item, prediction)
         stats.processed += 1
     except (OSError, ValueError, KeyError, RuntimeError) as e:
-        stats.report_failure(f"cannot process {_item_name(item)}: {type(e).__name__}: {_one_line(e)}")
+        stats.report_failure(
+            f"cannot process {_item_name(item)}: {type(e).__name__}: {_one_line(e)}"
+        )
 
 
 def run_apply(
@@ -90,7 +97,9 @@ def run_apply(
     stats = RunStats()
     start = time.perf_counter()
     model_seconds_before = getattr(predictor, "model_seconds", 0.0)
-    bar = tqdm(total=expected_total, unit="img", desc="apply_net", disable=not progress, dynamic_ncols=True)
+    bar = tqdm(
+        total=expected_total, unit="img", desc="apply_net", disable=not progress, dynamic_ncols=True
+    )
     try:
         for batch in batched(items, batch_size, stats):
             try:

@@ -4,6 +4,7 @@ The k-th input (1-based, in input order) is written to `<base>.<kkkk><ext>` of t
 template (e.g. outputres.0001.png). A video input gives a video with the input's frame rate,
 `<base>.<kkkk>.mp4` (or the template's extension when it is a video extension).
 """
+
 import logging
 import os
 from typing import Callable, List, Optional
@@ -70,7 +71,9 @@ class ShowWriter:
             return
         if self._video_index != item.index:
             self._close_video()
-            self.video = _VideoOutput(self._video_path(item), item.fps, (frame.shape[1], frame.shape[0]))
+            self.video = _VideoOutput(
+                self._video_path(item), item.fps, (frame.shape[1], frame.shape[0])
+            )
             self._video_index = item.index
         self.video.write(frame)
 

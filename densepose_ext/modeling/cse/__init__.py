@@ -1,4 +1,5 @@
 """Continuous surface embeddings: predictors (registered on import) and mesh vertex embedders."""
+
 from .embedder import Embedder, build_densepose_embedder, create_vertex_embedder
 from .predictors import DensePoseEmbeddingPredictor, DensePoseEmbeddingWithConfidencePredictor
 from .vertex_embedders import VertexDirectEmbedder, VertexFeatureEmbedder, normalize_embeddings

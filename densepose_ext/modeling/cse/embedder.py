@@ -1,4 +1,5 @@
 """`Embedder`: one vertex embedder per mesh (`roi_heads.embedder.embedder_<mesh>.*`)."""
+
 import logging
 import pickle
 from typing import Any, Dict, Optional
@@ -30,7 +31,9 @@ def create_vertex_embedder(spec: Any, embed_dim: int) -> nn.Module:
             train_features=spec.get("FEATURES_TRAINABLE", False),
         )
     else:
-        raise ValueError(f"unknown embedder TYPE {kind!r}; expected 'vertex_direct' or 'vertex_feature'")
+        raise ValueError(
+            f"unknown embedder TYPE {kind!r}; expected 'vertex_direct' or 'vertex_feature'"
+        )
     if spec.get("INIT_FILE", ""):
         embedder.load(spec.INIT_FILE)
     if not spec.get("IS_TRAINABLE", True):
@@ -78,8 +81,10 @@ class Embedder(nn.Module):
         for key, value in model.items():
             if not key.startswith(EMBEDDER_PREFIX):
                 continue
-            name = key[len(EMBEDDER_PREFIX):]
-            value = torch.as_tensor(np.asarray(value)) if not isinstance(value, torch.Tensor) else value
+            name = key[len(EMBEDDER_PREFIX) :]
+            value = (
+                torch.as_tensor(np.asarray(value)) if not isinstance(value, torch.Tensor) else value
+            )
             if name in own and tuple(own[name].shape) != tuple(value.shape):
                 logger.warning(
                     f"Embedder: skipping {key} from {path_or_url!r}: shape {tuple(value.shape)} "
@@ -93,7 +98,9 @@ class Embedder(nn.Module):
     def forward(self, mesh_name: str) -> torch.Tensor:
         """L2-normalised vertex embeddings [V, D] of `mesh_name`."""
         if mesh_name not in self.mesh_names:
-            raise KeyError(f"no embedder for mesh {mesh_name!r}; available: {sorted(self.mesh_names)}")
+            raise KeyError(
+                f"no embedder for mesh {mesh_name!r}; available: {sorted(self.mesh_names)}"
+            )
         return getattr(self, f"embedder_{mesh_name}")()
 
     def has_embeddings(self, mesh_name: str) -> bool:

@@ -1,4 +1,5 @@
 """CSE predictors: head features -> coarse segmentation logits and per-pixel embeddings."""
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -27,7 +28,9 @@ class DensePoseEmbeddingPredictor(nn.Module):
         kernel = head_cfg.DECONV_KERNEL
         self.scale_factor = head_cfg.UP_SCALE
         # attribute names and order are the checkpoint keys
-        self.coarse_segm_lowres = make_deconv_layer(input_channels, head_cfg.NUM_COARSE_SEGM_CHANNELS, kernel)
+        self.coarse_segm_lowres = make_deconv_layer(
+            input_channels, head_cfg.NUM_COARSE_SEGM_CHANNELS, kernel
+        )
         self.embed_lowres = make_deconv_layer(input_channels, head_cfg.CSE.EMBED_SIZE, kernel)
 
     def interp2d(self, tensor_nchw: torch.Tensor) -> torch.Tensor:
@@ -54,7 +57,9 @@ class DensePoseEmbeddingWithConfidencePredictor(DensePoseEmbeddingPredictor):
             kernel = cfg.MODEL.ROI_DENSEPOSE_HEAD.DECONV_KERNEL
             self.coarse_segm_confidence_lowres = make_deconv_layer(input_channels, 1, kernel)
 
-    def forward(self, head_outputs: torch.Tensor) -> DensePoseEmbeddingPredictorOutputWithConfidences:
+    def forward(
+        self, head_outputs: torch.Tensor
+    ) -> DensePoseEmbeddingPredictorOutputWithConfidences:
         base = super().forward(head_outputs)
         coarse_segm, confidence = base.coarse_segm, None
         if self.segm_confidence_enabled:

@@ -1,4 +1,5 @@
 """Per-vertex embedders of a mesh: learned directly, or as a linear map of fixed vertex features."""
+
 import pickle
 from typing import Any, Dict
 
@@ -8,7 +9,12 @@ from torch import nn
 
 from ...utils.files import ExternalFileError, resolve_file
 
-__all__ = ["VertexDirectEmbedder", "VertexFeatureEmbedder", "normalize_embeddings", "read_init_file"]
+__all__ = [
+    "VertexDirectEmbedder",
+    "VertexFeatureEmbedder",
+    "normalize_embeddings",
+    "read_init_file",
+]
 
 
 def normalize_embeddings(embeddings: torch.Tensor, epsilon: float = 1e-6) -> torch.Tensor:
@@ -18,7 +24,9 @@ def normalize_embeddings(embeddings: torch.Tensor, epsilon: float = 1e-6) -> tor
 
 def read_init_file(path_or_url: str) -> Dict[str, Any]:
     """Reads an embedder init pickle (path or URL, cached): a dict with `features` / `embeddings`."""
-    local = resolve_file(path_or_url, what="CSE embedder init file", hint="(CSE.EMBEDDERS.<mesh>.INIT_FILE)")
+    local = resolve_file(
+        path_or_url, what="CSE embedder init file", hint="(CSE.EMBEDDERS.<mesh>.INIT_FILE)"
+    )
     try:
         with open(local, "rb") as f:
             data = pickle.load(f, encoding="latin1")
@@ -65,7 +73,9 @@ class VertexFeatureEmbedder(nn.Module):
     `train_features`, in which case it is a Parameter registered first.
     """
 
-    def __init__(self, num_vertices: int, feature_dim: int, embed_dim: int, train_features: bool = False):
+    def __init__(
+        self, num_vertices: int, feature_dim: int, embed_dim: int, train_features: bool = False
+    ):
         super().__init__()
         features = torch.zeros(num_vertices, feature_dim)
         if train_features:

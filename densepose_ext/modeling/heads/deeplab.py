@@ -1,4 +1,5 @@
 """`DensePoseDeepLabHead`: ASPP (rates 6, 12, 56) + optional non-local block + GN conv stack."""
+
 import fvcore.nn.weight_init as weight_init
 import torch
 from detectron2.layers import Conv2d
@@ -15,7 +16,9 @@ ATROUS_RATES = (6, 12, 56)
 def _conv_gn_relu(in_channels: int, out_channels: int, kernel_size: int, dilation: int = 1):
     padding = 0 if kernel_size == 1 else dilation
     return [
-        nn.Conv2d(in_channels, out_channels, kernel_size, padding=padding, dilation=dilation, bias=False),
+        nn.Conv2d(
+            in_channels, out_channels, kernel_size, padding=padding, dilation=dilation, bias=False
+        ),
         nn.GroupNorm(32, out_channels),
         nn.ReLU(),
     ]

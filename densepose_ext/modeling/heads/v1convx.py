@@ -1,4 +1,5 @@
 """`DensePoseV1ConvXHead`: a stack of 3x3 conv + ReLU layers on pooled ROI features."""
+
 import torch
 from detectron2.layers import Conv2d
 from torch import nn

@@ -1,4 +1,5 @@
 """DensePose losses; importing registers them in DENSEPOSE_LOSS_REGISTRY."""
+
 from .chart import DensePoseChartLoss
 from .chart_confidence import DensePoseChartWithConfidenceLoss
 from .cse import DensePoseCseLoss

@@ -5,6 +5,7 @@ Points: `valid` = inside the proposal box, `fg` = valid with part label > 0.
   loss_densepose_U/V = sum of smooth-L1 (beta 1) over fg points               x POINT_REGRESSION_WEIGHTS
   loss_densepose_S = coarse segm loss (`MaskOrSegmentationLoss`)              x INDEX_WEIGHTS
 """
+
 from typing import Any, Dict, List
 
 import torch
@@ -38,7 +39,9 @@ class DensePoseChartLoss:
         self.n_segm_chan = head.NUM_COARSE_SEGM_CHANNELS
         self.segm_loss = MaskOrSegmentationLoss(cfg)
 
-    def __call__(self, proposals_with_gt: List[Instances], predictor_outputs: Any, **kwargs) -> Dict[str, torch.Tensor]:
+    def __call__(
+        self, proposals_with_gt: List[Instances], predictor_outputs: Any, **kwargs
+    ) -> Dict[str, torch.Tensor]:
         packed = pack_densepose_gt(proposals_with_gt, "chart") if proposals_with_gt else None
         losses = {}
         if packed is None:
@@ -47,14 +50,18 @@ class DensePoseChartLoss:
         else:
             samples = sample_point_locations(packed, predictor_outputs.u.shape[-1])
             losses.update(self.produce_uv_losses(predictor_outputs, packed, samples))
-            losses["loss_densepose_I"] = self.produce_fine_segm_loss(predictor_outputs, packed, samples)
+            losses["loss_densepose_I"] = self.produce_fine_segm_loss(
+                predictor_outputs, packed, samples
+            )
         losses["loss_densepose_S"] = (
             self.segm_loss(proposals_with_gt, predictor_outputs.coarse_segm, packed) * self.w_segm
         )
         return losses
 
     # ------------------------------------------------------------------ fine segmentation
-    def produce_fine_segm_loss(self, outputs: Any, packed: PackedDensePoseGT, samples: PointSamples) -> torch.Tensor:
+    def produce_fine_segm_loss(
+        self, outputs: Any, packed: PackedDensePoseGT, samples: PointSamples
+    ) -> torch.Tensor:
         if not bool(samples.valid.any()):
             return zero_loss(outputs.fine_segm)
         logits = extract_at_points(
@@ -71,13 +78,18 @@ class DensePoseChartLoss:
         """Values of the named per-part outputs at the fg points, channel = GT part label."""
         return [
             extract_at_points(
-                getattr(outputs, name), packed.point_bbox_indices, samples,
-                channels=packed.fine_segm_labels_gt, mask=fg,
+                getattr(outputs, name),
+                packed.point_bbox_indices,
+                samples,
+                channels=packed.fine_segm_labels_gt,
+                mask=fg,
             )
             for name in names
-        ]  # fmt: skip
+        ]
 
-    def produce_uv_losses(self, outputs: Any, packed: PackedDensePoseGT, samples: PointSamples) -> Dict[str, torch.Tensor]:
+    def produce_uv_losses(
+        self, outputs: Any, packed: PackedDensePoseGT, samples: PointSamples
+    ) -> Dict[str, torch.Tensor]:
         fg = self._fg_points(packed, samples)
         if not bool(fg.any()):
             return self.produce_fake_uv_losses(outputs)

@@ -7,6 +7,7 @@ POINT_REGRESSION_WEIGHTS); sigma^2 = softplus(sigma_2) + EPSILON, delta = (u_est
                     - <delta, r>^2 / (sigma^2 (sigma^2 + |r|^2))],  r = (kappa_u, kappa_v)
 Segmentation confidences have no loss of their own (they scale the logits in the predictor).
 """
+
 import math
 from typing import Any, Dict
 
@@ -33,8 +34,9 @@ def iid_isotropic_gaussian_uv_loss(u, v, sigma_u, target_u, target_v, eps: float
     return 0.5 * (_LOG_2PI + 2 * torch.log(sigma2) + delta_sq / sigma2).sum()
 
 
-def indep_anisotropic_gaussian_uv_loss(u, v, sigma_u, kappa_u, kappa_v, target_u, target_v,
-                                       eps: float) -> torch.Tensor:  # fmt: skip
+def indep_anisotropic_gaussian_uv_loss(
+    u, v, sigma_u, kappa_u, kappa_v, target_u, target_v, eps: float
+) -> torch.Tensor:
     """Negative log-likelihood with covariance sigma^2 I + r r^T, summed over points."""
     sigma2 = F.softplus(sigma_u) + eps
     r_sq = kappa_u**2 + kappa_v**2
@@ -59,9 +61,13 @@ class DensePoseChartWithConfidenceLoss(DensePoseChartLoss):
             raise ValueError(f"unknown UV_CONFIDENCE.TYPE {self.confidence_type!r}")
 
     def _confidence_fields(self):
-        return ("sigma_2",) if self.confidence_type == "iid_iso" else ("sigma_2", "kappa_u", "kappa_v")
+        return (
+            ("sigma_2",) if self.confidence_type == "iid_iso" else ("sigma_2", "kappa_u", "kappa_v")
+        )
 
-    def produce_uv_losses(self, outputs: Any, packed: PackedDensePoseGT, samples: PointSamples) -> Dict[str, torch.Tensor]:
+    def produce_uv_losses(
+        self, outputs: Any, packed: PackedDensePoseGT, samples: PointSamples
+    ) -> Dict[str, torch.Tensor]:
         if not self.uv_confidence:
             return super().produce_uv_losses(outputs, packed, samples)
         fg = self._fg_points(packed, samples)

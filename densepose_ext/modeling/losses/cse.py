@@ -4,6 +4,7 @@ Loss dict: `loss_densepose_S` (x INDEX_WEIGHTS), `loss_densepose_E<mesh>` for ev
 (x EMBED_LOSS_WEIGHT; zero-valued when the mesh is absent from the batch), `loss_shape2shape`,
 `loss_pix2shape` when enabled (x their WEIGHT).
 """
+
 from typing import Any, Dict, List
 
 import torch
@@ -26,7 +27,9 @@ class DensePoseCseLoss:
         head = cfg.MODEL.ROI_DENSEPOSE_HEAD
         cse = head.CSE
         if cse.EMBED_LOSS_NAME not in EMBEDDING_LOSSES:
-            raise KeyError(f"unknown CSE.EMBED_LOSS_NAME {cse.EMBED_LOSS_NAME!r}; known: {list(EMBEDDING_LOSSES)}")
+            raise KeyError(
+                f"unknown CSE.EMBED_LOSS_NAME {cse.EMBED_LOSS_NAME!r}; known: {list(EMBEDDING_LOSSES)}"
+            )
         self.embed_loss = EMBEDDING_LOSSES[cse.EMBED_LOSS_NAME](cfg)
         self.w_segm = head.INDEX_WEIGHTS
         self.w_embed = cse.EMBED_LOSS_WEIGHT
@@ -40,16 +43,24 @@ class DensePoseCseLoss:
             self.pix2shape = PixToShapeCycleLoss(cfg)
             self.w_pix2shape = cse.PIX_TO_SHAPE_CYCLE_LOSS.WEIGHT
 
-    def __call__(self, proposals_with_gt: List[Instances], predictor_outputs: Any,
-                 embedder: Any = None, **kwargs) -> Dict[str, torch.Tensor]:  # fmt: skip
+    def __call__(
+        self,
+        proposals_with_gt: List[Instances],
+        predictor_outputs: Any,
+        embedder: Any = None,
+        **kwargs,
+    ) -> Dict[str, torch.Tensor]:
         if embedder is None:
-            raise ValueError("DensePoseCseLoss needs the embedder (MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDERS)")
+            raise ValueError(
+                "DensePoseCseLoss needs the embedder (MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDERS)"
+            )
         packed = pack_densepose_gt(proposals_with_gt, "cse") if proposals_with_gt else None
         losses = {
             "loss_densepose_S": self.segm_loss(
                 proposals_with_gt, predictor_outputs.coarse_segm, packed
-            ) * self.w_segm
-        }  # fmt: skip
+            )
+            * self.w_segm
+        }
         per_mesh = {}
         if packed is not None:
             samples = sample_point_locations(packed, predictor_outputs.embedding.shape[-1])
@@ -65,6 +76,7 @@ class DensePoseCseLoss:
             losses["loss_shape2shape"] = self.shape2shape(embedder) * self.w_shape2shape
         if self.pix2shape is not None:
             losses["loss_pix2shape"] = (
-                self.pix2shape(proposals_with_gt, predictor_outputs, packed, embedder) * self.w_pix2shape
+                self.pix2shape(proposals_with_gt, predictor_outputs, packed, embedder)
+                * self.w_pix2shape
             )
         return losses

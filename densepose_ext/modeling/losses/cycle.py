@@ -1,4 +1,5 @@
 """CSE cycle-consistency losses: shape-to-shape (mesh -> mesh -> mesh) and pixel-to-shape."""
+
 import itertools
 import random
 from typing import Any, List, Optional
@@ -91,8 +92,10 @@ class PixToShapeCycleLoss:
             if len(instances) == 0:
                 continue
             if not instances.has("gt_masks"):
-                raise ValueError("PIX_TO_SHAPE_CYCLE_LOSS needs instance masks (gt_masks): enable "
-                                 "MODEL.MASK_ON or COARSE_SEGM_TRAINED_BY_MASKS")  # fmt: skip
+                raise ValueError(
+                    "PIX_TO_SHAPE_CYCLE_LOSS needs instance masks (gt_masks): enable "
+                    "MODEL.MASK_ON or COARSE_SEGM_TRAINED_BY_MASKS"
+                )
             crops.append(instances.gt_masks.crop_and_resize(instances.proposal_boxes.tensor, side))
         return torch.cat(crops).to(device) if crops else None
 
@@ -104,8 +107,13 @@ class PixToShapeCycleLoss:
         ids = torch.unique(packed.vertex_mesh_ids_gt).tolist()
         return [MeshCatalog.get_mesh_name(int(i)) for i in ids]
 
-    def __call__(self, proposals_with_gt: List[Instances], outputs: Any,
-                 packed: Optional[PackedDensePoseGT], embedder: Any) -> torch.Tensor:  # fmt: skip
+    def __call__(
+        self,
+        proposals_with_gt: List[Instances],
+        outputs: Any,
+        packed: Optional[PackedDensePoseGT],
+        embedder: Any,
+    ) -> torch.Tensor:
         embeddings = outputs.embedding  # [N, D, S, S]
         n, d, side = embeddings.shape[0], embeddings.shape[1], embeddings.shape[-1]
         masks = self._masks(proposals_with_gt, side, embeddings.device)
@@ -119,7 +127,9 @@ class PixToShapeCycleLoss:
         for k in range(n):
             pixels = masks[k].reshape(-1).nonzero().flatten()
             if self.num_pixels_to_sample > 0 and pixels.numel() > self.num_pixels_to_sample:
-                pick = torch.randperm(pixels.numel(), device=pixels.device)[: self.num_pixels_to_sample]
+                pick = torch.randperm(pixels.numel(), device=pixels.device)[
+                    : self.num_pixels_to_sample
+                ]
                 pixels = pixels[pick]
             if pixels.numel() == 0:
                 continue

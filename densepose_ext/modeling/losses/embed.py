@@ -7,6 +7,7 @@ For mesh m: points = valid and GT mesh id = m; e_p = L2-normalised bilinear samp
                      mean over points of -sum_k q_k log_softmax_k(-d2 / EMBEDDING_DIST_GAUSS_SIGMA)
 Both return {mesh name: unweighted loss} for the meshes present in the batch.
 """
+
 from typing import Any, Callable, Dict
 
 import torch
@@ -29,17 +30,22 @@ class _PerMeshEmbeddingLoss:
     def __init__(self, cfg):
         self.embdist_gauss_sigma = cfg.MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDING_DIST_GAUSS_SIGMA
 
-    def point_loss(self, logits: torch.Tensor, vertex_ids: torch.Tensor, mesh_name: str) -> torch.Tensor:
+    def point_loss(
+        self, logits: torch.Tensor, vertex_ids: torch.Tensor, mesh_name: str
+    ) -> torch.Tensor:
         raise NotImplementedError
 
-    def __call__(self, outputs: Any, packed: PackedDensePoseGT, samples: PointSamples,
-                 embedder: Callable) -> Dict[str, torch.Tensor]:  # fmt: skip
+    def __call__(
+        self, outputs: Any, packed: PackedDensePoseGT, samples: PointSamples, embedder: Callable
+    ) -> Dict[str, torch.Tensor]:
         losses = {}
         mesh_ids = packed.vertex_mesh_ids_gt
         for mesh_id in torch.unique(mesh_ids[samples.valid]).tolist():
             mesh_name = MeshCatalog.get_mesh_name(int(mesh_id))
             if not embedder.has_embeddings(mesh_name):
-                raise ValueError(f"GT refers to mesh {mesh_name!r}, which has no embedder in CSE.EMBEDDERS")
+                raise ValueError(
+                    f"GT refers to mesh {mesh_name!r}, which has no embedder in CSE.EMBEDDERS"
+                )
             selected = samples.valid & (mesh_ids == mesh_id)
             pixel_embeddings = extract_at_points(
                 outputs.embedding, packed.point_bbox_indices, samples, mask=selected

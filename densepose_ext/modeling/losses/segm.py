@@ -1,4 +1,5 @@
 """Coarse segmentation loss: from the DensePose part masks (`dp_masks`) or from instance masks."""
+
 from typing import List, Optional
 
 import torch
@@ -50,14 +51,21 @@ class SegmentationLoss:
         self.heatmap_size = heatmap_size
         self.n_segm_channels = n_segm_channels
 
-    def __call__(self, proposals_with_gt: List[Instances], coarse_segm: torch.Tensor,
-                 packed: Optional[PackedDensePoseGT]) -> torch.Tensor:  # fmt: skip
+    def __call__(
+        self,
+        proposals_with_gt: List[Instances],
+        coarse_segm: torch.Tensor,
+        packed: Optional[PackedDensePoseGT],
+    ) -> torch.Tensor:
         if packed is None or packed.coarse_segm_gt is None:
             return zero_loss(coarse_segm)
         estimated = coarse_segm[packed.bbox_indices]  # [M, K, S, S]
         with torch.no_grad():
             target = resample_segm_to_proposals(
-                packed.coarse_segm_gt, packed.bbox_xywh_gt, packed.bbox_xywh_est, estimated.shape[-1]
+                packed.coarse_segm_gt,
+                packed.bbox_xywh_gt,
+                packed.bbox_xywh_est,
+                estimated.shape[-1],
             )
             target = (target > 0) if self.n_segm_channels == 2 else target
         return F.cross_entropy(estimated, target.long())
@@ -67,8 +75,12 @@ class MaskLoss:
     """Cross-entropy of `coarse_segm` of every filtered proposal vs its GT instance mask cropped
     to the proposal (binary)."""
 
-    def __call__(self, proposals_with_gt: List[Instances], coarse_segm: torch.Tensor,
-                 packed: Optional[PackedDensePoseGT] = None) -> torch.Tensor:  # fmt: skip
+    def __call__(
+        self,
+        proposals_with_gt: List[Instances],
+        coarse_segm: torch.Tensor,
+        packed: Optional[PackedDensePoseGT] = None,
+    ) -> torch.Tensor:
         side = coarse_segm.shape[-1]
         targets = []
         for instances in proposals_with_gt:
@@ -97,6 +109,10 @@ class MaskOrSegmentationLoss:
         else:
             self.loss = SegmentationLoss(head.HEATMAP_SIZE, head.NUM_COARSE_SEGM_CHANNELS)
 
-    def __call__(self, proposals_with_gt: List[Instances], coarse_segm: torch.Tensor,
-                 packed: Optional[PackedDensePoseGT]) -> torch.Tensor:  # fmt: skip
+    def __call__(
+        self,
+        proposals_with_gt: List[Instances],
+        coarse_segm: torch.Tensor,
+        packed: Optional[PackedDensePoseGT],
+    ) -> torch.Tensor:
         return self.loss(proposals_with_gt, coarse_segm, packed)

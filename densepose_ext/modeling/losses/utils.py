@@ -4,6 +4,7 @@ Packing walks the images and their (filtered) proposals in order, keeping a glob
 that indexes the batched predictor outputs. Instances with no DensePose data, or no data of the
 kind the loss needs, advance the index but contribute nothing.
 """
+
 from dataclasses import dataclass
 from typing import List, Optional
 
@@ -54,7 +55,9 @@ def _uses(data, kind: str) -> bool:
     return data.i is not None if kind == "chart" else data.vertex_ids is not None
 
 
-def pack_densepose_gt(proposals_with_gt: List[Instances], kind: str = "chart") -> Optional[PackedDensePoseGT]:
+def pack_densepose_gt(
+    proposals_with_gt: List[Instances], kind: str = "chart"
+) -> Optional[PackedDensePoseGT]:
     """Packs the GT of `kind` ("chart" or "cse") from filtered proposals; None if nothing is usable."""
     assert kind in ("chart", "cse"), kind
     used, boxes_gt, boxes_est, bbox_indices = [], [], [], []
@@ -138,8 +141,12 @@ def sample_point_locations(packed: PackedDensePoseGT, side: int) -> PointSamples
     """Grid locations of all packed points on outputs of side `side` (no half-pixel shift)."""
     gt = packed.bbox_xywh_gt[packed.point_bbox_with_dp_indices]  # [P, 4]
     est = packed.bbox_xywh_est[packed.point_bbox_with_dp_indices]
-    in_x, x_lo, x_hi, w_x = _grid_coords(packed.x_gt, gt[:, 0], gt[:, 2], est[:, 0], est[:, 2], side)
-    in_y, y_lo, y_hi, w_y = _grid_coords(packed.y_gt, gt[:, 1], gt[:, 3], est[:, 1], est[:, 3], side)
+    in_x, x_lo, x_hi, w_x = _grid_coords(
+        packed.x_gt, gt[:, 0], gt[:, 2], est[:, 0], est[:, 2], side
+    )
+    in_y, y_lo, y_hi, w_y = _grid_coords(
+        packed.y_gt, gt[:, 1], gt[:, 3], est[:, 1], est[:, 3], side
+    )
     return PointSamples(in_x & in_y, x_lo, x_hi, y_lo, y_hi, w_x, w_y)
 
 

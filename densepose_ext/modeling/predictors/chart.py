@@ -1,4 +1,5 @@
 """`DensePoseChartPredictor`: head features -> coarse / fine segmentation logits and U, V per part."""
+
 import torch
 from torch import nn
 
@@ -24,7 +25,9 @@ class DensePoseChartPredictor(nn.Module):
         kernel = head_cfg.DECONV_KERNEL
         self.scale_factor = head_cfg.UP_SCALE
         # attribute names and order are the checkpoint keys
-        self.ann_index_lowres = make_deconv_layer(input_channels, head_cfg.NUM_COARSE_SEGM_CHANNELS, kernel)
+        self.ann_index_lowres = make_deconv_layer(
+            input_channels, head_cfg.NUM_COARSE_SEGM_CHANNELS, kernel
+        )
         self.index_uv_lowres = make_deconv_layer(input_channels, num_parts, kernel)
         self.u_lowres = make_deconv_layer(input_channels, num_parts, kernel)
         self.v_lowres = make_deconv_layer(input_channels, num_parts, kernel)

@@ -1,4 +1,5 @@
 """`DensePoseChartWithConfidencePredictor`: chart predictor plus UV and segmentation confidences."""
+
 import torch
 from torch.nn import functional as F
 

@@ -1,4 +1,5 @@
 """The layer recipe shared by all DensePose predictors: stride-2 transposed conv + bilinear upsampling."""
+
 import torch
 from detectron2.layers import ConvTranspose2d
 from torch import nn

@@ -1,22 +1,22 @@
 """`Trainer`: detectron2's `DefaultTrainer` with DensePose data, evaluators, optimiser and TTA.
 
-Differences from `DefaultTrainer`: DensePose train / test loaders and mapper; bbox + DensePose
-evaluators (the CSE embedder is passed to the latter); SGD or AdamW (`SOLVER.OPTIMIZER`) with LR
-multipliers for parameters named `features` / `embeddings`; multi-process training also works on CPU (gloo, DDP without device ids).
+Differences from `DefaultTrainer`: DensePose train / test loaders and mapper; the evaluators of
+`evaluation.build_densepose_evaluators` (the CSE embedder is passed to the DensePose one); SGD or
+AdamW (`SOLVER.OPTIMIZER`) with LR multipliers for parameters named `features` / `embeddings`;
+multi-process training also works on CPU (gloo, DDP without device ids).
 """
 
 import logging
 import os
 import weakref
 from collections import OrderedDict
-from typing import Any, List, Optional
+from typing import Any, Optional
 
 import torch
 from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.engine import DefaultTrainer, SimpleTrainer, TrainerBase
 from detectron2.engine.train_loop import AMPTrainer
 from detectron2.evaluation import (
-    COCOEvaluator,
     DatasetEvaluator,
     DatasetEvaluators,
     inference_on_dataset,
@@ -34,6 +34,7 @@ from ..data.bootstrap import (
 )
 from ..data.build import build_detection_test_loader, build_detection_train_loader
 from ..data.dataset_mapper import DatasetMapper, load_densepose_transform_data
+from ..evaluation.build import build_densepose_evaluators
 
 __all__ = ["Trainer", "create_ddp_model", "extract_embedder"]
 
@@ -139,38 +140,12 @@ class Trainer(DefaultTrainer):
         output_folder: Optional[str] = None,
         embedder: Optional[torch.nn.Module] = None,
     ) -> DatasetEvaluator:
-        """bbox COCO evaluator, plus the DensePose evaluator when DENSEPOSE_ON."""
+        """The evaluators of `build_densepose_evaluators` (COCO boxes, DensePose when DENSEPOSE_ON);
+        results go to `output_folder` (default OUTPUT_DIR/inference)."""
         if output_folder is None:
             output_folder = os.path.join(cfg.OUTPUT_DIR, "inference")
-        distributed = cfg.DENSEPOSE_EVALUATION.DISTRIBUTED_INFERENCE
-        evaluators: List[DatasetEvaluator] = [
-            COCOEvaluator(
-                dataset_name, output_dir=output_folder, distributed=distributed, tasks=("bbox",)
-            )
-        ]
-        if cfg.MODEL.DENSEPOSE_ON:
-            evaluators.append(
-                cls._build_densepose_evaluator(cfg, dataset_name, output_folder, embedder)
-            )
-        return DatasetEvaluators(evaluators)
-
-    @staticmethod
-    def _build_densepose_evaluator(cfg, dataset_name, output_folder, embedder):
-        from ..evaluation.evaluator import DensePoseCOCOEvaluator
-        from ..evaluation.storage import build_tensor_storage
-
-        ev = cfg.DENSEPOSE_EVALUATION
-        storage = build_tensor_storage(ev.STORAGE, ev.TYPE, output_folder, comm.get_rank())
-        return DensePoseCOCOEvaluator(
-            dataset_name,
-            distributed=ev.DISTRIBUTED_INFERENCE,
-            output_dir=output_folder,
-            evaluator_type=ev.TYPE,
-            min_iou_threshold=ev.MIN_IOU_THRESHOLD,
-            storage=storage,
-            embedder=embedder,
-            should_evaluate_mesh_alignment=ev.EVALUATE_MESH_ALIGNMENT,
-            mesh_alignment_mesh_names=list(ev.MESH_ALIGNMENT_MESH_NAMES) or None,
+        return DatasetEvaluators(
+            build_densepose_evaluators(cfg, dataset_name, output_folder, embedder)
         )
 
     @classmethod

@@ -3,7 +3,7 @@
 import contextlib
 import io
 import logging
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Sequence, Tuple
 
 from detectron2.data import MetadataCatalog
 from detectron2.evaluation import COCOEvaluator, DatasetEvaluator
@@ -12,13 +12,19 @@ from detectron2.utils import comm
 from .evaluator import DensePoseCOCOEvaluator
 from .storage import build_tensor_storage
 
-__all__ = ["Detectron2COCOEvaluatorAdapter", "build_densepose_evaluators"]
+__all__ = [
+    "Detectron2COCOEvaluatorAdapter",
+    "build_coco_evaluator",
+    "build_densepose_evaluator",
+    "build_densepose_evaluators",
+    "coco_evaluation_tasks",
+]
 
 logger = logging.getLogger(__name__)
 
 
 class Detectron2COCOEvaluatorAdapter(COCOEvaluator):
-    """COCO bbox evaluation whose GT categories are those of `thing_dataset_id_to_contiguous_id`.
+    """COCO evaluation (`tasks`, default boxes) whose GT categories are those of `thing_dataset_id_to_contiguous_id`.
 
     When several dataset ids map to one contiguous id, the id detectron2 maps predictions back to
     (the last one in the map) is kept and all their annotations are relabelled to it; missing
@@ -26,11 +32,15 @@ class Detectron2COCOEvaluatorAdapter(COCOEvaluator):
     """
 
     def __init__(
-        self, dataset_name: str, output_dir: Optional[str] = None, distributed: bool = True
+        self,
+        dataset_name: str,
+        output_dir: Optional[str] = None,
+        distributed: bool = True,
+        tasks: Sequence[str] = ("bbox",),
     ):
         super().__init__(
             dataset_name,
-            tasks=("bbox",),
+            tasks=tuple(tasks),
             distributed=distributed,
             output_dir=output_dir,
             use_fast_impl=False,
@@ -56,35 +66,60 @@ class Detectron2COCOEvaluatorAdapter(COCOEvaluator):
             self._coco_api.createIndex()
 
 
+def coco_evaluation_tasks(cfg) -> Tuple[str, ...]:
+    """The detectron2 COCO tasks evaluated beside DensePose (box AP for every model)."""
+    return ("bbox",)
+
+
+def build_coco_evaluator(
+    cfg, dataset_name: str, output_dir: Optional[str]
+) -> Optional[Detectron2COCOEvaluatorAdapter]:
+    """COCO AP of `coco_evaluation_tasks(cfg)`; None (with a warning) when it cannot run."""
+    metadata = MetadataCatalog.get(dataset_name)
+    if not (hasattr(metadata, "json_file") or output_dir):
+        logger.warning(
+            f"COCO evaluation skipped for {dataset_name!r}: no json_file and no output_dir"
+        )
+        return None
+    return Detectron2COCOEvaluatorAdapter(
+        dataset_name,
+        output_dir=output_dir,
+        distributed=cfg.DENSEPOSE_EVALUATION.DISTRIBUTED_INFERENCE,
+        tasks=coco_evaluation_tasks(cfg),
+    )
+
+
+def build_densepose_evaluator(
+    cfg, dataset_name: str, output_dir: Optional[str], embedder: Optional[Callable] = None
+) -> DensePoseCOCOEvaluator:
+    """GPS / GPSm / IOU evaluation as configured by `DENSEPOSE_EVALUATION.*` (SURFACE included)."""
+    ev = cfg.DENSEPOSE_EVALUATION
+    return DensePoseCOCOEvaluator(
+        dataset_name,
+        distributed=ev.DISTRIBUTED_INFERENCE,
+        output_dir=output_dir,
+        evaluator_type=ev.TYPE,
+        min_iou_threshold=ev.MIN_IOU_THRESHOLD,
+        storage=build_tensor_storage(ev.STORAGE, ev.TYPE, output_dir, comm.get_rank()),
+        embedder=embedder,
+        should_evaluate_mesh_alignment=ev.EVALUATE_MESH_ALIGNMENT,
+        mesh_alignment_mesh_names=list(ev.MESH_ALIGNMENT_MESH_NAMES) or None,
+        surface=ev.SURFACE or None,
+    )
+
+
 def build_densepose_evaluators(
     cfg, dataset_name: str, output_dir: Optional[str], embedder: Optional[Callable] = None
 ) -> List[DatasetEvaluator]:
-    """[bbox COCO evaluator adapter, DensePoseCOCOEvaluator (if DENSEPOSE_ON)] for `dataset_name`."""
-    evaluators: List[DatasetEvaluator] = []
+    """The evaluators of a config for `dataset_name`: [COCO adapter, DensePoseCOCOEvaluator].
+
+    The COCO adapter is left out when it cannot run, the DensePose evaluator unless DENSEPOSE_ON.
+    With `DENSEPOSE_EVALUATION.DISTRIBUTED_INFERENCE` False the evaluators do not gather across
+    processes (only the main process runs inference). `Trainer.build_evaluator` uses this.
+    """
     densepose = None
     if cfg.MODEL.DENSEPOSE_ON:
-        ev = cfg.DENSEPOSE_EVALUATION
-        storage = build_tensor_storage(ev.STORAGE, ev.TYPE, output_dir, comm.get_rank())
-        # built before the bbox adapter, which may replace metadata.json_file by a converted copy
-        densepose = DensePoseCOCOEvaluator(
-            dataset_name,
-            distributed=True,
-            output_dir=output_dir,
-            evaluator_type=ev.TYPE,
-            min_iou_threshold=ev.MIN_IOU_THRESHOLD,
-            storage=storage,
-            embedder=embedder,
-            should_evaluate_mesh_alignment=ev.EVALUATE_MESH_ALIGNMENT,
-            mesh_alignment_mesh_names=list(ev.MESH_ALIGNMENT_MESH_NAMES) or None,
-            surface=ev.get("SURFACE", "") or None,
-        )
-    metadata = MetadataCatalog.get(dataset_name)
-    if hasattr(metadata, "json_file") or output_dir:
-        evaluators.append(Detectron2COCOEvaluatorAdapter(dataset_name, output_dir=output_dir))
-    else:
-        logger.warning(
-            f"bbox evaluation skipped for {dataset_name!r}: no json_file and no output_dir"
-        )
-    if densepose is not None:
-        evaluators.append(densepose)
-    return evaluators
+        # built before the COCO adapter, which may replace metadata.json_file by a converted copy
+        densepose = build_densepose_evaluator(cfg, dataset_name, output_dir, embedder)
+    evaluators = [build_coco_evaluator(cfg, dataset_name, output_dir), densepose]
+    return [e for e in evaluators if e is not None]

@@ -1,3 +1,7 @@
+import os
+import sys
+
+import numpy as np
 import pytest
 import torch
 from detectron2.config import get_cfg
@@ -99,3 +103,107 @@ def test_unknown_optimizer_is_rejected():
     cfg.SOLVER.OPTIMIZER = "LAMB"
     with pytest.raises(ValueError, match="LAMB"):
         Trainer.build_optimizer(cfg, _Model())
+
+
+class _GroundTruthBoxModel(nn.Module):
+    """Predicts every GT box of an image (score 0.9) with the chart of the tiny dataset: part 2
+    in the upper half of the box, part 7 in the lower half, U = x / w and V = y / h in the box."""
+
+    def __init__(self, boxes_by_image):
+        super().__init__()
+        self.boxes_by_image = boxes_by_image
+
+    def forward(self, inputs):
+        from detectron2.structures import Boxes, Instances
+
+        from densepose_ext.structures.predictor_outputs import DensePoseChartPredictorOutput
+
+        outputs = []
+        for inp in inputs:
+            boxes = torch.tensor(self.boxes_by_image[inp["image_id"]], dtype=torch.float32)
+            n, s = len(boxes), 16
+            fine = torch.zeros(n, 25, s, s)
+            fine[:, 2, : s // 2] = 10.0
+            fine[:, 7, s // 2 :] = 10.0
+            coarse = torch.zeros(n, 2, s, s)
+            coarse[:, 1] = 10.0
+            centres = (torch.arange(s, dtype=torch.float32) + 0.5) / s
+            instances = Instances((inp["height"], inp["width"]))
+            instances.pred_boxes = Boxes(boxes)
+            instances.scores = torch.full((n,), 0.9)
+            instances.pred_classes = torch.zeros(n, dtype=torch.int64)
+            instances.pred_densepose = DensePoseChartPredictorOutput(
+                coarse_segm=coarse,
+                fine_segm=fine,
+                u=centres.expand(n, 25, s, s).clone(),
+                v=centres[:, None].expand(n, 25, s, s).clone(),
+            )
+            outputs.append({"instances": instances})
+        return outputs
+
+
+def _write_grid_surface(path) -> str:
+    """A synthetic-body surface .npz: a 3 x 3 (U, V) grid per part; geodesic = UV distance within
+    a part, 2 between parts."""
+    grid = np.linspace(0.1, 0.9, 3)
+    u, v = (a.reshape(-1) for a in np.meshgrid(grid, grid))
+    part_ids = np.repeat(np.arange(1, 25), u.size)
+    u, v = np.tile(u, 24), np.tile(v, 24)
+    geodists = np.hypot(u[:, None] - u[None], v[:, None] - v[None])
+    geodists[part_ids[:, None] != part_ids[None]] = 2.0
+    np.savez(path, part_ids=part_ids, u=u, v=v, geodists=geodists)
+    return str(path)
+
+
+def test_evaluation_uses_the_configured_surface_without_downloading(tmp_path, monkeypatch):
+    """DENSEPOSE_EVALUATION.SURFACE reaches the DensePose evaluator that `Trainer.test` (hence
+    `train_net.py --eval-only`) builds; no remote file is fetched."""
+    import json
+
+    from detectron2.utils.file_io import PathManager
+
+    from densepose_ext.evaluation import evaluator as evaluator_module
+
+    sys.path.insert(0, os.path.dirname(__file__))
+    from tiny_densepose_dataset import register_tiny_dataset, write_tiny_dataset
+
+    files = write_tiny_dataset(str(tmp_path / "data"), num_images=2)
+    register_tiny_dataset("densepose_ext_test_trainer_surface", files)
+    surface = _write_grid_surface(tmp_path / "surface.npz")
+
+    local_path = PathManager.get_local_path
+
+    def no_download(path, **kwargs):
+        if "://" in str(path):
+            raise OSError(f"download attempted: {path}")
+        return local_path(path, **kwargs)
+
+    monkeypatch.setattr(PathManager, "get_local_path", no_download)
+    loaded = []
+
+    def recording_loader(source):
+        loaded.append(source)
+        return load_chart_surface(source)
+
+    load_chart_surface = evaluator_module.load_chart_surface
+    monkeypatch.setattr(evaluator_module, "load_chart_surface", recording_loader)
+
+    cfg = get_cfg()
+    add_densepose_config(cfg)
+    cfg.DATASETS.TEST = ("densepose_ext_test_trainer_surface",)
+    cfg.DATALOADER.NUM_WORKERS = 0
+    cfg.INPUT.MIN_SIZE_TEST, cfg.INPUT.MAX_SIZE_TEST = 96, 160
+    cfg.OUTPUT_DIR = str(tmp_path / "output")
+    cfg.merge_from_list(["DENSEPOSE_EVALUATION.SURFACE", surface])
+
+    with open(files["json_file"]) as f:
+        annotations = json.load(f)["annotations"]
+    boxes = {}
+    for ann in annotations:
+        x, y, w, h = ann["bbox"]
+        boxes.setdefault(ann["image_id"], []).append([x, y, x + w, y + h])
+    results = Trainer.test(cfg, _GroundTruthBoxModel(boxes))
+
+    assert loaded == [surface]
+    assert results["bbox"]["AP"] > 99.0  # the COCO evaluator ran on the same data
+    assert results["densepose_gps"]["AP"] > 99.0  # the prediction is the GT chart

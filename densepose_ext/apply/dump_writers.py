@@ -12,7 +12,6 @@
   2018-challenge fields `uv_shape` [3, h, w] and `uv_data` (base64 PNG of the I, U·255, V·255 crop).
 """
 
-import base64
 import io
 import json
 import os
@@ -20,12 +19,12 @@ import shutil
 import tempfile
 from typing import Dict, List
 
-import cv2
 import numpy as np
 import torch
 
 from ..converters.iuv_image import make_iuv_image
 from ..converters.prediction import ImagePrediction
+from ..structures.chart_result import encode_png_base64, quantize_densepose_chart_result
 from .files import ItemNamer, atomic_write_bytes, atomic_write_image, temporary_path
 from .inputs import InputItem
 
@@ -184,17 +183,7 @@ class NpzWriter:
 
 def quantized_iuv_crop(result) -> np.ndarray:
     """uint8 [h, w, 3]: part I, U·255, V·255 (clamped, truncated) of one chart result."""
-    labels = result.labels.numpy().astype(np.uint8)
-    uv = np.clip(result.uv.numpy() * 255.0, 0, 255).astype(np.uint8)
-    return np.stack([labels, uv[0], uv[1]], axis=-1)
-
-
-def _png_base64_rgb(image_hwc: np.ndarray) -> str:
-    """PNG whose channels, as PIL / most readers decode them, are image_hwc[..., 0], [..., 1], [..., 2]."""
-    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(image_hwc[:, :, ::-1]))
-    if not ok:
-        raise OSError("PNG encoding failed")
-    return base64.b64encode(encoded.tobytes()).decode("ascii")
+    return np.moveaxis(quantize_densepose_chart_result(result).labels_uv_uint8.numpy(), 0, -1)
 
 
 class JsonWriter:
@@ -221,7 +210,7 @@ class JsonWriter:
             if chart is not None:
                 crop = quantized_iuv_crop(chart[k])
                 det["uv_shape"] = [3, int(crop.shape[0]), int(crop.shape[1])]
-                det["uv_data"] = _png_base64_rgb(crop)
+                det["uv_data"] = encode_png_base64(crop)
             detections.append(det)
         return detections
 

@@ -7,8 +7,6 @@ Record (§7.2): image_id, category_id (contiguous predicted class), bbox XYWH fl
 Evaluation detections are the same dicts with `iuv` uint8 [3, h, w] (chart) or the CSE tensors.
 """
 
-import base64
-import io
 from typing import Dict, List, Optional
 
 import numpy as np
@@ -20,6 +18,7 @@ from ..converters.chart_result import chart_outputs_to_results
 from ..structures.chart_result import (
     DensePoseChartResultCompressed,
     DensePoseChartResultQuantized,
+    decode_png_base64,
     decompress_compressed_densepose_chart_result,
     quantize_densepose_chart_result,
 )
@@ -86,10 +85,7 @@ def instances_to_records(
 
 def decode_challenge_iuv(uv_data: str, uv_shape) -> np.ndarray:
     """2018 challenge format: base64 PNG of the HWC IUV crop -> uint8 [3, h, w]."""
-    from PIL import Image
-
-    image = Image.open(io.BytesIO(base64.decodebytes(uv_data.encode())))
-    hwc = np.asarray(image.convert("RGB"), dtype=np.uint8)
+    hwc = decode_png_base64(uv_data)
     return np.ascontiguousarray(np.moveaxis(hwc, -1, 0)).reshape([int(s) for s in uv_shape])
 
 

@@ -16,6 +16,8 @@ __all__ = [
     "quantize_densepose_chart_result",
     "compress_quantized_densepose_chart_result",
     "decompress_compressed_densepose_chart_result",
+    "decode_png_base64",
+    "encode_png_base64",
 ]
 
 
@@ -62,7 +64,8 @@ class DensePoseChartResultQuantized:
 
 @dataclass
 class DensePoseChartResultCompressed:
-    """`labels_uv_str`: base64 of a PNG holding the HWC uint8 quantised result; `shape_chw`."""
+    """`labels_uv_str`: base64 of a PNG holding the HWC uint8 quantised result (see
+    `encode_png_base64`); `shape_chw`."""
 
     shape_chw: tuple
     labels_uv_str: str
@@ -77,26 +80,42 @@ def quantize_densepose_chart_result(result: DensePoseChartResult) -> DensePoseCh
     return DensePoseChartResultQuantized(out)
 
 
+def encode_png_base64(image_hwc: np.ndarray) -> str:
+    """One-line base64 text of a lossless PNG of a uint8 [h, w, 3] image.
+
+    Channel k of the image is PNG channel k (R, G, B), as PIL and most readers decode it.
+    """
+    import cv2
+
+    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(np.asarray(image_hwc)[:, :, ::-1]))
+    if not ok:
+        raise ValueError(f"PNG encoding of an image of shape {np.shape(image_hwc)} failed")
+    return base64.b64encode(encoded.tobytes()).decode("ascii")
+
+
+def decode_png_base64(text: str) -> np.ndarray:
+    """uint8 [h, w, 3] (R, G, B) of base64 PNG text; line breaks are allowed (the original
+    DensePose wrote them)."""
+    from PIL import Image
+
+    image = Image.open(BytesIO(base64.b64decode(text)))
+    return np.asarray(image.convert("RGB"), dtype=np.uint8)
+
+
 def compress_quantized_densepose_chart_result(
     result: DensePoseChartResultQuantized,
 ) -> DensePoseChartResultCompressed:
     """PNG-encodes the quantised result (lossless) and base64-encodes the bytes."""
-    from PIL import Image
-
     chw = result.labels_uv_uint8.cpu().numpy()
-    buffer = BytesIO()
-    Image.fromarray(np.ascontiguousarray(np.moveaxis(chw, 0, -1))).save(buffer, format="png")
     return DensePoseChartResultCompressed(
-        tuple(chw.shape), base64.encodebytes(buffer.getvalue()).decode()
+        tuple(chw.shape), encode_png_base64(np.moveaxis(chw, 0, -1))
     )
 
 
 def decompress_compressed_densepose_chart_result(
     result: DensePoseChartResultCompressed,
 ) -> DensePoseChartResultQuantized:
-    from PIL import Image
-
-    data = base64.decodebytes(result.labels_uv_str.encode())
-    hwc = np.array(Image.open(BytesIO(data)), dtype=np.uint8)
+    """The quantised result of `compress_quantized_densepose_chart_result` (exact)."""
+    hwc = decode_png_base64(result.labels_uv_str)
     chw = np.moveaxis(hwc, -1, 0).reshape(result.shape_chw)
     return DensePoseChartResultQuantized(torch.from_numpy(np.ascontiguousarray(chw)))

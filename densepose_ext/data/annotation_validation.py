@@ -21,6 +21,13 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
+from ..structures.constants import (
+    BOX_FRAME_SIZE,
+    DENSEPOSE_ANNOTATION_KEYS,
+    DENSEPOSE_POINT_KEYS,
+    N_COARSE_PARTS,
+    N_FINE_PARTS,
+)
 from ..structures.rle import RLEError, check_rle
 
 __all__ = [
@@ -37,11 +44,6 @@ INVALID_ANNOTATION_POLICIES = ("skip", "reject", "off")
 ENV_VARIABLE = "DENSEPOSE_INVALID_ANNOTATIONS"
 METADATA_KEY = "densepose_invalid_annotations"
 
-_POINT_KEYS = ("dp_x", "dp_y", "dp_I", "dp_U", "dp_V", "dp_vertex")
-_DP_KEYS = _POINT_KEYS + ("dp_masks", "ref_model")
-_MASK_SIZE = 256
-_N_BODY_PARTS = 14
-_N_PART_LABELS = 24
 _COORD_SLACK = 1.0
 _UV_EPS = 1e-6
 _MAX_PROBLEMS_LOGGED = 20
@@ -64,7 +66,7 @@ def _as_numbers(value: Any, key: str, problems: List[str]) -> Optional[np.ndarra
 
 
 def _check_points(ann: Dict[str, Any], problems: List[str]) -> None:
-    arrays = {k: _as_numbers(ann[k], k, problems) for k in _POINT_KEYS if k in ann}
+    arrays = {k: _as_numbers(ann[k], k, problems) for k in DENSEPOSE_POINT_KEYS if k in ann}
     lengths = {k: a.size for k, a in arrays.items() if a is not None}
     if len(set(lengths.values())) > 1:
         problems.append("length mismatch: " + ", ".join(f"{k}={n}" for k, n in lengths.items()))
@@ -73,14 +75,14 @@ def _check_points(ann: Dict[str, Any], problems: List[str]) -> None:
         if (
             a is not None
             and a.size
-            and (a.min() < -_COORD_SLACK or a.max() > _MASK_SIZE + _COORD_SLACK)
+            and (a.min() < -_COORD_SLACK or a.max() > BOX_FRAME_SIZE + _COORD_SLACK)
         ):
             problems.append(f"{key} outside the box frame [0, 256]: [{a.min():g}, {a.max():g}]")
     parts = arrays.get("dp_I")
     if parts is not None and parts.size:
         if not np.all(parts == np.round(parts)):
             problems.append("dp_I has non-integer part indices")
-        elif parts.min() < 1 or parts.max() > _N_PART_LABELS:
+        elif parts.min() < 1 or parts.max() > N_FINE_PARTS:
             problems.append(
                 f"dp_I part index out of range 1..24: [{parts.min():g}, {parts.max():g}]"
             )
@@ -110,12 +112,12 @@ def _check_keys(ann: Dict[str, Any], problems: List[str]) -> None:
 
 
 def _check_masks(masks: Any, problems: List[str]) -> None:
-    size = (_MASK_SIZE, _MASK_SIZE)
+    size = (BOX_FRAME_SIZE, BOX_FRAME_SIZE)
     if isinstance(masks, dict):
         entries = [masks]
     elif isinstance(masks, (list, tuple)):
-        if len(masks) > _N_BODY_PARTS:
-            problems.append(f"dp_masks has {len(masks)} entries, at most {_N_BODY_PARTS} allowed")
+        if len(masks) > N_COARSE_PARTS:
+            problems.append(f"dp_masks has {len(masks)} entries, at most {N_COARSE_PARTS} allowed")
             return
         entries = [m for m in masks if m]
     else:
@@ -133,7 +135,7 @@ def _check_masks(masks: Any, problems: List[str]) -> None:
 
 def densepose_annotation_problems(ann: Dict[str, Any]) -> List[str]:
     """Human-readable problems of one annotation's DensePose part (empty list = fine or none)."""
-    if not any(k in ann for k in _DP_KEYS):
+    if not any(k in ann for k in DENSEPOSE_ANNOTATION_KEYS):
         return []
     problems: List[str] = []
     _check_keys(ann, problems)
@@ -201,7 +203,7 @@ def validate_densepose_dataset(
     for line in lines[:_MAX_PROBLEMS_LOGGED]:
         logger.warning(f"Skipping DensePose GT{where}: {line}")
     for _, _, _, _, ann in bad:
-        for key in _DP_KEYS:
+        for key in DENSEPOSE_ANNOTATION_KEYS:
             ann.pop(key, None)
     total = sum(len(r.get("annotations", [])) for r in dataset_dicts)
     logger.warning(

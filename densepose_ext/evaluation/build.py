@@ -24,7 +24,8 @@ logger = logging.getLogger(__name__)
 
 
 class Detectron2COCOEvaluatorAdapter(COCOEvaluator):
-    """COCO evaluation (`tasks`, default boxes) whose GT categories are those of `thing_dataset_id_to_contiguous_id`.
+    """COCO evaluation of `tasks` (default: boxes) whose GT categories are those of
+    `thing_dataset_id_to_contiguous_id`.
 
     When several dataset ids map to one contiguous id, the id detectron2 maps predictions back to
     (the last one in the map) is kept and all their annotations are relabelled to it; missing

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from ..converters.cse_vertices import closest_vertices
+from ..structures.constants import N_FINE_PARTS
 from .geodesics import GeodesicDistances
 from .surface import ChartSurface
 
@@ -188,7 +189,7 @@ def chart_gps_reference(
 
 
 def _nearest_point_loop(surface: ChartSurface, label: int, u: float, v: float) -> int:
-    if label < 1 or label > 24:
+    if label < 1 or label > N_FINE_PARTS:
         return -1
     members = np.nonzero(surface.part_ids == label)[0]
     if members.size == 0:

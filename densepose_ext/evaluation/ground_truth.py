@@ -11,9 +11,9 @@ from detectron2.structures import BoxMode
 from detectron2.utils.file_io import PathManager
 from pycocotools.coco import COCO
 
-__all__ = ["coco_from_dict", "load_contiguous_coco_gt", "coco_gt_from_dataset_dicts"]
+from ..structures.constants import DENSEPOSE_ANNOTATION_KEYS
 
-DENSEPOSE_KEYS = ("dp_x", "dp_y", "dp_I", "dp_U", "dp_V", "dp_masks", "dp_vertex", "ref_model")
+__all__ = ["coco_from_dict", "load_contiguous_coco_gt", "coco_gt_from_dataset_dicts"]
 
 
 def coco_from_dict(dataset: dict) -> COCO:
@@ -61,7 +61,7 @@ def _annotation_from_dict(obj: dict, image_id: int, ann_id: int) -> dict:
     }
     if obj.get("segmentation"):
         ann["segmentation"] = copy.deepcopy(obj["segmentation"])
-    for key in DENSEPOSE_KEYS:
+    for key in DENSEPOSE_ANNOTATION_KEYS:
         if key in obj:
             value = obj[key]
             ann[key] = value.tolist() if isinstance(value, np.ndarray) else copy.deepcopy(value)

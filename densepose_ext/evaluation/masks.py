@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from scipy.ndimage import zoom
 
+from ..structures.constants import BOX_FRAME_SIZE
+
 __all__ = [
     "decode_dp_masks",
     "gt_mask",
@@ -23,7 +25,6 @@ __all__ = [
     "IGNORE_MASK_IOU",
 ]
 
-DP_MASK_SIZE = 256
 IGNORE_BOX_FRACTION = 0.7  # a box with this fraction of its area in ignore regions is dropped
 IGNORE_MASK_IOU = 0.9  # a detection mask with this IoU with the ignore mask is dropped
 
@@ -40,7 +41,7 @@ def decode_dp_masks(dp_masks) -> np.ndarray:
     """Foreground (union of all coarse parts) uint8 [256, 256] in the GT box frame."""
     if isinstance(dp_masks, dict):
         return (_decode_rle(dp_masks) > 0).astype(np.uint8)
-    fg = np.zeros((DP_MASK_SIZE, DP_MASK_SIZE), dtype=np.uint8)
+    fg = np.zeros((BOX_FRAME_SIZE, BOX_FRAME_SIZE), dtype=np.uint8)
     for rle in dp_masks:
         if rle:
             fg |= (_decode_rle(rle) > 0).astype(np.uint8)
@@ -65,7 +66,7 @@ def gt_mask(ann: dict, image_hw) -> np.ndarray:
     if ann.get("dp_masks"):
         gx, gy, gw, gh = (float(c) for c in ann["bbox"])
         fg = decode_dp_masks(ann["dp_masks"]).astype(np.float64)
-        scaled = zoom(fg, (max(gh, 1) / DP_MASK_SIZE, max(gw, 1) / DP_MASK_SIZE), order=1) > 0.5
+        scaled = zoom(fg, (max(gh, 1) / BOX_FRAME_SIZE, max(gw, 1) / BOX_FRAME_SIZE), order=1) > 0.5
         return paste_box_mask(scaled.astype(np.uint8), int(gx), int(gy), image_hw)
     segm = ann.get("segmentation")
     if segm:

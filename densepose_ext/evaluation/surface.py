@@ -16,6 +16,7 @@ from typing import Dict, Optional
 import numpy as np
 from scipy.spatial import cKDTree
 
+from ..structures.constants import DENSEPOSE_DATA_URL_PREFIX, N_FINE_PARTS
 from ..utils.files import ExternalFileError, resolve_file
 from .geodesics import (
     CondensedGeodesics,
@@ -37,8 +38,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-N_PARTS = 24
-OFFICIAL_BASE_URL = "https://dl.fbaipublicfiles.com/densepose/data/"
+OFFICIAL_BASE_URL = DENSEPOSE_DATA_URL_PREFIX
 OFFICIAL_SURFACE_URLS = {
     name: OFFICIAL_BASE_URL + name
     for name in ("SMPL_subdiv.mat", "SMPL_SUBDIV_TRANSFORM.mat", "Pdist_matrix.pkl")
@@ -80,7 +80,7 @@ class ChartSurface:
         )
         out = np.full(labels.shape[0], -1, dtype=np.int64)
         for part in np.unique(labels):
-            if part < 1 or part > N_PARTS:
+            if part < 1 or part > N_FINE_PARTS:
                 continue
             tree, members = self._part_tree(int(part))
             if tree is None:

@@ -11,13 +11,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .constants import (
+    BOX_FRAME_SIZE,
+    DENSEPOSE_ANNOTATION_KEYS,
+    DENSEPOSE_CHART_KEYS,
+    DENSEPOSE_CSE_KEYS,
+    N_COARSE_PARTS,
+    N_FINE_PARTS,
+)
 from .rle import decode_rle
 
 __all__ = ["DensePoseDataRelative"]
-
-_CHART_KEYS = ("dp_I", "dp_U", "dp_V")
-_CSE_KEYS = ("dp_vertex", "ref_model")
-_ALL_KEYS = ("dp_x", "dp_y", "dp_I", "dp_U", "dp_V", "dp_masks", "dp_vertex", "ref_model")
 
 
 class DensePoseDataRelative:
@@ -25,9 +29,9 @@ class DensePoseDataRelative:
     int64; mesh_id int; segm float32 [256, 256]. Absent parts are None (chart-only data has no
     vertex_ids, CSE-only data no i / u / v, data without `dp_masks` no segm)."""
 
-    MASK_SIZE = 256
-    N_BODY_PARTS = 14
-    N_PART_LABELS = 24
+    MASK_SIZE = BOX_FRAME_SIZE
+    N_BODY_PARTS = N_COARSE_PARTS
+    N_PART_LABELS = N_FINE_PARTS
 
     def __init__(
         self,
@@ -43,11 +47,11 @@ class DensePoseDataRelative:
         self.vertex_ids = None
         self.mesh_id = -1
         self.mesh_name = None
-        if all(k in annotation for k in _CHART_KEYS):
+        if all(k in annotation for k in DENSEPOSE_CHART_KEYS):
             self.i = torch.as_tensor(annotation["dp_I"]).reshape(-1).round().to(torch.int64)
             self.u = torch.as_tensor(annotation["dp_U"], dtype=torch.float32).reshape(-1)
             self.v = torch.as_tensor(annotation["dp_V"], dtype=torch.float32).reshape(-1)
-        if all(k in annotation for k in _CSE_KEYS):
+        if all(k in annotation for k in DENSEPOSE_CSE_KEYS):
             self.vertex_ids = torch.as_tensor(annotation["dp_vertex"]).reshape(-1).to(torch.int64)
             self.mesh_name = str(annotation["ref_model"])
             if mesh_name_to_id is not None:
@@ -65,14 +69,16 @@ class DensePoseDataRelative:
         """True iff the annotation has points and chart (dp_I/U/V) or CSE (dp_vertex, ref_model) GT."""
         if not ("dp_x" in annotation and "dp_y" in annotation):
             return False
-        return all(k in annotation for k in _CHART_KEYS) or all(k in annotation for k in _CSE_KEYS)
+        return all(k in annotation for k in DENSEPOSE_CHART_KEYS) or all(
+            k in annotation for k in DENSEPOSE_CSE_KEYS
+        )
 
     @staticmethod
     def validate_annotation(annotation: Dict[str, Any]) -> None:
         """Raises ValueError naming the missing keys unless `has_annotation(annotation)`."""
         if DensePoseDataRelative.has_annotation(annotation):
             return
-        present = [k for k in _ALL_KEYS if k in annotation]
+        present = [k for k in DENSEPOSE_ANNOTATION_KEYS if k in annotation]
         raise ValueError(
             "DensePose annotation needs dp_x, dp_y and either dp_I, dp_U, dp_V or dp_vertex, "
             f"ref_model; it has {present}"
@@ -81,7 +87,7 @@ class DensePoseDataRelative:
     @staticmethod
     def cleanup_annotation(annotation: Dict[str, Any]) -> None:
         """Removes every DensePose key (dp_* and ref_model) from the annotation dict, in place."""
-        for key in _ALL_KEYS:
+        for key in DENSEPOSE_ANNOTATION_KEYS:
             annotation.pop(key, None)
 
     @staticmethod

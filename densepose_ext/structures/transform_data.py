@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from ..utils.files import ExternalFileError, resolve_file
+from .constants import DENSEPOSE_DATA_URL_PREFIX
 
 __all__ = [
     "MASK_LABEL_SYMMETRIES",
@@ -44,9 +45,7 @@ POINT_LABEL_SYMMETRIES = [
     24,
     23,
 ]
-UV_SYMMETRY_TRANSFORMS_URL = (
-    "https://dl.fbaipublicfiles.com/densepose/data/UV_symmetry_transforms.mat"
-)
+UV_SYMMETRY_TRANSFORMS_URL = DENSEPOSE_DATA_URL_PREFIX + "UV_symmetry_transforms.mat"
 
 
 @dataclass

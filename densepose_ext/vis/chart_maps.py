@@ -4,12 +4,12 @@ from typing import Callable
 
 import numpy as np
 
+from ..structures.constants import N_FINE_PARTS
 from .base import VisStyle, Visualizer, apply_colormap, blend_in_box
 
 __all__ = ["ChartMapVisualizer", "PartLabelsVisualizer", "UVisualizer", "VVisualizer"]
 
 DEFAULT_COLORMAP = "parula"
-NUM_PARTS = 24
 
 
 class ChartMapVisualizer(Visualizer):
@@ -33,7 +33,7 @@ class ChartMapVisualizer(Visualizer):
 
 def _labels_scaled(result) -> np.ndarray:
     """Part labels 0..24 spread over 0..255 (label · 255/24, truncated)."""
-    return (result.labels.numpy().astype(np.float32) * (255.0 / NUM_PARTS)).astype(np.uint8)
+    return (result.labels.numpy().astype(np.float32) * (255.0 / N_FINE_PARTS)).astype(np.uint8)
 
 
 def _coordinate_scaled(index: int) -> Callable:

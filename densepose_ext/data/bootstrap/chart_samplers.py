@@ -13,6 +13,8 @@ import torch
 from detectron2.structures import Instances
 
 from ...converters.chart_result import chart_outputs_to_results, resample_labels
+from ...structures.constants import BOX_FRAME_SIZE
+from ...structures.constants import FINE_TO_COARSE_PART as _FINE_TO_COARSE_PART
 from ...structures.data_relative import DensePoseDataRelative
 from ...structures.densepose_list import DensePoseList
 from .point_selection import select_per_group
@@ -25,16 +27,12 @@ __all__ = [
 ]
 
 # fine part label (0..24) -> coarse part label (0..14)
-FINE_TO_COARSE_PART = torch.tensor(
-    [0, 1, 1, 2, 3, 4, 5, 6, 7, 6, 7, 8, 9, 8, 9, 10, 11, 10, 11, 12, 13, 12, 13, 14, 14],
-    dtype=torch.int64,
-)
-MASK_SIZE = DensePoseDataRelative.MASK_SIZE
+FINE_TO_COARSE_PART = torch.tensor(_FINE_TO_COARSE_PART, dtype=torch.int64)
 
 
 def chart_part_masks(output) -> torch.Tensor:
     """Chart outputs [N, ...] -> int64 [N, 256, 256] coarse part labels (0 = background)."""
-    size = MASK_SIZE
+    size = BOX_FRAME_SIZE
     fine = resample_labels(output.coarse_segm.float(), output.fine_segm.float(), size, size)
     return FINE_TO_COARSE_PART.to(fine.device)[fine]
 
@@ -91,8 +89,8 @@ class DensePoseUniformSampler:
         rows, cols = pixels // w, pixels % w
         uv = result.uv.detach().cpu().reshape(2, -1)[:, pixels].clamp(0.0, 1.0)
         return {
-            "dp_x": (cols.double() + 0.5).div(w).mul(MASK_SIZE).float(),
-            "dp_y": (rows.double() + 0.5).div(h).mul(MASK_SIZE).float(),
+            "dp_x": (cols.double() + 0.5).div(w).mul(BOX_FRAME_SIZE).float(),
+            "dp_y": (rows.double() + 0.5).div(h).mul(BOX_FRAME_SIZE).float(),
             "dp_I": parts.float(),
             "dp_U": uv[0],
             "dp_V": uv[1],

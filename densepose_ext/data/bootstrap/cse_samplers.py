@@ -15,14 +15,13 @@ from detectron2.structures import Instances
 from ...converters.boxes import int_boxes_xywh
 from ...converters.cse_vertices import closest_vertices
 from ...converters.resample import channel_argmax, resize_maps
+from ...structures.constants import BOX_FRAME_SIZE
 from ...structures.data_relative import DensePoseDataRelative
 from ...structures.densepose_list import DensePoseList
 from ..meshes.catalog import MeshCatalog
 from .point_selection import select_per_group
 
 __all__ = ["DensePoseCSEUniformSampler", "DensePoseCSEConfidenceBasedSampler"]
-
-MASK_SIZE = DensePoseDataRelative.MASK_SIZE
 
 
 def _mesh_id(mesh_name: str) -> int:
@@ -67,7 +66,7 @@ class DensePoseCSEUniformSampler:
         classes = instances.dataset_classes if self.use_gt_categories else instances.pred_classes
         int_boxes = int_boxes_xywh(boxes)
         coarse_256 = channel_argmax(
-            resize_maps(output.coarse_segm.float(), MASK_SIZE, MASK_SIZE)
+            resize_maps(output.coarse_segm.float(), BOX_FRAME_SIZE, BOX_FRAME_SIZE)
         ).cpu()
         datas = []
         for i in range(len(output)):
@@ -106,8 +105,8 @@ class DensePoseCSEUniformSampler:
         )
         rows, cols = pixels // w, pixels % w
         return {
-            "dp_x": (cols.double() + 0.5).div(w).mul(MASK_SIZE).float(),
-            "dp_y": (rows.double() + 0.5).div(h).mul(MASK_SIZE).float(),
+            "dp_x": (cols.double() + 0.5).div(w).mul(BOX_FRAME_SIZE).float(),
+            "dp_y": (rows.double() + 0.5).div(h).mul(BOX_FRAME_SIZE).float(),
             "dp_vertex": vertices.cpu(),
             "ref_model": mesh_name,
         }

@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Optional
 from detectron2.data import DatasetCatalog, MetadataCatalog
 from detectron2.structures import BoxMode
 
+from ...structures.constants import DENSEPOSE_ANNOTATION_KEYS, DENSEPOSE_DATA_URL_PREFIX
 from ...utils.files import resolve_file
 from ..annotation_validation import validate_densepose_dataset
 
@@ -30,17 +31,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-DENSEPOSE_ANNOTATION_KEYS = (
-    "dp_x",
-    "dp_y",
-    "dp_I",
-    "dp_U",
-    "dp_V",
-    "dp_masks",
-    "dp_vertex",
-    "ref_model",
-)
-DENSEPOSE_METADATA_URL_PREFIX = "https://dl.fbaipublicfiles.com/densepose/data/"
+DENSEPOSE_METADATA_URL_PREFIX = DENSEPOSE_DATA_URL_PREFIX
 
 
 def densepose_default_metadata() -> Dict[str, str]:

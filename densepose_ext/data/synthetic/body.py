@@ -15,6 +15,8 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
+from ...structures.constants import FINE_TO_COARSE_PART
+
 __all__ = [
     "SEGMENTS",
     "PART_NAMES",
@@ -53,10 +55,7 @@ PART_NAMES = (
     "Head left",
 )
 # index = fine part 0..24 (0 = background) -> coarse part 0..14
-FINE_TO_COARSE = np.array(
-    [0, 1, 1, 2, 3, 4, 5, 6, 7, 6, 7, 8, 9, 8, 9, 10, 11, 10, 11, 12, 13, 12, 13, 14, 14],
-    dtype=np.int64,
-)
+FINE_TO_COARSE = np.array(FINE_TO_COARSE_PART, dtype=np.int64)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Dict, List, Tuple
 import numpy as np
 from pycocotools import mask as mask_util
 
+from ...structures.constants import BOX_FRAME_SIZE
 from .body import FINE_TO_COARSE
 from .scene import RenderedScene
 
@@ -23,7 +24,6 @@ __all__ = [
 ]
 
 PERSON_CATEGORY = {"id": 1, "name": "person", "supercategory": "person"}
-MASK_SIZE = 256
 
 
 def encode_rle(masks: np.ndarray) -> List[Dict]:
@@ -39,7 +39,7 @@ def _label_masks(labels: np.ndarray, values: np.ndarray) -> np.ndarray:
     return (values[:, None, None] == labels.T[None]).astype(np.uint8).transpose(2, 1, 0)
 
 
-def box_frame_grid(box: np.ndarray, shape, size: int = MASK_SIZE):
+def box_frame_grid(box: np.ndarray, shape, size: int = BOX_FRAME_SIZE):
     """Image rows [size] and columns [size] under the cell centres of a size x size grid over the box."""
     x0, y0, w, h = box
     rows = np.floor(y0 + (np.arange(size) + 0.5) * h / size).astype(np.int64)
@@ -47,7 +47,7 @@ def box_frame_grid(box: np.ndarray, shape, size: int = MASK_SIZE):
     return np.clip(rows, 0, shape[0] - 1), np.clip(cols, 0, shape[1] - 1)
 
 
-def box_frame_labels(labels: np.ndarray, box: np.ndarray, size: int = MASK_SIZE) -> np.ndarray:
+def box_frame_labels(labels: np.ndarray, box: np.ndarray, size: int = BOX_FRAME_SIZE) -> np.ndarray:
     """Samples an image label map [H, W] at the centres of a size x size grid over box (x0, y0, w, h)."""
     rows, cols = box_frame_grid(box, labels.shape, size)
     return labels[rows[:, None], cols[None, :]]
@@ -75,8 +75,8 @@ def _densepose_fields(
     for q, rle in zip(present, encode_rle(_label_masks(box_coarse, present))):
         dp_masks[q - 1] = rle
     return {
-        "dp_x": np.round((px + 0.5 - x0) / w * MASK_SIZE, 3).tolist(),
-        "dp_y": np.round((py + 0.5 - y0) / h * MASK_SIZE, 3).tolist(),
+        "dp_x": np.round((px + 0.5 - x0) / w * BOX_FRAME_SIZE, 3).tolist(),
+        "dp_y": np.round((py + 0.5 - y0) / h * BOX_FRAME_SIZE, 3).tolist(),
         "dp_I": rendered.part[py, px].astype(np.float64).tolist(),
         "dp_U": np.round(rendered.u[py, px].astype(np.float64), 6).tolist(),
         "dp_V": np.round(rendered.v[py, px].astype(np.float64), 6).tolist(),

@@ -11,6 +11,8 @@ from typing import List, Optional
 import torch
 from detectron2.structures import BoxMode, Instances
 
+from ...structures.constants import BOX_FRAME_SIZE
+
 __all__ = [
     "PackedDensePoseGT",
     "PointSamples",
@@ -19,8 +21,6 @@ __all__ = [
     "extract_at_points",
     "zero_loss",
 ]
-
-MASK_SIZE = 256  # side of the box frame of the annotations
 
 
 @dataclass
@@ -128,7 +128,7 @@ class PointSamples:
 
 def _grid_coords(v_norm, v0_gt, size_gt, v0_est, size_est, side: int):
     """One axis: image coordinate -> (inside, lo, hi, weight of hi) on the output grid."""
-    v = v0_gt + v_norm * size_gt / MASK_SIZE
+    v = v0_gt + v_norm * size_gt / BOX_FRAME_SIZE
     inside = (v >= v0_est) & (v < v0_est + size_est)
     g = (v - v0_est) * side / size_est
     lo = g.floor().clamp(0, side - 1).long()

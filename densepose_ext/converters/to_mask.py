@@ -1,7 +1,8 @@
 """DensePose outputs -> full-image instance masks (`BitMasks`)."""
 
-from typing import Tuple
+from typing import Tuple, Union
 
+import numpy as np
 import torch
 from detectron2.structures import BitMasks, Boxes
 
@@ -10,7 +11,14 @@ from .boxes import group_by_size, int_boxes_xywh
 from .chart_result import resample_labels
 from .resample import channel_argmax, resize_maps
 
-__all__ = ["ToMaskConverter", "densepose_outputs_to_box_masks", "paste_box_masks"]
+ArrayLike = Union[np.ndarray, torch.Tensor]
+
+__all__ = [
+    "ToMaskConverter",
+    "densepose_outputs_to_box_masks",
+    "paste_box_mask_into",
+    "paste_box_masks",
+]
 
 
 def densepose_outputs_to_box_masks(output, int_boxes: torch.Tensor) -> list:
@@ -34,16 +42,24 @@ def densepose_outputs_to_box_masks(output, int_boxes: torch.Tensor) -> list:
     return masks
 
 
+def paste_box_mask_into(canvas: ArrayLike, box_mask: ArrayLike, x0: int, y0: int) -> None:
+    """Writes `box_mask` [h, w] into `canvas` [H, W] at rows y0:y0+h, cols x0:x0+w, clipped to
+    the canvas (NumPy arrays or tensors; the canvas dtype converts the values)."""
+    height, width = canvas.shape[-2:]
+    h, w = box_mask.shape[-2:]
+    xs, ys, xe, ye = max(x0, 0), max(y0, 0), min(x0 + w, width), min(y0 + h, height)
+    if xe > xs and ye > ys:
+        canvas[..., ys:ye, xs:xe] = box_mask[..., ys - y0 : ye - y0, xs - x0 : xe - x0]
+
+
 def paste_box_masks(
     box_masks: list, int_boxes: torch.Tensor, image_size_hw: Tuple[int, int], device
 ) -> torch.Tensor:
     """Pastes [h, w] masks at rows y:y+h, cols x:x+w of a bool [N, H, W] canvas (clipped to it)."""
     height, width = image_size_hw
     canvas = torch.zeros((len(box_masks), height, width), dtype=torch.bool, device=device)
-    for i, (x, y, w, h) in enumerate(int_boxes.tolist()):
-        x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, width), min(y + h, height)
-        if x1 > x0 and y1 > y0:
-            canvas[i, y0:y1, x0:x1] = box_masks[i][y0 - y : y1 - y, x0 - x : x1 - x]
+    for i, (x, y, _w, _h) in enumerate(int_boxes.tolist()):
+        paste_box_mask_into(canvas[i], box_masks[i], x, y)
     return canvas
 
 

@@ -19,6 +19,7 @@ from detectron2.data.samplers import InferenceSampler, TrainingSampler
 
 from ..structures.data_relative import DensePoseDataRelative
 from .dataset_mapper import DatasetMapper
+from .metadata import set_dataset_metadata
 
 __all__ = [
     "build_detection_train_loader",
@@ -31,29 +32,16 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-def _set_metadata(name: str, key: str, value: Any) -> None:
-    """Sets a metadata entry, replacing an older different value (detectron2 forbids that)."""
-    meta = MetadataCatalog.get(name)
-    if key in meta.__dict__ and meta.__dict__[key] != value:
-        logger.debug(f"Metadata {name}.{key} replaced")
-        del meta.__dict__[key]
-    if key not in meta.__dict__:
-        setattr(meta, key, value)
-
-
 def register_category_options(cfg, dataset_names: List[str]) -> None:
     """Copies DATASETS.WHITELISTED_CATEGORIES / CATEGORY_MAPS / CLASS_TO_MESH_NAME_MAPPING to metadata."""
     for name in dataset_names:
         meta = MetadataCatalog.get(name)
         if name in cfg.DATASETS.WHITELISTED_CATEGORIES:
-            _set_metadata(
-                name,
-                "whitelisted_categories",
-                [int(c) for c in cfg.DATASETS.WHITELISTED_CATEGORIES[name]],
-            )
+            whitelist = [int(c) for c in cfg.DATASETS.WHITELISTED_CATEGORIES[name]]
+            set_dataset_metadata(name, {"whitelisted_categories": whitelist})
         if name in cfg.DATASETS.CATEGORY_MAPS:
             mapping = {int(k): int(v) for k, v in cfg.DATASETS.CATEGORY_MAPS[name].items()}
-            _set_metadata(name, "category_map", mapping)
+            set_dataset_metadata(name, {"category_map": mapping})
         if not hasattr(meta, "class_to_mesh_name") and cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING:
             meta.class_to_mesh_name = {
                 int(k): v for k, v in cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING.items()
@@ -88,12 +76,15 @@ def _merge_categories(names: List[str], all_dicts: List[List[dict]]) -> Dict[str
     contiguous = {merged: index for index, merged in enumerate(sorted(merged_names))}
     thing_classes = [merged_names[m] for m in sorted(merged_names)]
     for name, to_merged in merged_ids_per_dataset.items():
-        _set_metadata(name, "thing_classes", thing_classes)
-        _set_metadata(name, "thing_dataset_id_to_merged_id", dict(to_merged))
-        _set_metadata(
+        set_dataset_metadata(
             name,
-            "thing_dataset_id_to_contiguous_id",
-            {s: contiguous[m] for s, m in to_merged.items()},
+            {
+                "thing_classes": thing_classes,
+                "thing_dataset_id_to_merged_id": dict(to_merged),
+                "thing_dataset_id_to_contiguous_id": {
+                    s: contiguous[m] for s, m in to_merged.items()
+                },
+            },
         )
     return merged_ids_per_dataset
 

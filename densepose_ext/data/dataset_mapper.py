@@ -18,6 +18,7 @@ from detectron2.data import detection_utils as utils
 from detectron2.data import transforms as T
 from detectron2.structures import BoxMode
 
+from ..converters.to_mask import paste_box_mask_into
 from ..structures.data_relative import DensePoseDataRelative
 from ..structures.densepose_list import DensePoseList
 from ..structures.transform_data import DensePoseTransformData
@@ -185,15 +186,12 @@ class DatasetMapper:
 
 def _paste_box_mask(canvas: np.ndarray, mask: torch.Tensor, box_xyxy) -> None:
     """Resizes a box-frame mask [256, 256] to the integer box and pastes it (threshold 0.5)."""
-    h, w = canvas.shape
     x0, y0 = int(np.floor(box_xyxy[0])), int(np.floor(box_xyxy[1]))
     x1, y1 = int(np.ceil(box_xyxy[2])), int(np.ceil(box_xyxy[3]))
     bw, bh = max(x1 - x0, 1), max(y1 - y0, 1)
     resized = F.interpolate(mask[None, None], size=(bh, bw), mode="bilinear", align_corners=False)
     resized = (resized[0, 0] >= 0.5).numpy().astype(np.uint8)
-    cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x0 + bw, w), min(y0 + bh, h)
-    if cx1 > cx0 and cy1 > cy0:
-        canvas[cy0:cy1, cx0:cx1] = resized[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
+    paste_box_mask_into(canvas, resized, x0, y0)
 
 
 def _mesh_id_or_unknown(mesh_name: str) -> int:

@@ -8,7 +8,9 @@ import torch
 import torch.nn.functional as F
 from scipy.ndimage import zoom
 
+from ..converters.to_mask import paste_box_mask_into
 from ..structures.constants import BOX_FRAME_SIZE
+from ..structures.rle import decode_rle
 
 __all__ = [
     "decode_dp_masks",
@@ -29,34 +31,24 @@ IGNORE_BOX_FRACTION = 0.7  # a box with this fraction of its area in ignore regi
 IGNORE_MASK_IOU = 0.9  # a detection mask with this IoU with the ignore mask is dropped
 
 
-def _decode_rle(rle: dict) -> np.ndarray:
-    if isinstance(rle.get("counts"), list):
-        rle = mask_utils.frPyObjects(rle, *rle["size"])
-    elif isinstance(rle.get("counts"), str):
-        rle = {"size": rle["size"], "counts": rle["counts"].encode()}
-    return mask_utils.decode(rle)
-
-
 def decode_dp_masks(dp_masks) -> np.ndarray:
-    """Foreground (union of all coarse parts) uint8 [256, 256] in the GT box frame."""
+    """Foreground (union of all coarse parts) uint8 [256, 256] in the GT box frame.
+
+    Raises `RLEError` for an RLE that does not describe a 256 x 256 mask."""
+    size = (BOX_FRAME_SIZE, BOX_FRAME_SIZE)
     if isinstance(dp_masks, dict):
-        return (_decode_rle(dp_masks) > 0).astype(np.uint8)
-    fg = np.zeros((BOX_FRAME_SIZE, BOX_FRAME_SIZE), dtype=np.uint8)
+        return (decode_rle(dp_masks, size) > 0).astype(np.uint8)
+    fg = np.zeros(size, dtype=np.uint8)
     for rle in dp_masks:
         if rle:
-            fg |= (_decode_rle(rle) > 0).astype(np.uint8)
+            fg |= (decode_rle(rle, size) > 0).astype(np.uint8)
     return fg
 
 
 def paste_box_mask(box_mask: np.ndarray, x0: int, y0: int, image_hw) -> np.ndarray:
     """Pastes a [h, w] mask with its top-left corner at (x0, y0) into a uint8 [H, W] canvas (clipped)."""
-    height, width = int(image_hw[0]), int(image_hw[1])
-    canvas = np.zeros((height, width), dtype=np.uint8)
-    h, w = box_mask.shape
-    ys, xs = max(y0, 0), max(x0, 0)
-    ye, xe = min(y0 + h, height), min(x0 + w, width)
-    if ye > ys and xe > xs:
-        canvas[ys:ye, xs:xe] = box_mask[ys - y0 : ye - y0, xs - x0 : xe - x0] > 0
+    canvas = np.zeros((int(image_hw[0]), int(image_hw[1])), dtype=np.uint8)
+    paste_box_mask_into(canvas, np.asarray(box_mask) > 0, int(x0), int(y0))
     return canvas
 
 
@@ -73,7 +65,7 @@ def gt_mask(ann: dict, image_hw) -> np.ndarray:
         if isinstance(segm, list):
             rle = mask_utils.merge(mask_utils.frPyObjects(segm, height, width))
             return mask_utils.decode(rle)
-        return _decode_rle(segm)
+        return decode_rle(segm, (height, width))
     return np.zeros((height, width), dtype=np.uint8)
 
 

@@ -180,3 +180,19 @@ def test_lvis_loader_image_paths(tmp_path):
     assert record["not_exhaustive_category_ids"] == [3] and record["neg_category_ids"] == [4]
     assert record["annotations"][0]["dp_I"] == DP_FIELDS["dp_I"]
     assert MetadataCatalog.get("lvis_unittest").categories[943] == "sheep"
+
+
+def test_registering_again_with_other_files_replaces_changed_metadata(tmp_path):
+    first = _write_json(tmp_path / "first.json", [_annotation(1, 7)])
+    register_densepose_coco_dataset("dp_unittest_again", first, str(tmp_path), {"foo": 1})
+    DatasetCatalog.get("dp_unittest_again")
+    meta = MetadataCatalog.get("dp_unittest_again")
+    meta.set(thing_classes=["person"])
+    assert meta.categories == {1: "person"}
+    dogs = [{"id": 4, "name": "dog"}]
+    second = _write_json(tmp_path / "second.json", [_annotation(1, 7, category_id=4)], dogs)
+    register_densepose_coco_dataset("dp_unittest_again", second, str(tmp_path), {"foo": 2})
+    DatasetCatalog.get("dp_unittest_again")
+    meta = MetadataCatalog.get("dp_unittest_again")
+    assert meta.json_file == second and meta.foo == 2 and meta.categories == {4: "dog"}
+    assert meta.thing_classes == ["person"]  # entries not written again are kept

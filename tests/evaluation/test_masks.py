@@ -15,12 +15,23 @@ from densepose_ext.evaluation.masks import (
     mask_ious,
     paste_box_mask,
 )
+from densepose_ext.structures.rle import RLEError
 
 
 def test_decode_dp_masks_union_of_parts_and_single_dict():
     top, full = box_mask_rle(10), box_mask_rle(256)
     assert decode_dp_masks([top, [], top]).sum() == 10 * 256
     assert decode_dp_masks(full).sum() == 256 * 256
+
+
+def test_decode_dp_masks_rejects_rle_of_wrong_size_or_length():
+    short = box_mask_rle(10)
+    short = {"size": short["size"], "counts": [100, 50]}  # covers 150 of 256 x 256 pixels
+    with pytest.raises(RLEError, match="cover 150"):
+        decode_dp_masks([short])
+    small = mask_utils.encode(np.asfortranarray(np.ones((8, 8), dtype=np.uint8)))
+    with pytest.raises(RLEError, match="expected"):
+        decode_dp_masks(small)
 
 
 def test_gt_mask_from_dp_masks_zoomed_and_pasted_clipped():

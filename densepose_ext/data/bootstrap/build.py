@@ -19,6 +19,7 @@ from detectron2.utils import comm
 
 from ...config import get_bootstrap_dataset_config
 from ..datasets.dataset_type import DatasetType
+from ..metadata import set_dataset_metadata
 from .combined_loader import CombinedDataLoader, SampleCountingLoader
 from .datasets import ImageListDataset, VideoKeyframeDataset, join_base_path, read_list_file
 from .filters import build_inference_filter
@@ -106,11 +107,14 @@ def register_video_list_dataset(
 
     if name not in DatasetCatalog.list():
         DatasetCatalog.register(name, lambda: None)
-    MetadataCatalog.get(name).set(
-        dataset_type=DatasetType.VIDEO_LIST,
-        video_list_fpath=video_list_fpath,
-        video_base_path=video_base_path,
-        category=category,
+    set_dataset_metadata(
+        name,
+        dict(
+            dataset_type=DatasetType.VIDEO_LIST,
+            video_list_fpath=video_list_fpath,
+            video_base_path=video_base_path,
+            category=category,
+        ),
     )
 
 
@@ -130,8 +134,9 @@ def register_image_list_dataset(
         if not isinstance(image_list, str)
         else {"image_list_fpath": image_list}
     )
-    MetadataCatalog.get(name).set(
-        dataset_type=IMAGE_LIST, image_base_path=image_base_path, category=category, **source
+    set_dataset_metadata(
+        name,
+        dict(dataset_type=IMAGE_LIST, image_base_path=image_base_path, category=category, **source),
     )
 
 
@@ -146,7 +151,6 @@ def bootstrap_dataset_specs(cfg) -> List[CfgNode]:
 
 
 def _store_loader_metadata(name: str, loader_cfg) -> None:
-    meta = MetadataCatalog.get(name)
     values = {
         "category_to_class_mapping": {
             str(k): int(v) for k, v in loader_cfg.CATEGORY_TO_CLASS_MAPPING.items()
@@ -154,10 +158,7 @@ def _store_loader_metadata(name: str, loader_cfg) -> None:
         "categories": list(loader_cfg.CATEGORIES),
         "max_count_per_category": int(loader_cfg.MAX_COUNT_PER_CATEGORY),
     }
-    for key, value in values.items():
-        if key in meta.__dict__ and meta.__dict__[key] != value:
-            del meta.__dict__[key]
-        setattr(meta, key, value)
+    set_dataset_metadata(name, values)
 
 
 def build_bootstrap_dataset(name: str, loader_cfg) -> torch.utils.data.Dataset:

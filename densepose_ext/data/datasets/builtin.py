@@ -9,7 +9,8 @@ from typing import Optional
 
 from detectron2.data import DatasetCatalog
 
-from .coco import register_densepose_coco_dataset, set_dataset_metadata
+from ..metadata import set_dataset_metadata
+from .coco import register_densepose_coco_dataset
 from .dataset_type import DatasetType
 from .lvis import register_densepose_lvis_dataset
 

@@ -19,6 +19,7 @@ from detectron2.structures import BoxMode
 from ...structures.constants import DENSEPOSE_ANNOTATION_KEYS, DENSEPOSE_DATA_URL_PREFIX
 from ...utils.files import resolve_file
 from ..annotation_validation import validate_densepose_dataset
+from ..metadata import set_dataset_metadata
 
 __all__ = [
     "DENSEPOSE_ANNOTATION_KEYS",
@@ -107,7 +108,7 @@ def load_densepose_coco_json(
         coco = COCO(local)
     categories = coco.loadCats(sorted(coco.getCatIds()))
     if dataset_name is not None:
-        MetadataCatalog.get(dataset_name).set(categories={c["id"]: c["name"] for c in categories})
+        set_dataset_metadata(dataset_name, {"categories": {c["id"]: c["name"] for c in categories}})
     id_map = _contiguous_id_map(categories) if map_category_ids else None
     image_ids = sorted(coco.imgs.keys())
     if "minival" not in os.path.basename(json_file):
@@ -157,13 +158,3 @@ def register_densepose_coco_dataset(
     values.update(densepose_default_metadata())
     values.update(metadata or {})
     set_dataset_metadata(name, values)
-
-
-def set_dataset_metadata(name: str, values: Dict[str, Any]) -> None:
-    """Sets metadata; on re-registration with different values the old metadata is replaced
-    (detectron2 refuses to change an attribute in place)."""
-    meta = MetadataCatalog.get(name)
-    if any(getattr(meta, key, value) != value for key, value in values.items()):
-        MetadataCatalog.remove(name)
-        meta = MetadataCatalog.get(name)
-    meta.set(**values)

@@ -9,10 +9,11 @@ import json
 import os
 from typing import Any, Dict, List, Optional
 
-from detectron2.data import DatasetCatalog, MetadataCatalog
+from detectron2.data import DatasetCatalog
 
 from ...utils.files import resolve_file
-from .coco import _annotation_record, densepose_default_metadata, set_dataset_metadata
+from ..metadata import set_dataset_metadata
+from .coco import _annotation_record, densepose_default_metadata
 
 __all__ = ["load_densepose_lvis_json", "register_densepose_lvis_dataset"]
 
@@ -42,7 +43,7 @@ def load_densepose_lvis_json(
     with open(local) as f:
         data = json.load(f)
     if dataset_name is not None:
-        MetadataCatalog.get(dataset_name).set(categories=_lvis_categories())
+        set_dataset_metadata(dataset_name, {"categories": _lvis_categories()})
     anns_per_image: Dict[int, List[Dict]] = {}
     for ann in data.get("annotations", []):
         anns_per_image.setdefault(ann["image_id"], []).append(ann)

@@ -20,6 +20,7 @@ __all__ = [
     "clear_external_files",
     "get_bootstrap_dataset_config",
     "load_bootstrap_config",
+    "bootstrap_config_node",
     "get_densepose_cfg",
     "is_cse",
     "load_densepose_config",
@@ -67,15 +68,36 @@ def get_bootstrap_dataset_config() -> CN:
     _C.IMAGE_LOADER.CATEGORIES = []
     _C.IMAGE_LOADER.MAX_COUNT_PER_CATEGORY = 1_000_000
     _C.IMAGE_LOADER.CATEGORY_TO_CLASS_MAPPING = CN(new_allowed=True)
+    # not in the original schema; the original's code used these defaults
+    # video frames: "all", or random_k / first_k / last_k with NUM_IMAGES = k
+    _C.IMAGE_LOADER.SELECT = CN(new_allowed=True)
+    _C.IMAGE_LOADER.SELECT.STRATEGY = "all"
+    _C.IMAGE_LOADER.TRANSFORM = CN(new_allowed=True)
+    _C.IMAGE_LOADER.TRANSFORM.TYPE = ""  # "" (none) or "resize"
+    _C.IMAGE_LOADER.TRANSFORM.MIN_SIZE = 800
+    _C.IMAGE_LOADER.TRANSFORM.MAX_SIZE = 1333
     _C.INFERENCE = CN()
     _C.INFERENCE.INPUT_BATCH_SIZE = 4
     _C.INFERENCE.OUTPUT_BATCH_SIZE = 2
     _C.DATA_SAMPLER = CN(new_allowed=True)
     _C.DATA_SAMPLER.TYPE = ""
     _C.DATA_SAMPLER.USE_GROUND_TRUTH_CATEGORIES = False
+    _C.DATA_SAMPLER.COUNT_PER_CLASS = 8  # not in the original schema (its code's default)
     _C.FILTER = CN(new_allowed=True)
     _C.FILTER.TYPE = ""
+    _C.FILTER.MIN_VALUE = 0.8  # not in the original schema (its code's default)
     return _C
+
+
+def bootstrap_config_node(key: str, node=None) -> CN:
+    """`node` (a part of one `BOOTSTRAP_DATASETS` entry, e.g. key "IMAGE_LOADER.SELECT") merged
+    over its schema defaults; None gives the defaults."""
+    schema = get_bootstrap_dataset_config()
+    for part in key.split("."):
+        schema = schema[part]
+    if node is not None:
+        schema.merge_from_other_cfg(node if isinstance(node, CN) else CN(node))
+    return schema
 
 
 def load_bootstrap_config(cfg: CN) -> None:

@@ -11,6 +11,7 @@ from .base import (
     make_background,
 )
 from .registry import (
+    VISUALIZER_REGISTRY,
     VISUALIZERS,
     CompoundVisualizer,
     VisOptions,

@@ -1,13 +1,15 @@
 """Visualizers by the original `apply_net show` names, combinable as "bbox,dp_segm,...".
 
-Register more with `@register_visualizer("name")` on a factory `(VisOptions) -> Visualizer`.
+Register more with `@register_visualizer("name")` on a factory `(VisOptions) -> Visualizer`
+(entries of `VISUALIZER_REGISTRY`, a detectron2 `Registry`).
 """
 
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Mapping, Optional
+from typing import Callable, List, Mapping, Optional
 
 import numpy as np
 
+from ..utils.registry import NamedRegistry, RegistryDictView
 from .base import VisStyle, Visualizer, make_background
 from .bbox import ScoredBoxVisualizer
 from .chart_maps import PartLabelsVisualizer, UVisualizer, VVisualizer
@@ -18,6 +20,7 @@ from .iuv_texture import IUVTextureVisualizer
 
 __all__ = [
     "VISUALIZERS",
+    "VISUALIZER_REGISTRY",
     "CompoundVisualizer",
     "VisOptions",
     "build_visualizer",
@@ -37,15 +40,14 @@ class VisOptions:
     vertex_scalars: Optional[Callable] = None  # dp_vertex: mesh name -> float [V] in [0, 1]
 
 
-VISUALIZERS: Dict[str, Callable[[VisOptions], Visualizer]] = {}
+VISUALIZER_REGISTRY = NamedRegistry("VISUALIZER", "visualizer")
+VISUALIZER_REGISTRY.__doc__ = "Visualizer factories (VisOptions) -> Visualizer, by show name."
+VISUALIZERS = RegistryDictView(VISUALIZER_REGISTRY)  # deprecated dict view
 
 
-def register_visualizer(name: str):
-    def wrap(factory):
-        VISUALIZERS[name] = factory
-        return factory
-
-    return wrap
+def register_visualizer(name: str) -> Callable:
+    """Decorator registering a factory `(VisOptions) -> Visualizer` under `name`."""
+    return VISUALIZER_REGISTRY.register_as(name)
 
 
 register_visualizer("bbox")(lambda options: ScoredBoxVisualizer())
@@ -77,13 +79,12 @@ def _cse_texture(options: VisOptions) -> Visualizer:
 def parse_visualizer_names(spec: str) -> List[str]:
     """ "bbox,dp_segm" -> ["bbox", "dp_segm"]; ValueError naming any unknown visualizer."""
     names = [n.strip() for n in spec.split(",") if n.strip()]
+    known = ", ".join(VISUALIZER_REGISTRY.names())
     if not names:
-        raise ValueError("no visualizer given; choose from " + ", ".join(sorted(VISUALIZERS)))
-    unknown = [n for n in names if n not in VISUALIZERS]
+        raise ValueError("no visualizer given; choose from " + known)
+    unknown = [n for n in names if n not in VISUALIZER_REGISTRY]
     if unknown:
-        raise ValueError(
-            f"unknown visualizer {', '.join(unknown)}; known: {', '.join(sorted(VISUALIZERS))}"
-        )
+        raise ValueError(f"unknown visualizer {', '.join(unknown)}; known: {known}")
     return names
 
 
@@ -123,5 +124,6 @@ def build_visualizer(spec: str, options: Optional[VisOptions] = None) -> Compoun
     """Builds the visualizers named in `spec` (comma-separated) with `options`."""
     options = options or VisOptions()
     return CompoundVisualizer(
-        [VISUALIZERS[n](options) for n in parse_visualizer_names(spec)], options.background
+        [VISUALIZER_REGISTRY.get(n)(options) for n in parse_visualizer_names(spec)],
+        options.background,
     )

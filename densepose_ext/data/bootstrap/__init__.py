@@ -6,6 +6,7 @@ See docs/bootstrapping.md. Entry point for training: `build_master_model` + `bui
 
 from .build import (
     BOOTSTRAP_DATASET_FACTORIES,
+    BOOTSTRAP_DATASET_REGISTRY,
     IMAGE_LIST,
     bootstrap_dataset_specs,
     build_bootstrap_dataset,
@@ -21,8 +22,15 @@ from .chart_samplers import DensePoseConfidenceBasedSampler, DensePoseUniformSam
 from .combined_loader import CombinedDataLoader, SampleCountingLoader
 from .cse_samplers import DensePoseCSEConfidenceBasedSampler, DensePoseCSEUniformSampler
 from .datasets import ImageListDataset, VideoKeyframeDataset
-from .filters import INFERENCE_FILTERS, ScoreBasedFilter, build_inference_filter
+from .filters import (
+    BOOTSTRAP_FILTER_REGISTRY,
+    INFERENCE_FILTERS,
+    ScoreBasedFilter,
+    build_inference_filter,
+)
 from .frame_selection import (
+    FRAME_SELECTOR_REGISTRY,
+    IMAGE_TRANSFORM_REGISTRY,
     FirstKFramesSelector,
     ImageResizeTransform,
     LastKFramesSelector,
@@ -32,5 +40,10 @@ from .frame_selection import (
 )
 from .gt_sampler import MaskFromDensePoseSampler, PredictionToGroundTruthSampler
 from .inference_based_loader import InferenceBasedLoader
-from .sampler_registry import DENSEPOSE_SAMPLERS, build_data_sampler, build_densepose_sampler
+from .sampler_registry import (
+    BOOTSTRAP_SAMPLER_REGISTRY,
+    DENSEPOSE_SAMPLERS,
+    build_data_sampler,
+    build_densepose_sampler,
+)
 from .video_reader import list_keyframes, read_keyframe_helper_data, read_keyframes, video_backend

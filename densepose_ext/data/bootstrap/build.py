@@ -7,7 +7,7 @@ master model's predictions into pseudo-GT; the annotated loader and these are mi
 """
 
 import logging
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 import torch
 from detectron2.checkpoint import DetectionCheckpointer
@@ -18,6 +18,7 @@ from detectron2.data.samplers import TrainingSampler
 from detectron2.utils import comm
 
 from ...config import get_bootstrap_dataset_config
+from ...utils.registry import NamedRegistry, RegistryDictView
 from ..datasets.dataset_type import DatasetType
 from ..metadata import set_dataset_metadata
 from .combined_loader import CombinedDataLoader, SampleCountingLoader
@@ -30,6 +31,7 @@ from .video_reader import read_keyframe_helper_data
 
 __all__ = [
     "IMAGE_LIST",
+    "BOOTSTRAP_DATASET_REGISTRY",
     "BOOTSTRAP_DATASET_FACTORIES",
     "bootstrap_dataset_specs",
     "build_bootstrap_dataset",
@@ -55,6 +57,15 @@ def _category(meta) -> Optional[str]:
     return meta.get("category", None)
 
 
+BOOTSTRAP_DATASET_REGISTRY = NamedRegistry(
+    "BOOTSTRAP_DATASET", "bootstrap dataset type (metadata 'dataset_type')"
+)
+BOOTSTRAP_DATASET_REGISTRY.__doc__ = (
+    "Unlabelled image sources by metadata dataset_type: factory(metadata, IMAGE_LOADER node)."
+)
+
+
+@BOOTSTRAP_DATASET_REGISTRY.register_as(DatasetType.VIDEO_LIST.value)
 def _video_list_dataset(meta, loader_cfg) -> VideoKeyframeDataset:
     if loader_cfg.TYPE != "video_keyframe":
         raise ValueError(
@@ -71,6 +82,7 @@ def _video_list_dataset(meta, loader_cfg) -> VideoKeyframeDataset:
     )
 
 
+@BOOTSTRAP_DATASET_REGISTRY.register_as(IMAGE_LIST)
 def _image_list_dataset(meta, loader_cfg) -> ImageListDataset:
     if loader_cfg.TYPE not in ("", IMAGE_LIST):
         raise ValueError(
@@ -89,11 +101,7 @@ def _image_list_dataset(meta, loader_cfg) -> ImageListDataset:
     )
 
 
-# metadata.dataset_type value -> factory(metadata, IMAGE_LOADER cfg) -> torch Dataset
-BOOTSTRAP_DATASET_FACTORIES: Dict[str, Callable] = {
-    DatasetType.VIDEO_LIST.value: _video_list_dataset,
-    IMAGE_LIST: _image_list_dataset,
-}
+BOOTSTRAP_DATASET_FACTORIES = RegistryDictView(BOOTSTRAP_DATASET_REGISTRY)  # deprecated view
 
 
 def register_video_list_dataset(
@@ -169,12 +177,7 @@ def build_bootstrap_dataset(name: str, loader_cfg) -> torch.utils.data.Dataset:
         raise ValueError(
             f"bootstrap dataset {name!r} has no metadata 'dataset_type' (is it registered?)"
         )
-    kind = _type_value(dataset_type)
-    if kind not in BOOTSTRAP_DATASET_FACTORIES:
-        raise KeyError(
-            f"no bootstrap dataset factory for type {kind!r}; known: {sorted(BOOTSTRAP_DATASET_FACTORIES)}"
-        )
-    return BOOTSTRAP_DATASET_FACTORIES[kind](meta, loader_cfg)
+    return BOOTSTRAP_DATASET_REGISTRY.get(_type_value(dataset_type))(meta, loader_cfg)
 
 
 def build_inference_based_loader(

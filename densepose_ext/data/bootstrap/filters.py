@@ -2,7 +2,15 @@
 
 from typing import Any, Callable, Dict, List, Optional
 
-__all__ = ["ScoreBasedFilter", "INFERENCE_FILTERS", "build_inference_filter"]
+from ...config import bootstrap_config_node
+from ...utils.registry import NamedRegistry, RegistryDictView
+
+__all__ = [
+    "BOOTSTRAP_FILTER_REGISTRY",
+    "INFERENCE_FILTERS",
+    "ScoreBasedFilter",
+    "build_inference_filter",
+]
 
 
 class ScoreBasedFilter:
@@ -20,21 +28,24 @@ class ScoreBasedFilter:
         return model_outputs
 
 
-def _score_filter(filter_cfg) -> ScoreBasedFilter:
-    min_value = filter_cfg.get("MIN_VALUE", None)
-    return ScoreBasedFilter() if min_value is None else ScoreBasedFilter(min_score=min_value)
+BOOTSTRAP_FILTER_REGISTRY = NamedRegistry("BOOTSTRAP_FILTER", "bootstrap FILTER.TYPE")
+BOOTSTRAP_FILTER_REGISTRY.__doc__ = (
+    "Filters of the master model's outputs, by FILTER.TYPE: builder(FILTER cfg node) -> filter."
+)
 
 
-# FILTER.TYPE -> builder(filter cfg node)
-INFERENCE_FILTERS: Dict[str, Callable[[Any], Callable]] = {"detection_score": _score_filter}
+@BOOTSTRAP_FILTER_REGISTRY.register()
+def detection_score(filter_cfg) -> ScoreBasedFilter:
+    return ScoreBasedFilter(min_score=filter_cfg.MIN_VALUE)
+
+
+INFERENCE_FILTERS = RegistryDictView(BOOTSTRAP_FILTER_REGISTRY)  # deprecated dict view
 
 
 def build_inference_filter(filter_cfg) -> Optional[Callable]:
-    """Filter for `FILTER` of a bootstrap dataset spec; None when TYPE is empty."""
+    """Filter for `FILTER` of a bootstrap dataset spec (missing keys take the schema defaults);
+    None when TYPE is empty."""
+    filter_cfg = bootstrap_config_node("FILTER", filter_cfg)
     if not filter_cfg.TYPE:
         return None
-    if filter_cfg.TYPE not in INFERENCE_FILTERS:
-        raise KeyError(
-            f"unknown bootstrap FILTER.TYPE {filter_cfg.TYPE!r}; known: {sorted(INFERENCE_FILTERS)}"
-        )
-    return INFERENCE_FILTERS[filter_cfg.TYPE](filter_cfg)
+    return BOOTSTRAP_FILTER_REGISTRY.get(filter_cfg.TYPE)(filter_cfg)

@@ -6,7 +6,12 @@ from typing import Callable, List, Optional, Sequence
 import torch
 from torch.nn import functional as F
 
+from ...config import bootstrap_config_node
+from ...utils.registry import NamedRegistry
+
 __all__ = [
+    "FRAME_SELECTOR_REGISTRY",
+    "IMAGE_TRANSFORM_REGISTRY",
     "RandomKFramesSelector",
     "FirstKFramesSelector",
     "LastKFramesSelector",
@@ -16,6 +21,17 @@ __all__ = [
 ]
 
 
+FRAME_SELECTOR_REGISTRY = NamedRegistry(
+    "FRAME_SELECTOR", "frame selection strategy (IMAGE_LOADER.SELECT.STRATEGY)"
+)
+FRAME_SELECTOR_REGISTRY.__doc__ = "Video frame selectors by SELECT.STRATEGY: cls(NUM_IMAGES)."
+IMAGE_TRANSFORM_REGISTRY = NamedRegistry(
+    "IMAGE_TRANSFORM", "image transform (IMAGE_LOADER.TRANSFORM.TYPE)"
+)
+IMAGE_TRANSFORM_REGISTRY.__doc__ = "Image transforms by TRANSFORM.TYPE: builder(TRANSFORM node)."
+
+
+@FRAME_SELECTOR_REGISTRY.register_as("random_k")
 class RandomKFramesSelector:
     """k frames chosen at random (without replacement; all if there are fewer), in list order."""
 
@@ -28,6 +44,7 @@ class RandomKFramesSelector:
         return [frames[i] for i in positions]
 
 
+@FRAME_SELECTOR_REGISTRY.register_as("first_k")
 class FirstKFramesSelector:
     def __init__(self, k: int):
         self.k = int(k)
@@ -36,6 +53,7 @@ class FirstKFramesSelector:
         return list(frames[: self.k])
 
 
+@FRAME_SELECTOR_REGISTRY.register_as("last_k")
 class LastKFramesSelector:
     def __init__(self, k: int):
         self.k = int(k)
@@ -44,23 +62,13 @@ class LastKFramesSelector:
         return list(frames[-self.k :]) if self.k > 0 else []
 
 
-_SELECTORS = {
-    "random_k": RandomKFramesSelector,
-    "first_k": FirstKFramesSelector,
-    "last_k": LastKFramesSelector,
-}
-
-
 def build_frame_selector(select_cfg) -> Optional[Callable[[Sequence[int]], List[int]]]:
-    """`SELECT.STRATEGY` random_k / first_k / last_k (k = NUM_IMAGES) or all (-> None: every frame)."""
-    strategy = select_cfg.get("STRATEGY", "all") if select_cfg is not None else "all"
-    if strategy in ("all", "", None):
+    """`SELECT.STRATEGY` random_k / first_k / last_k (k = NUM_IMAGES) or "all" (-> None: every
+    frame); missing keys take the schema defaults."""
+    select_cfg = bootstrap_config_node("IMAGE_LOADER.SELECT", select_cfg)
+    if select_cfg.STRATEGY in ("all", ""):
         return None
-    if strategy not in _SELECTORS:
-        raise KeyError(
-            f"unknown frame selection strategy {strategy!r}; known: {sorted(_SELECTORS) + ['all']}"
-        )
-    return _SELECTORS[strategy](select_cfg.NUM_IMAGES)
+    return FRAME_SELECTOR_REGISTRY.get(select_cfg.STRATEGY)(select_cfg.NUM_IMAGES)
 
 
 class ImageResizeTransform:
@@ -83,13 +91,15 @@ class ImageResizeTransform:
         )
 
 
+@IMAGE_TRANSFORM_REGISTRY.register()
+def resize(transform_cfg) -> ImageResizeTransform:
+    return ImageResizeTransform(transform_cfg.MIN_SIZE, transform_cfg.MAX_SIZE)
+
+
 def build_image_transform(transform_cfg) -> Optional[Callable[[torch.Tensor], torch.Tensor]]:
-    """`TRANSFORM.TYPE` "resize" (MIN_SIZE, MAX_SIZE) or empty / missing -> None."""
-    kind = transform_cfg.get("TYPE", "") if transform_cfg is not None else ""
-    if not kind:
+    """`TRANSFORM.TYPE` "resize" (MIN_SIZE, MAX_SIZE) or empty -> None; missing keys take the
+    schema defaults."""
+    transform_cfg = bootstrap_config_node("IMAGE_LOADER.TRANSFORM", transform_cfg)
+    if not transform_cfg.TYPE:
         return None
-    if kind != "resize":
-        raise KeyError(f"unknown image transform {kind!r}; known: ['resize']")
-    return ImageResizeTransform(
-        transform_cfg.get("MIN_SIZE", 800), transform_cfg.get("MAX_SIZE", 1333)
-    )
+    return IMAGE_TRANSFORM_REGISTRY.get(transform_cfg.TYPE)(transform_cfg)

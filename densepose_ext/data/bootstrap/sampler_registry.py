@@ -1,58 +1,84 @@
-"""`DATA_SAMPLER.TYPE` -> `PredictionToGroundTruthSampler` with the matching DensePose sampler."""
+"""`DATA_SAMPLER.TYPE` -> `PredictionToGroundTruthSampler` with the matching DensePose sampler.
+
+Register more with `@BOOTSTRAP_SAMPLER_REGISTRY.register()` on a builder
+`(cfg, DATA_SAMPLER cfg node, embedder or None, generator) -> sampler`; its name is the TYPE.
+"""
 
 from typing import Any, Callable, Dict, Optional
 
 import torch
 
+from ...config import bootstrap_config_node
+from ...utils.registry import NamedRegistry, RegistryDictView
 from .chart_samplers import DensePoseConfidenceBasedSampler, DensePoseUniformSampler
 from .cse_samplers import DensePoseCSEConfidenceBasedSampler, DensePoseCSEUniformSampler
 from .gt_sampler import MaskFromDensePoseSampler, PredictionToGroundTruthSampler
 
-__all__ = ["DENSEPOSE_SAMPLERS", "build_densepose_sampler", "build_data_sampler"]
+__all__ = [
+    "BOOTSTRAP_SAMPLER_REGISTRY",
+    "DENSEPOSE_SAMPLERS",
+    "build_densepose_sampler",
+    "build_data_sampler",
+]
+
+BOOTSTRAP_SAMPLER_REGISTRY = NamedRegistry("BOOTSTRAP_SAMPLER", "bootstrap DATA_SAMPLER.TYPE")
+BOOTSTRAP_SAMPLER_REGISTRY.__doc__ = "Pseudo-GT samplers of bootstrapping, by DATA_SAMPLER.TYPE."
 
 
-def _count(sampler_cfg) -> int:
-    return int(sampler_cfg.get("COUNT_PER_CLASS", 8))
+@BOOTSTRAP_SAMPLER_REGISTRY.register()
+def densepose_uniform(cfg, sampler_cfg, embedder, generator):
+    return DensePoseUniformSampler(sampler_cfg.COUNT_PER_CLASS, generator=generator)
 
 
-def _chart_confidence(channel: str):
+def _register_chart_confidence(name: str, channel: str) -> None:
     def build(cfg, sampler_cfg, embedder, generator):
-        return DensePoseConfidenceBasedSampler(channel, _count(sampler_cfg), generator=generator)
+        return DensePoseConfidenceBasedSampler(
+            channel, sampler_cfg.COUNT_PER_CLASS, generator=generator
+        )
 
-    return build
+    BOOTSTRAP_SAMPLER_REGISTRY.register_as(name)(build)
+
+
+_register_chart_confidence("densepose_UV_confidence", "sigma_2")
+_register_chart_confidence("densepose_fine_segm_confidence", "fine_segm_confidence")
+_register_chart_confidence("densepose_coarse_segm_confidence", "coarse_segm_confidence")
 
 
 def _cse_common(cfg, sampler_cfg) -> Dict[str, Any]:
     return dict(
         class_to_mesh_name=cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING,
-        count_per_class=_count(sampler_cfg),
+        count_per_class=sampler_cfg.COUNT_PER_CLASS,
         use_gt_categories=sampler_cfg.USE_GROUND_TRUTH_CATEGORIES,
     )
 
 
-# TYPE -> builder(cfg, DATA_SAMPLER cfg node, embedder or None, generator) -> densepose sampler
-DENSEPOSE_SAMPLERS: Dict[str, Callable] = {
-    "densepose_uniform": lambda cfg, s, e, g: DensePoseUniformSampler(_count(s), generator=g),
-    "densepose_UV_confidence": _chart_confidence("sigma_2"),
-    "densepose_fine_segm_confidence": _chart_confidence("fine_segm_confidence"),
-    "densepose_coarse_segm_confidence": _chart_confidence("coarse_segm_confidence"),
-    "densepose_cse_uniform": lambda cfg, s, e, g: DensePoseCSEUniformSampler(
-        e, generator=g, **_cse_common(cfg, s)
-    ),
-    "densepose_cse_coarse_segm_confidence": lambda cfg, s, e, g: DensePoseCSEConfidenceBasedSampler(
-        e, confidence_channel="coarse_segm_confidence", generator=g, **_cse_common(cfg, s)
-    ),
-}
+@BOOTSTRAP_SAMPLER_REGISTRY.register()
+def densepose_cse_uniform(cfg, sampler_cfg, embedder, generator):
+    return DensePoseCSEUniformSampler(
+        embedder, generator=generator, **_cse_common(cfg, sampler_cfg)
+    )
+
+
+@BOOTSTRAP_SAMPLER_REGISTRY.register()
+def densepose_cse_coarse_segm_confidence(cfg, sampler_cfg, embedder, generator):
+    return DensePoseCSEConfidenceBasedSampler(
+        embedder,
+        confidence_channel="coarse_segm_confidence",
+        generator=generator,
+        **_cse_common(cfg, sampler_cfg),
+    )
+
+
+DENSEPOSE_SAMPLERS = RegistryDictView(BOOTSTRAP_SAMPLER_REGISTRY)  # deprecated dict view
 
 
 def build_densepose_sampler(
     cfg, sampler_cfg, embedder: Optional[Any] = None, generator: Optional[torch.Generator] = None
 ) -> Callable:
-    if sampler_cfg.TYPE not in DENSEPOSE_SAMPLERS:
-        raise KeyError(
-            f"unknown DATA_SAMPLER.TYPE {sampler_cfg.TYPE!r}; known: {sorted(DENSEPOSE_SAMPLERS)}"
-        )
-    return DENSEPOSE_SAMPLERS[sampler_cfg.TYPE](cfg, sampler_cfg, embedder, generator)
+    """The DensePose sampler of `DATA_SAMPLER` (missing keys take the schema defaults)."""
+    sampler_cfg = bootstrap_config_node("DATA_SAMPLER", sampler_cfg)
+    builder = BOOTSTRAP_SAMPLER_REGISTRY.get(sampler_cfg.TYPE)
+    return builder(cfg, sampler_cfg, embedder, generator)
 
 
 def build_data_sampler(

@@ -6,9 +6,11 @@ U, V and per-part confidences are the values of channel `labels` of the equally 
 (0 on background); single-channel confidences are resized channel 0 over the whole box.
 """
 
-from typing import List, Optional
+import warnings
+from typing import List, Optional, Union
 
 import torch
+from detectron2.structures import Boxes
 
 from ..structures.chart_result import DensePoseChartResult, DensePoseChartResultWithConfidences
 from ..structures.predictor_outputs import DensePoseChartPredictorOutput
@@ -20,8 +22,8 @@ __all__ = [
     "SEGM_CONFIDENCES",
     "resample_labels",
     "chart_outputs_to_results",
-    "ToChartResultConverter",
-    "ToChartResultConverterWithConfidences",
+    "ToChartResultConverter",  # deprecated
+    "ToChartResultConverterWithConfidences",  # deprecated
 ]
 
 PER_PART_CONFIDENCES = ("sigma_1", "sigma_2", "kappa_u", "kappa_v")
@@ -67,7 +69,9 @@ def _convert_group(output, idx: torch.Tensor, h: int, w: int, with_confidences: 
 
 
 def chart_outputs_to_results(
-    output: DensePoseChartPredictorOutput, boxes_xyxy: torch.Tensor, with_confidences: bool = True
+    output: DensePoseChartPredictorOutput,
+    boxes_xyxy: Union[torch.Tensor, Boxes],
+    with_confidences: bool = True,
 ) -> List[DensePoseChartResult]:
     """Converts N chart outputs and their [N, 4] XYXY boxes to N per-box results, in box order.
 
@@ -76,6 +80,8 @@ def chart_outputs_to_results(
     `DensePoseChartResult` if `with_confidences` is False.
     """
     _check_chart_output(output)
+    if isinstance(boxes_xyxy, Boxes):
+        boxes_xyxy = boxes_xyxy.tensor
     if len(output) != len(boxes_xyxy):
         raise ValueError(f"{len(output)} outputs but {len(boxes_xyxy)} boxes")
     int_boxes = int_boxes_xywh(boxes_xyxy)
@@ -90,31 +96,36 @@ def chart_outputs_to_results(
     return results
 
 
+def _deprecated_single_conversion(name: str, output, boxes, with_confidences: bool):
+    warnings.warn(
+        f"{name} is deprecated; use chart_outputs_to_results(output, boxes_xyxy)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    if len(output) != 1 or len(boxes) != 1:
+        raise ValueError(f"{name} converts exactly one instance; use chart_outputs_to_results")
+    return chart_outputs_to_results(output, boxes, with_confidences)[0]
+
+
 class ToChartResultConverter:
-    """One chart output (len 1) + its box -> `DensePoseChartResult(labels, uv)`."""
+    """Deprecated (the original's name): one chart output + its box -> `DensePoseChartResult`;
+    use `chart_outputs_to_results`."""
 
     @staticmethod
     def convert(predictor_output: DensePoseChartPredictorOutput, boxes) -> DensePoseChartResult:
-        tensor = boxes.tensor if hasattr(boxes, "tensor") else boxes
-        if len(predictor_output) != 1 or len(tensor) != 1:
-            raise ValueError(
-                "ToChartResultConverter converts exactly one instance; "
-                "use chart_outputs_to_results for many"
-            )
-        return chart_outputs_to_results(predictor_output, tensor, with_confidences=False)[0]
+        return _deprecated_single_conversion(
+            "ToChartResultConverter", predictor_output, boxes, with_confidences=False
+        )
 
 
 class ToChartResultConverterWithConfidences:
-    """One chart output (len 1) + its box -> `DensePoseChartResultWithConfidences`."""
+    """Deprecated (the original's name): one chart output + its box ->
+    `DensePoseChartResultWithConfidences`; use `chart_outputs_to_results`."""
 
     @staticmethod
     def convert(
         predictor_output: DensePoseChartPredictorOutput, boxes
     ) -> DensePoseChartResultWithConfidences:
-        tensor = boxes.tensor if hasattr(boxes, "tensor") else boxes
-        if len(predictor_output) != 1 or len(tensor) != 1:
-            raise ValueError(
-                "ToChartResultConverterWithConfidences converts exactly one instance; "
-                "use chart_outputs_to_results for many"
-            )
-        return chart_outputs_to_results(predictor_output, tensor, with_confidences=True)[0]
+        return _deprecated_single_conversion(
+            "ToChartResultConverterWithConfidences", predictor_output, boxes, with_confidences=True
+        )

@@ -53,8 +53,8 @@ def test_int_boxes_truncate_each_component():
 
 def test_labels_gated_by_coarse_and_uv_of_label_channel():
     parts = torch.tensor([[3, 5, 7, 9]] * S)
-    result = ToChartResultConverter.convert(
-        _output(parts=parts), Boxes(torch.tensor([[10.0, 20.0, 14.0, 24.0]]))
+    (result,) = chart_outputs_to_results(
+        _output(parts=parts), Boxes(torch.tensor([[10.0, 20.0, 14.0, 24.0]])), False
     )
     assert result.labels.dtype == torch.int64 and result.labels.shape == (S, S)
     expected = torch.tensor([[3, 5, 0, 0]] * S)  # box size == S: resize is the identity
@@ -90,9 +90,7 @@ def test_sample_channel_at_equals_full_resize_then_gather():
 
 def test_confidences_per_part_and_single_channel():
     out = _output(parts=torch.full((S, S), 4), fg_cols=2, with_conf=True)
-    result = ToChartResultConverterWithConfidences.convert(
-        out, torch.tensor([[0.0, 0.0, 4.0, 4.0]])
-    )
+    (result,) = chart_outputs_to_results(out, torch.tensor([[0.0, 0.0, 4.0, 4.0]]))
     expected_sigma = torch.tensor([[8.0, 8.0, 0.0, 0.0]] * S)  # channel 4 * 2 on fg, 0 on bg
     torch.testing.assert_close(result.sigma_2, expected_sigma)
     torch.testing.assert_close(result.fine_segm_confidence, torch.full((S, S), 0.7))  # whole box
@@ -106,10 +104,25 @@ def test_batched_boxes_keep_order_and_sizes():
     boxes = torch.tensor([[0.0, 0.0, 10.0, 8.0], [5.0, 5.0, 9.0, 7.0], [1.0, 1.0, 11.0, 9.0]])
     results = chart_outputs_to_results(out, boxes)
     assert [tuple(r.labels.shape) for r in results] == [(8, 10), (2, 4), (8, 10)]
-    singles = [ToChartResultConverter.convert(out[i], boxes[i : i + 1]) for i in range(3)]
+    singles = [chart_outputs_to_results(out[i], boxes[i : i + 1])[0] for i in range(3)]
     for batched, single in zip(results, singles):
         assert torch.equal(batched.labels, single.labels)
         torch.testing.assert_close(batched.uv, single.uv)
+
+
+def test_deprecated_single_instance_converters():
+    out = _output(n=1, with_conf=True)
+    box = torch.tensor([[0.0, 0.0, 10.0, 8.0]])
+    (expected,) = chart_outputs_to_results(out, box)
+    with pytest.warns(DeprecationWarning, match="chart_outputs_to_results"):
+        plain = ToChartResultConverter.convert(out, Boxes(box))
+    with pytest.warns(DeprecationWarning):
+        with_confidences = ToChartResultConverterWithConfidences.convert(out, box)
+    assert type(plain).__name__ == "DensePoseChartResult"
+    assert torch.equal(plain.labels, expected.labels) and torch.equal(plain.uv, expected.uv)
+    assert torch.equal(with_confidences.sigma_2, expected.sigma_2)
+    with pytest.raises(ValueError, match="exactly one"), pytest.warns(DeprecationWarning):
+        ToChartResultConverter.convert(_output(n=2), box.repeat(2, 1))
 
 
 def test_zero_instances():

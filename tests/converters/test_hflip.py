@@ -86,3 +86,13 @@ def test_cse_output_not_supported(transform_data):
     cse = DensePoseEmbeddingPredictorOutput(torch.zeros(1, 16, S, S), torch.zeros(1, 2, S, S))
     with pytest.raises(KeyError):
         HFlipConverter.convert(cse, transform_data)
+
+
+def test_deprecated_function_alias(transform_data):
+    from densepose_ext.converters import hflip_chart_predictor_output
+
+    out = _random_output()
+    with pytest.warns(DeprecationWarning, match="HFlipConverter"):
+        flipped = hflip_chart_predictor_output(out, transform_data)
+    expected = HFlipConverter.convert(out, transform_data)
+    assert torch.equal(flipped.u, expected.u) and torch.equal(flipped.fine_segm, expected.fine_segm)

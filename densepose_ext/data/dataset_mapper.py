@@ -53,7 +53,8 @@ def _mesh_vertex_transforms(mesh_name: str) -> torch.Tensor:
 
 
 class DatasetMapper:
-    """Maps a dataset dict with DensePose annotations (§5.1 keys) to model inputs."""
+    """Maps a dataset dict with DensePose annotations (keys dp_x, dp_y, dp_I, dp_U, dp_V, dp_masks,
+    dp_vertex, ref_model; see `structures.constants`) to model inputs."""
 
     @configurable
     def __init__(

@@ -1,6 +1,7 @@
 """Prediction records (what `process()` keeps per detection) and their decoding for evaluation.
 
-Record (§7.2): image_id, category_id (contiguous predicted class), bbox XYWH float, score, and
+Record (the original evaluator's per-detection result dict): image_id, category_id (contiguous
+predicted class), bbox XYWH float, score, and
 - chart: `densepose` = DensePoseChartResultQuantized, `segmentation` = RLE of the image-size mask;
 - CSE: `coarse_segm` [K, S, S], `embedding` [E, S, S];
 - with a tensor storage: `record_id` + `rank` instead (raw predictor tensors in the storage).

@@ -20,7 +20,8 @@ from densepose_ext.modeling.checkpoint import DensePoseCheckpointer, is_raw_hrne
 WIDTHS = (32, 40, 48)
 IMAGE_HW = (128, 160)
 HRFPN_FEATURES = ["p1", "p2", "p3", "p4", "p5"]
-# stem 12 + layer1 78 + transitions 24 + stages 1716 (see §3.1 of the spec)
+# state-dict keys of the raw HRNet-W32 checkpoint: stem 12 + layer1 78 + transitions 24 +
+# stages 1716
 HRNET_W32_KEYS = 1830
 HRNET_STAGE_KEYS = 1716
 HRFPN_NECK_KEYS = 69  # interp_conv 4 x 6 + reduction_pooling_conv 5 x 7 + fpn_conv 5 x 2

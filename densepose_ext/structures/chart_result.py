@@ -3,10 +3,11 @@
 import base64
 from dataclasses import dataclass
 from io import BytesIO
-from typing import Optional
 
 import numpy as np
 import torch
+
+from .predictor_outputs import ChartConfidences
 
 __all__ = [
     "DensePoseChartResult",
@@ -41,15 +42,8 @@ class DensePoseChartResult:
 
 
 @dataclass
-class DensePoseChartResultWithConfidences(DensePoseChartResult):
+class DensePoseChartResultWithConfidences(ChartConfidences, DensePoseChartResult):
     """Chart result plus confidences [h, w]; per-part ones taken at channel `labels` (0 on bg)."""
-
-    sigma_1: Optional[torch.Tensor] = None
-    sigma_2: Optional[torch.Tensor] = None
-    kappa_u: Optional[torch.Tensor] = None
-    kappa_v: Optional[torch.Tensor] = None
-    fine_segm_confidence: Optional[torch.Tensor] = None
-    coarse_segm_confidence: Optional[torch.Tensor] = None
 
 
 @dataclass

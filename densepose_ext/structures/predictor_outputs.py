@@ -11,6 +11,7 @@ from typing import Any, Optional, TypeVar, Union
 import torch
 
 __all__ = [
+    "ChartConfidences",
     "PredictorOutput",
     "DensePoseChartPredictorOutput",
     "DensePoseChartPredictorOutputWithConfidences",
@@ -83,13 +84,10 @@ class DensePoseChartPredictorOutput(PredictorOutput):
 
 
 @dataclass
-class DensePoseChartPredictorOutputWithConfidences(DensePoseChartPredictorOutput):
-    """Chart outputs plus optional confidences.
-
-    `sigma_2`, `kappa_u`, `kappa_v` [N,C,S,S] are raw (softplus only in the loss); `sigma_1` is
-    always None in the shipped models; segm confidences [N,1,S,S] are softplus + eps and are already
-    multiplied into `fine_segm` / `coarse_segm`.
-    """
+class ChartConfidences:
+    """The optional confidence fields of chart outputs and chart results: per-part `sigma_1`,
+    `sigma_2`, `kappa_u`, `kappa_v` and single-channel `fine_segm_confidence`,
+    `coarse_segm_confidence`. Listed after the fields of the class it is mixed into."""
 
     sigma_1: Optional[torch.Tensor] = None
     sigma_2: Optional[torch.Tensor] = None
@@ -97,6 +95,16 @@ class DensePoseChartPredictorOutputWithConfidences(DensePoseChartPredictorOutput
     kappa_v: Optional[torch.Tensor] = None
     fine_segm_confidence: Optional[torch.Tensor] = None
     coarse_segm_confidence: Optional[torch.Tensor] = None
+
+
+@dataclass
+class DensePoseChartPredictorOutputWithConfidences(ChartConfidences, DensePoseChartPredictorOutput):
+    """Chart outputs plus optional confidences.
+
+    `sigma_2`, `kappa_u`, `kappa_v` [N,C,S,S] are raw (softplus only in the loss); `sigma_1` is
+    always None in the shipped models; segm confidences [N,1,S,S] are softplus + eps and are already
+    multiplied into `fine_segm` / `coarse_segm`.
+    """
 
 
 @dataclass

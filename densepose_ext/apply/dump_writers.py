@@ -105,13 +105,20 @@ class PickleWriter:
         return [self.path]
 
 
-class IuvPngWriter:
-    """Per image `<stem>_IUV.png` and `<stem>_INDS.png` in `directory` (chart models)."""
+class _PerImageFilesWriter:
+    """Writes files named after each input (`namer`) into `directory`."""
 
     def __init__(self, directory: str, namer: ItemNamer):
         self.directory = directory
         self.namer = namer
         os.makedirs(directory, exist_ok=True)
+
+    def close(self) -> List[str]:
+        return [self.directory]
+
+
+class IuvPngWriter(_PerImageFilesWriter):
+    """Per image `<stem>_IUV.png` and `<stem>_INDS.png` in `directory` (chart models)."""
 
     def write(self, item: InputItem, prediction: ImagePrediction) -> None:
         keep = len(prediction) if prediction.has_densepose else 0  # boxes with results
@@ -124,9 +131,6 @@ class IuvPngWriter:
         stem = os.path.join(self.directory, self.namer.stem(item))
         atomic_write_image(stem + "_IUV.png", iuv.numpy())
         atomic_write_image(stem + "_INDS.png", inds.numpy())
-
-    def close(self) -> List[str]:
-        return [self.directory]
 
 
 def _chart_instance_arrays(prediction: ImagePrediction) -> Dict[str, np.ndarray]:
@@ -147,13 +151,8 @@ def _cse_instance_arrays(prediction: ImagePrediction) -> Dict[str, np.ndarray]:
     return arrays
 
 
-class NpzWriter:
+class NpzWriter(_PerImageFilesWriter):
     """Per image `<stem>.npz` (see docs/apply_net.md for the keys)."""
-
-    def __init__(self, directory: str, namer: ItemNamer):
-        self.directory = directory
-        self.namer = namer
-        os.makedirs(directory, exist_ok=True)
 
     def write(self, item: InputItem, prediction: ImagePrediction) -> None:
         arrays = {
@@ -176,9 +175,6 @@ class NpzWriter:
         atomic_write_bytes(
             os.path.join(self.directory, self.namer.stem(item) + ".npz"), buffer.getvalue()
         )
-
-    def close(self) -> List[str]:
-        return [self.directory]
 
 
 def quantized_iuv_crop(result) -> np.ndarray:

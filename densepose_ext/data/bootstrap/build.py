@@ -19,7 +19,7 @@ from detectron2.utils import comm
 
 from ...config import get_bootstrap_dataset_config
 from ...utils.registry import NamedRegistry, RegistryDictView
-from ..datasets.dataset_type import DatasetType
+from ..datasets.dataset_type import DatasetType, register_unlabelled_dataset
 from ..metadata import set_dataset_metadata
 from .combined_loader import CombinedDataLoader, SampleCountingLoader
 from .datasets import ImageListDataset, VideoKeyframeDataset, join_base_path, read_list_file
@@ -111,11 +111,7 @@ def register_video_list_dataset(
     category: Optional[str] = None,
 ) -> None:
     """Registers a video-list dataset (as `chimpnsee`): a text file of video paths."""
-    from detectron2.data import DatasetCatalog
-
-    if name not in DatasetCatalog.list():
-        DatasetCatalog.register(name, lambda: None)
-    set_dataset_metadata(
+    register_unlabelled_dataset(
         name,
         dict(
             dataset_type=DatasetType.VIDEO_LIST,
@@ -133,16 +129,12 @@ def register_image_list_dataset(
     category: Optional[str] = None,
 ) -> None:
     """Registers unlabelled images: `image_list` = a list of paths or a text file of paths."""
-    from detectron2.data import DatasetCatalog
-
-    if name not in DatasetCatalog.list():
-        DatasetCatalog.register(name, lambda: None)
     source = (
         {"image_list": list(image_list)}
         if not isinstance(image_list, str)
         else {"image_list_fpath": image_list}
     )
-    set_dataset_metadata(
+    register_unlabelled_dataset(
         name,
         dict(dataset_type=IMAGE_LIST, image_base_path=image_base_path, category=category, **source),
     )

@@ -7,11 +7,8 @@ runs (on import). Loading a dataset whose file is missing raises `ExternalFileEr
 import os
 from typing import Optional
 
-from detectron2.data import DatasetCatalog
-
-from ..metadata import set_dataset_metadata
 from .coco import register_densepose_coco_dataset
-from .dataset_type import DatasetType
+from .dataset_type import DatasetType, register_unlabelled_dataset
 from .lvis import register_densepose_lvis_dataset
 
 __all__ = [
@@ -87,10 +84,7 @@ def datasets_root() -> str:
 
 
 def _register_video_list(name: str, root: str) -> None:
-    if name in DatasetCatalog.list():
-        DatasetCatalog.remove(name)
-    DatasetCatalog.register(name, lambda: None)
-    set_dataset_metadata(
+    register_unlabelled_dataset(
         name,
         dict(
             dataset_type=DatasetType.VIDEO_LIST,

@@ -7,7 +7,9 @@ import numpy as np
 
 from ..utils.files import ExternalFileError, resolve_file
 
-__all__ = ["TextureAtlas", "load_texture_atlas"]
+__all__ = ["ATLAS_COLS", "ATLAS_ROWS", "TextureAtlas", "atlas_tile_size", "load_texture_atlas"]
+
+ATLAS_ROWS, ATLAS_COLS = 6, 4  # tiles of a DensePose chart atlas; 24 parts
 
 
 @dataclass
@@ -25,6 +27,18 @@ class TextureAtlas:
     def sample(self, rows: np.ndarray, cols: np.ndarray):
         """Texel colours [P, 3] and opacities [P] at int64 pixel coordinates (rows, cols)."""
         return self.bgr[rows, cols], self.alpha[rows, cols]
+
+
+def atlas_tile_size(shape_hw, source: str = "") -> int:
+    """Tile side N of a chart atlas of 6N x 4N pixels (H x W); `ExternalFileError` otherwise."""
+    height, width = (int(s) for s in shape_hw[:2])
+    tile = height // ATLAS_ROWS
+    if height % ATLAS_ROWS or width != ATLAS_COLS * tile or tile < 1:
+        raise ExternalFileError(
+            f"texture atlas {source!r} is {height}x{width} (HxW); expected "
+            f"{ATLAS_ROWS}N x {ATLAS_COLS}N (6 rows x 4 columns of N x N tiles)"
+        )
+    return tile
 
 
 def load_texture_atlas(path_or_url: str) -> TextureAtlas:

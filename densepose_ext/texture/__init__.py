@@ -1,0 +1,1 @@
+"""Texture tools: extract a person's texture atlas, convert atlas <-> SMPL layouts, re-texture."""

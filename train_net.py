@@ -8,7 +8,6 @@ python train_net.py --config-file ... --num-gpus 2 MODEL.DEVICE cpu   # 2 proces
 
 from datetime import timedelta
 
-from detectron2.config import get_cfg
 from detectron2.engine import default_argument_parser, default_setup, hooks, launch
 from detectron2.engine.launch import DEFAULT_TIMEOUT
 from detectron2.evaluation import verify_results
@@ -16,18 +15,14 @@ from detectron2.utils import comm
 from detectron2.utils.file_io import PathManager
 from detectron2.utils.logger import setup_logger
 
-from densepose_ext import add_densepose_config
+from densepose_ext.config import load_densepose_config
 from densepose_ext.engine import Trainer, close_process_group
 from densepose_ext.modeling import DensePoseCheckpointer
 
 
 def load_config(args):
-    """get_cfg() + DensePose keys + the config file + command-line overrides."""
-    cfg = get_cfg()
-    add_densepose_config(cfg)
-    cfg.merge_from_file(args.config_file)
-    cfg.merge_from_list(args.opts)
-    return cfg
+    """DensePose keys + the config file (path, URL or model-zoo name) + command-line overrides."""
+    return load_densepose_config(args.config_file, args.opts)
 
 
 def setup(args):

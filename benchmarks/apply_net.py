@@ -23,7 +23,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from densepose_ext.engine.apply.cli import build_parser, execute  # noqa: E402
+from densepose_ext.apply.cli import build_parser, execute  # noqa: E402
 
 
 def make_random_checkpoint(config: str, path: str, seed: int = 0) -> str:

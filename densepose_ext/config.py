@@ -4,6 +4,9 @@
 DensePose YAML and any user YAML written for the original package merges unchanged.
 """
 
+import os
+from typing import Optional, Sequence
+
 from detectron2.config import CfgNode as CN
 
 __all__ = [
@@ -18,6 +21,9 @@ __all__ = [
     "get_bootstrap_dataset_config",
     "load_bootstrap_config",
     "get_densepose_cfg",
+    "is_cse",
+    "load_densepose_config",
+    "ConfigError",
 ]
 
 
@@ -228,3 +234,57 @@ def get_densepose_cfg() -> CN:
     cfg = get_cfg()
     add_densepose_config(cfg)
     return cfg
+
+
+class ConfigError(ValueError):
+    """A config that cannot be loaded: the message names the file (or option) and the problem."""
+
+
+def load_densepose_config(path_or_zoo_name: str, opts: Optional[Sequence[str]] = None) -> CN:
+    """The config every entry point uses: DensePose keys + a YAML + `opts` (KEY VALUE ...).
+
+    `path_or_zoo_name` is a local YAML path, a URL (fetched and cached), or a model-zoo name such
+    as ``densepose_rcnn_R_50_FPN_s1x`` or ``cse/densepose_rcnn_R_50_FPN_s1x.yaml``. The result is
+    not frozen. Raises `ConfigError` naming the file or the overrides.
+    """
+    path = _config_path(path_or_zoo_name)
+    cfg = get_densepose_cfg()
+    try:
+        cfg.merge_from_file(path)
+    except Exception as e:  # unknown keys, bad YAML, missing _BASE_
+        raise ConfigError(f"cannot use config file {path_or_zoo_name!r}: {_one_line(e)}") from e
+    try:
+        cfg.merge_from_list(list(opts or []))
+    except Exception as e:  # odd length, unknown key, wrong type
+        raise ConfigError(f"bad config overrides {' '.join(opts)!r}: {_one_line(e)}") from e
+    return cfg
+
+
+def _config_path(path_or_zoo_name: str) -> str:
+    if os.path.isfile(path_or_zoo_name):
+        return path_or_zoo_name
+    if "://" in path_or_zoo_name:
+        from .utils.files import ExternalFileError, resolve_file
+
+        try:
+            return resolve_file(path_or_zoo_name, what="config file")
+        except ExternalFileError as e:
+            raise ConfigError(str(e)) from e
+    from .model_zoo import get_config_file
+
+    try:
+        return get_config_file(path_or_zoo_name)
+    except RuntimeError as e:
+        raise ConfigError(
+            f"config file not found: {path_or_zoo_name!r} is neither a file nor a model-zoo name"
+            f" ({e})"
+        ) from e
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())
+
+
+def is_cse(cfg: CN) -> bool:
+    """Whether the model predicts continuous surface embeddings (CSE) rather than chart I/U/V."""
+    return "Embedding" in cfg.MODEL.ROI_DENSEPOSE_HEAD.PREDICTOR_NAME

@@ -21,7 +21,7 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from densepose_ext.engine.apply import main as apply_net  # noqa: E402
+from densepose_ext.apply import main as apply_net  # noqa: E402
 
 ATLAS = os.path.join(REPO, "..", "shared", "data", "textures", "texture_from_SURREAL.png")
 PANELS = ["bbox,dp_segm", "dp_u", "dp_contour", "dp_iuv_texture"]

@@ -9,4 +9,5 @@ from .chart_result import (
 )
 from .hflip import HFlipConverter, hflip_chart_predictor_output
 from .iuv_image import make_iuv_image
+from .prediction import CseContext, ImagePrediction
 from .to_mask import ToMaskConverter

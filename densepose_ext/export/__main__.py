@@ -12,7 +12,7 @@ from typing import List, Optional
 
 from detectron2.config import CfgNode
 
-from ..config import get_densepose_cfg
+from ..config import ConfigError, load_densepose_config
 from ..utils.files import ExternalFileError
 from .exporter import ExportError, export_model
 
@@ -53,19 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def load_config(config: str, opts: List[str]) -> CfgNode:
-    """DensePose config from a YAML path (or a model-zoo name), with `opts` merged."""
-    path = config
-    if not os.path.isfile(path):
-        from ..model_zoo import get_config_file
-
-        try:
-            path = get_config_file(config)
-        except RuntimeError as e:
-            raise ExternalFileError(f"config not found: {config!r} ({e})") from e
-    cfg = get_densepose_cfg()
-    cfg.merge_from_file(path)
-    cfg.merge_from_list(opts or [])
-    return cfg
+    """DensePose config from a YAML path, URL or model-zoo name, with `opts` merged."""
+    try:
+        return load_densepose_config(config, opts)
+    except ConfigError as e:
+        raise ExternalFileError(str(e)) from e
 
 
 def config_name_of(config: str) -> str:

@@ -6,6 +6,8 @@ from typing import Dict, List, Optional
 
 from detectron2.data import MetadataCatalog
 
+from ..config import is_cse
+
 __all__ = [
     "METADATA_KEY",
     "FORMAT_VERSION",
@@ -64,11 +66,10 @@ def build_metadata(
 ) -> dict:
     """The JSON-serialisable description of an exported model (inputs, outputs, classes, meshes)."""
     head = cfg.MODEL.ROI_DENSEPOSE_HEAD
-    is_cse = "Embedding" in head.PREDICTOR_NAME
     return {
         "format_version": FORMAT_VERSION,
         "config_name": config_name,
-        "family": "cse" if is_cse else "chart",
+        "family": "cse" if is_cse(cfg) else "chart",
         "dtype": dtype_name,
         "input": {
             "layout": "HWC",
@@ -85,10 +86,10 @@ def build_metadata(
         "heatmap_size": head.HEATMAP_SIZE,
         "num_coarse_segm_channels": head.NUM_COARSE_SEGM_CHANNELS,
         "num_patches": head.NUM_PATCHES,
-        "embed_size": head.CSE.EMBED_SIZE if is_cse else None,
+        "embed_size": head.CSE.EMBED_SIZE if is_cse(cfg) else None,
         "mesh_names": list(mesh_names),
         "class_to_mesh_name": {str(k): v for k, v in class_to_mesh_for(cfg).items()}
-        if is_cse
+        if is_cse(cfg)
         else {},
     }
 

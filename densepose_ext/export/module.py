@@ -126,10 +126,7 @@ class DensePoseExportModule(nn.Module):
     ) -> Dict[str, torch.Tensor]:
         roi_heads = self.model.roi_heads
         features_list = [features[f] for f in roi_heads.in_features]
-        if roi_heads.use_decoder:
-            features_list = [roi_heads.decoder(features_list)]
-        rois = roi_heads.densepose_pooler(features_list, [boxes])  # [N, Cin, R, R]
-        output = roi_heads.densepose_predictor(roi_heads.densepose_head(rois))
+        output = roi_heads.densepose_outputs(features_list, [boxes])
         return {name: getattr(output, name) for name in self.field_names}
 
     def _features_and_detections(self, image_bgr: torch.Tensor):

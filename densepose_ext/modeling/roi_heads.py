@@ -8,7 +8,7 @@ from detectron2.layers import ShapeSpec
 from detectron2.modeling import ROI_HEADS_REGISTRY, StandardROIHeads
 from detectron2.modeling.poolers import ROIPooler
 from detectron2.modeling.roi_heads import select_foreground_proposals
-from detectron2.structures import Instances
+from detectron2.structures import Boxes, Instances
 
 from ..structures.predictor_outputs import PredictorOutput
 from .cse.embedder import build_densepose_embedder
@@ -87,8 +87,15 @@ class DensePoseROIHeads(StandardROIHeads):
             logger.warning(f"DensePose loss unavailable, training will fail: {e}")
             return None
 
-    def _run_densepose_branch(self, features: List[torch.Tensor], boxes: list) -> PredictorOutput:
-        """decoder (if on) -> pool on `boxes` (list of Boxes, one per image) -> head -> predictor."""
+    def densepose_outputs(
+        self, features: List[torch.Tensor], boxes: List[Boxes]
+    ) -> PredictorOutput:
+        """The DensePose branch on given boxes: decoder (if on) -> pooler -> head -> predictor.
+
+        `features` are the maps of `self.in_features`, in that order; `boxes` one `Boxes` per
+        image (absolute input-image coordinates). The output's leading size is sum of N_i. This is
+        the one place the branch is run: training, inference, export and faster paths call it.
+        """
         if self.use_decoder:
             features = [self.decoder(features)]
         rois = self.densepose_pooler(features, boxes)  # [sum N_i, Cin, R, R]
@@ -105,13 +112,11 @@ class DensePoseROIHeads(StandardROIHeads):
             if self.densepose_losses is None:
                 raise KeyError(f"DensePose loss {self._loss_name!r} is not registered")
             # runs also with zero proposals, so that every parameter takes part in the graph
-            outputs = self._run_densepose_branch(
-                features_list, [p.proposal_boxes for p in proposals]
-            )
+            outputs = self.densepose_outputs(features_list, [p.proposal_boxes for p in proposals])
             return self.densepose_losses(proposals, outputs, embedder=self.embedder)
         if sum(len(x) for x in instances) == 0:
             return instances
-        outputs = self._run_densepose_branch(features_list, [x.pred_boxes for x in instances])
+        outputs = self.densepose_outputs(features_list, [x.pred_boxes for x in instances])
         densepose_inference(outputs, instances)
         return instances
 

@@ -1,5 +1,6 @@
 """Visualizers of DensePose predictions (the `apply_net show` names) and their drawing primitives."""
 
+from ..converters.prediction import CseContext, ImagePrediction
 from .base import (
     BACKGROUNDS,
     VisStyle,
@@ -9,7 +10,6 @@ from .base import (
     colormap_id,
     make_background,
 )
-from .prediction import CseContext, ImagePrediction
 from .registry import (
     VISUALIZERS,
     CompoundVisualizer,

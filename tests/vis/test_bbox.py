@@ -1,7 +1,7 @@
 import numpy as np
 
+from densepose_ext.converters.prediction import ImagePrediction
 from densepose_ext.vis.bbox import BOX_COLOR_BGR, ScoredBoxVisualizer
-from densepose_ext.vis.prediction import ImagePrediction
 
 
 def test_boxes_and_scores_drawn():

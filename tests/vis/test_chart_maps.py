@@ -3,9 +3,9 @@ import numpy as np
 import torch
 from vis_test_helpers import chart_result
 
+from densepose_ext.converters.prediction import ImagePrediction
 from densepose_ext.vis.base import VisStyle
 from densepose_ext.vis.chart_maps import PartLabelsVisualizer, UVisualizer, VVisualizer
-from densepose_ext.vis.prediction import ImagePrediction
 
 
 def _single_pixel_prediction(label, u, v):

@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 import torch
 
+from densepose_ext.converters.prediction import ImagePrediction
 from densepose_ext.data.meshes import MeshInfo, register_mesh
 from densepose_ext.structures.cse_result import DensePoseEmbeddingResult
 from densepose_ext.vis.base import VisStyle
 from densepose_ext.vis.cse_texture import CseTextureVisualizer, texcoord_texel_coordinates
 from densepose_ext.vis.cse_vertex import VertexVisualizer, xyz_vertex_scalars
-from densepose_ext.vis.prediction import ImagePrediction
 
 MESH = "apply_net_test_quad"
 VERTICES = np.array(

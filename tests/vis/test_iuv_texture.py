@@ -4,9 +4,9 @@ import pytest
 import torch
 from vis_test_helpers import chart_result
 
+from densepose_ext.converters.prediction import ImagePrediction
 from densepose_ext.utils.files import ExternalFileError
 from densepose_ext.vis.iuv_texture import IUVTextureVisualizer, chart_texel_coordinates
-from densepose_ext.vis.prediction import ImagePrediction
 from densepose_ext.vis.texture_atlas import load_texture_atlas
 
 N = 5  # tile side

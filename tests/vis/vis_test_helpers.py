@@ -2,8 +2,8 @@
 
 import torch
 
+from densepose_ext.converters.prediction import ImagePrediction
 from densepose_ext.structures.chart_result import DensePoseChartResultWithConfidences
-from densepose_ext.vis.prediction import ImagePrediction
 
 
 def chart_result(labels, u, v) -> DensePoseChartResultWithConfidences:

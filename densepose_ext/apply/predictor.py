@@ -14,7 +14,7 @@ from detectron2.data import transforms as T
 from detectron2.modeling import build_model
 from detectron2.structures import Instances
 
-from ...utils.files import ExternalFileError
+from ..utils.files import ExternalFileError
 
 __all__ = ["BatchPredictor"]
 

@@ -24,8 +24,8 @@ import cv2
 import numpy as np
 import torch
 
-from ...converters.iuv_image import make_iuv_image
-from ...vis.prediction import ImagePrediction
+from ..converters.iuv_image import make_iuv_image
+from ..converters.prediction import ImagePrediction
 from .files import ItemNamer, atomic_write_bytes, atomic_write_image, temporary_path
 from .inputs import InputItem
 

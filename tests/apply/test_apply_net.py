@@ -19,9 +19,9 @@ from apply_net_helpers import (
 )
 from PIL import Image
 
+from densepose_ext.apply import main
+from densepose_ext.apply.dump_writers import quantized_iuv_crop
 from densepose_ext.converters.iuv_image import make_iuv_image
-from densepose_ext.engine.apply import main
-from densepose_ext.engine.apply.dump_writers import quantized_iuv_crop
 
 CHART_VISUALIZERS = "bbox,dp_segm,dp_u,dp_v,dp_contour,dp_iuv_texture"
 IMAGES = {"a.png": (120, 160), "b.jpg": (96, 128), "c.png": (140, 100)}
@@ -154,9 +154,9 @@ def test_dump_round_trip(image_dir, checkpoint, tmp_path):
 
 
 def test_iuv_png_matches_in_memory_prediction(image_dir, checkpoint, tmp_path):
-    from densepose_ext.engine.apply.cli import build_parser, setup_config
-    from densepose_ext.engine.apply.predictor import BatchPredictor
-    from densepose_ext.vis.prediction import ImagePrediction
+    from densepose_ext.apply.cli import build_parser, setup_config
+    from densepose_ext.apply.predictor import BatchPredictor
+    from densepose_ext.converters.prediction import ImagePrediction
 
     assert (
         run(
@@ -275,7 +275,7 @@ def test_bad_item_is_skipped_and_outputs_stay_valid(image_dir, checkpoint, tmp_p
         ("cse_visualizer_on_chart_model", "dp_vertex need a CSE model"),
         ("atlas_missing", "texture atlas not found"),
         ("unknown_format", "unknown dump format xml"),
-        ("bad_opts", "bad --opts 'MODEL.NO_SUCH_KEY 1'"),
+        ("bad_opts", "bad config overrides 'MODEL.NO_SUCH_KEY 1'"),
         ("no_cuda", "CUDA is not available"),
     ],
 )

@@ -11,7 +11,7 @@ from typing import Callable, Iterable, Iterator, List, Optional, Sequence
 
 from tqdm import tqdm
 
-from ...vis.prediction import CseContext, ImagePrediction
+from ..converters.prediction import CseContext, ImagePrediction
 from .inputs import InputItem
 
 __all__ = ["RunStats", "batched", "run_apply"]

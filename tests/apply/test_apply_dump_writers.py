@@ -4,11 +4,11 @@ import json
 
 import torch
 
-from densepose_ext.engine.apply.dump_writers import JsonWriter, PickleWriter
-from densepose_ext.engine.apply.files import ItemNamer, numbered_path
-from densepose_ext.engine.apply.inputs import InputItem
+from densepose_ext.apply.dump_writers import JsonWriter, PickleWriter
+from densepose_ext.apply.files import ItemNamer, numbered_path
+from densepose_ext.apply.inputs import InputItem
+from densepose_ext.converters.prediction import ImagePrediction
 from densepose_ext.structures.chart_result import DensePoseChartResultWithConfidences
-from densepose_ext.vis.prediction import ImagePrediction
 
 
 def _prediction(k: int) -> ImagePrediction:

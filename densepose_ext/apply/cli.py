@@ -13,13 +13,13 @@ import sys
 from typing import List, Optional
 
 import torch
-from detectron2.config import CfgNode, get_cfg
+from detectron2.config import CfgNode
 
-from ...config import add_densepose_config
-from ...utils.files import ExternalFileError, resolve_file
-from ...vis.base import BACKGROUNDS, VisStyle
-from ...vis.prediction import CseContext
-from ...vis.registry import VisOptions, build_visualizer, parse_visualizer_names
+from ..config import ConfigError, is_cse, load_densepose_config
+from ..converters.prediction import CseContext
+from ..utils.files import ExternalFileError, resolve_file
+from ..vis.base import BACKGROUNDS, VisStyle
+from ..vis.registry import VisOptions, build_visualizer, parse_visualizer_names
 from .dump_writers import DUMP_FORMATS, IuvPngWriter, JsonWriter, NpzWriter, PickleWriter
 from .files import ItemNamer
 from .inputs import InputError, count_frames, list_inputs, read_inputs
@@ -157,18 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def setup_config(args: argparse.Namespace) -> CfgNode:
     """Config file + --opts + command-line thresholds; MODEL.WEIGHTS = the local checkpoint."""
-    config_path = resolve_file(args.cfg, what="config file")
     weights_path = resolve_file(args.model, what="model checkpoint")
-    cfg = get_cfg()
-    add_densepose_config(cfg)
     try:
-        cfg.merge_from_file(config_path)
-    except Exception as e:  # unknown keys, bad YAML, missing _BASE_
-        raise UsageError(f"cannot use config file {args.cfg!r}: {_one_line(e)}") from e
-    try:
-        cfg.merge_from_list(args.opts or [])
-    except Exception as e:  # odd length, unknown key, wrong type
-        raise UsageError(f"bad --opts {' '.join(args.opts)!r}: {_one_line(e)}") from e
+        cfg = load_densepose_config(args.cfg, args.opts)
+    except ConfigError as e:
+        raise UsageError(str(e)) from e
     if args.min_score is not None:
         cfg.MODEL.ROI_HEADS.SCORE_THRESH_TEST = args.min_score
     if args.nms_thresh is not None:
@@ -194,19 +187,15 @@ def _device(args: argparse.Namespace, cfg: CfgNode) -> str:
     return device
 
 
-def is_cse_config(cfg: CfgNode) -> bool:
-    return "Embedding" in cfg.MODEL.ROI_DENSEPOSE_HEAD.PREDICTOR_NAME
-
-
 def _check_model_kind(cfg: CfgNode, needed: set, what: str) -> None:
     """UsageError when chart-only outputs are requested from a CSE model, or the reverse."""
     if not cfg.MODEL.DENSEPOSE_ON and needed - {"bbox", "pkl", "npz", "json"}:
         raise UsageError(
             f"{what} {', '.join(sorted(needed))} need DensePose, but MODEL.DENSEPOSE_ON is off"
         )
-    wrong = needed & (CHART_ONLY if is_cse_config(cfg) else CSE_ONLY)
+    wrong = needed & (CHART_ONLY if is_cse(cfg) else CSE_ONLY)
     if wrong:
-        kind = "chart" if is_cse_config(cfg) else "CSE"
+        kind = "chart" if is_cse(cfg) else "CSE"
         raise UsageError(
             f"{what} {', '.join(sorted(wrong))} need a {kind} model; the config's predictor is "
             f"{cfg.MODEL.ROI_DENSEPOSE_HEAD.PREDICTOR_NAME}"
@@ -244,7 +233,7 @@ def _parse_formats(spec: str) -> List[str]:
 
 def _cse_context(predictor, cfg: CfgNode):
     embedder = getattr(predictor.model.roi_heads, "embedder", None)
-    if not is_cse_config(cfg) or embedder is None:
+    if not is_cse(cfg) or embedder is None:
         return None
     return CseContext(embedder, cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING)
 
@@ -276,7 +265,7 @@ def execute(args: argparse.Namespace) -> RunStats:
     predictor = BatchPredictor(cfg)
     cse = _cse_context(predictor, cfg)
     needs_vertices = set(names) & CSE_ONLY
-    if is_cse_config(cfg) and cse is None and needs_vertices:
+    if is_cse(cfg) and cse is None and needs_vertices:
         raise UsageError(
             f"{', '.join(sorted(needs_vertices))} need CSE embedders "
             "(MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDERS is empty)"

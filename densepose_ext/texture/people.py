@@ -19,6 +19,7 @@ __all__ = [
     "PersonChart",
     "inds_path_for",
     "people_from_iuv",
+    "people_from_maps",
     "people_from_prediction",
     "read_iuv_png",
     "select_people",
@@ -94,30 +95,40 @@ def people_from_prediction(prediction) -> List[PersonChart]:
     return people
 
 
-def people_from_iuv(iuv: np.ndarray, inds: np.ndarray) -> List[PersonChart]:
-    """People of a whole-image IUV map (uint8 [H, W, 3]: I, U·255, V·255) and instance map
-    (uint8 [H, W], k = k-th detection); each person's box is the bounding box of its pixels."""
+def people_from_maps(
+    instance: np.ndarray, part: np.ndarray, u: np.ndarray, v: np.ndarray
+) -> List[PersonChart]:
+    """People of whole-image maps [H, W]: `instance` (0 = nobody, k = k-th detection), `part`
+    (0..24), `u`, `v` (e.g. an IUV image, or a renderer's ground truth); each person's box is the
+    bounding box of its pixels."""
     people = []
-    for k in np.unique(inds):
-        if k == 0:
+    for k in np.unique(instance):
+        if k <= 0:
             continue
-        mask = (inds == k) & (iuv[:, :, 0] > 0) & (iuv[:, :, 0] <= N_PARTS)
+        mask = (instance == k) & (part > 0) & (part <= N_PARTS)
         if not mask.any():
             continue
         rows, cols = np.nonzero(mask)
         y0, y1, x0, x1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
-        crop = iuv[y0:y1, x0:x1].astype(np.float32)
-        inside = mask[y0:y1, x0:x1]
+        box = (slice(y0, y1), slice(x0, x1))
         people.append(
             PersonChart(
                 box_xywh=(int(x0), int(y0), int(x1 - x0), int(y1 - y0)),
-                labels=np.where(inside, crop[:, :, 0], 0).astype(np.int64),
-                u=crop[:, :, 1] / 255.0,
-                v=crop[:, :, 2] / 255.0,
+                labels=np.where(mask[box], part[box], 0).astype(np.int64),
+                u=u[box].astype(np.float32),
+                v=v[box].astype(np.float32),
                 index=int(k),
             )
         )
     return people
+
+
+def people_from_iuv(iuv: np.ndarray, inds: np.ndarray) -> List[PersonChart]:
+    """People of an IUV image (uint8 [H, W, 3]: I, U·255, V·255) and its instance map."""
+    channels = iuv.astype(np.float32)
+    return people_from_maps(
+        inds, iuv[:, :, 0], channels[:, :, 1] / 255.0, channels[:, :, 2] / 255.0
+    )
 
 
 def inds_path_for(iuv_path: str) -> str:

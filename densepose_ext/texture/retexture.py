@@ -34,7 +34,7 @@ PART_GROUPS = {
 
 
 def parse_parts(spec: Optional[str]) -> Optional[Sequence[int]]:
-    """"clothes", "torso,arms", "1,2,7-22" or a mix -> sorted part numbers (None: all parts)."""
+    """ "clothes", "torso,arms", "1,2,7-22" or a mix -> sorted part numbers (None: all parts)."""
     if spec is None or spec.strip() in ("", "all"):
         return None
     parts = set()
@@ -126,4 +126,4 @@ def _box_values(values: np.ndarray, box_xywh) -> np.ndarray:
 
 def people_order(people: List[PersonChart]) -> List[PersonChart]:
     """Lowest score first, so that the best-scoring person ends up on top where people overlap."""
-    return sorted(people, key=lambda p: (p.score if p.score is not None else -p.index))
+    return sorted(people, key=lambda p: p.score if p.score is not None else -p.index)

@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tile", type=int, default=200, help="atlas tile size (default 200)")
     p.add_argument("--weighting", choices=WEIGHTINGS, default="both")
     p.add_argument(
+        "--supersample", type=int, default=2, help="k x k samples per pixel (default 2; 1 = off)"
+    )
+    p.add_argument(
         "--fill-holes",
         nargs="?",
         type=float,
@@ -203,7 +206,7 @@ def run_extract(args) -> Tuple[JobStats, List[str]]:
         for person in people:
             key = person.index if instance == "all" else 0
             if key not in accumulators:
-                accumulators[key] = TextureAccumulator(args.tile, args.weighting)
+                accumulators[key] = TextureAccumulator(args.tile, args.weighting, args.supersample)
             accumulators[key].add(item.image, person)
         stats.processed += 1
     if not accumulators:

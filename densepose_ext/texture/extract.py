@@ -10,6 +10,9 @@ everything that landed on it. Weights:
   and on parts turned away get less weight than frontal ones.
 - "confidence": the model's confidences (`PersonChart.confidence`), where the model has them.
 - "both" (default): their product; "none": every pixel counts 1.
+
+With `supersample` k > 1 (default 2) each pixel is split into k x k samples (see `_supersample`):
+a pixel covering several texels fills all of them, not just the one at its centre.
 """
 
 from dataclasses import dataclass
@@ -33,6 +36,7 @@ __all__ = [
 
 WEIGHTINGS = ("both", "angle", "confidence", "none")
 MIN_VIEW_WEIGHT = 0.05  # grazing views still count a little: better than a hole
+MAX_SAMPLE_SPREAD = 1.5  # texels between a supersample and its pixel's centre
 JACOBIAN_WINDOW = 5  # pixels; derivatives of quantised U/V are averaged over this window
 
 
@@ -82,6 +86,33 @@ def viewing_weights(person: PersonChart) -> np.ndarray:
     return np.where(labels > 0, weights, 0.0).astype(np.float32)
 
 
+def _supersample(labels, u, v, weights, colors, k: int, tile: int):
+    """k x k samples per pixel: the pixel's part, colour and weight / k² (nearest), and U, V
+    interpolated bilinearly among the neighbours on the same part (normalised per part, so
+    that charts of different parts never mix). Small people then leave no gaps between the
+    texels their pixels hit. Samples more than MAX_SAMPLE_SPREAD texels from their pixel's own
+    texel are dropped (grazing views: one colour would smear over many texels)."""
+    h, w = labels.shape
+
+    def nearest(a):
+        return np.repeat(np.repeat(a, k, axis=0), k, axis=1)
+
+    labels_hi = nearest(labels)
+    u_hi = np.zeros(labels_hi.shape, np.float32)
+    v_hi = np.zeros(labels_hi.shape, np.float32)
+    dsize = (w * k, h * k)
+    for part in np.unique(labels[weights > 0]):
+        m = (labels == part).astype(np.float32)
+        support = np.maximum(cv2.resize(m, dsize, interpolation=cv2.INTER_LINEAR), 1e-6)
+        on_part = labels_hi == part
+        for src, dst in ((u, u_hi), (v, v_hi)):
+            smooth = cv2.resize(src.astype(np.float32) * m, dsize, interpolation=cv2.INTER_LINEAR)
+            dst[on_part] = (smooth / support)[on_part]
+    spread = np.maximum(np.abs(u_hi - nearest(u)), np.abs(v_hi - nearest(v))) * (tile - 1)
+    weights_hi = np.where(spread <= MAX_SAMPLE_SPREAD, nearest(weights) / (k * k), 0.0)
+    return labels_hi, u_hi, v_hi, weights_hi, nearest(colors)
+
+
 def tile_slices(part: int, tile: int) -> tuple:
     """(rows, cols) slices of part `part`'s (1..24) tile: column (p-1)//6, row (p-1)%6."""
     row, col = (part - 1) % ATLAS_ROWS, (part - 1) // ATLAS_ROWS
@@ -116,13 +147,16 @@ class ExtractedTexture:
 class TextureAccumulator:
     """Weighted mean of pixel colours per atlas texel, over any number of images and people."""
 
-    def __init__(self, tile: int = 200, weighting: str = "both"):
+    def __init__(self, tile: int = 200, weighting: str = "both", supersample: int = 2):
         if tile < 2:
             raise ValueError(f"tile size must be >= 2, got {tile}")
+        if supersample < 1:
+            raise ValueError(f"supersample must be >= 1, got {supersample}")
         if weighting not in WEIGHTINGS:
             raise ValueError(f"unknown weighting {weighting!r}; expected one of {WEIGHTINGS}")
         self.tile = tile
         self.weighting = weighting
+        self.supersample = supersample
         self.shape_hw = (ATLAS_ROWS * tile, ATLAS_COLS * tile)
         self.color_sum = np.zeros(self.shape_hw + (3,), dtype=np.float64)
         self.weight_sum = np.zeros(self.shape_hw, dtype=np.float64)
@@ -146,21 +180,26 @@ class TextureAccumulator:
             return 0
         box = (slice(y0 - y, y1 - y), slice(x0 - x, x1 - x))
         weights = self.pixel_weights(person)[box]
-        mask = weights > 0
-        if not mask.any():
+        used = int((weights > 0).sum())
+        if used == 0:
             return 0
-        rows, cols = chart_texel_coordinates(
-            person.labels[box][mask], person.u[box][mask], person.v[box][mask], self.tile
-        )
+        labels, u, v = person.labels[box], person.u[box], person.v[box]
+        colors = image_bgr[y0:y1, x0:x1]
+        if self.supersample > 1:
+            labels, u, v, weights, colors = _supersample(
+                labels, u, v, weights, colors, self.supersample, self.tile
+            )
+        mask = weights > 0
+        rows, cols = chart_texel_coordinates(labels[mask], u[mask], v[mask], self.tile)
         flat = rows * self.shape_hw[1] + cols  # int64
         size = self.shape_hw[0] * self.shape_hw[1]
         w_used = weights[mask].astype(np.float64)
-        colors = image_bgr[y0:y1, x0:x1][mask].astype(np.float64)
+        colors = colors[mask].astype(np.float64)
         for c in range(3):
             self.color_sum[..., c].flat += np.bincount(flat, colors[:, c] * w_used, size)
         self.weight_sum.flat += np.bincount(flat, w_used, size)
         self.views += 1
-        return int(mask.sum())
+        return used
 
     def result(self, fill_distance: Optional[float] = None) -> ExtractedTexture:
         """The current atlas; `fill_distance` (texels, inf = whole tile) enables hole filling."""

@@ -54,8 +54,8 @@ def test_extract_from_iuv_pngs_skips_a_bad_image(tmp_path, scenes, capsys):
     coverage = cv2.imread(str(tmp_path / "out" / "atlas_coverage.png"), cv2.IMREAD_UNCHANGED)
     assert np.array_equal(coverage == 255, seen) and seen.mean() > 0.05
     error = np.abs(extracted[..., :3].astype(float) - atlas.astype(float))[seen]
-    # U, V quantised to 1/255 shift a pixel by up to (N-1)/255 < 0.2 texel: within 3 steps
-    assert error.max() <= 3 * max_neighbour_step(atlas, TILE) and error.mean() < 6
+    # supersampled (6 steps, see test_extract) and U, V quantised to 1/255: (N-1)/255 < 0.2 texel
+    assert error.max() <= 7 * max_neighbour_step(atlas, TILE) and error.mean() < 6
     smpl = cv2.imread(str(tmp_path / "s.png"), cv2.IMREAD_UNCHANGED)
     assert smpl.shape == (1024, 1024, 4) and (smpl[..., 3] > 0).any()
 
@@ -89,7 +89,7 @@ def test_extract_from_a_dump_pickle_all_instances(tmp_path, scenes, capsys):
     extracted = cv2.imread(str(tmp_path / "t.person1.png"), cv2.IMREAD_UNCHANGED)
     seen = extracted[..., 3] > 0
     error = np.abs(extracted[..., :3].astype(float) - atlas.astype(float))[seen]
-    assert error.max() <= 2 * max_neighbour_step(atlas, TILE) + 0.5
+    assert error.max() <= 6 * max_neighbour_step(atlas, TILE) + 0.5
     assert (tmp_path / "t.person1_coverage.png").is_file()
 
 

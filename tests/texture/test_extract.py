@@ -25,8 +25,8 @@ def views():
     return [render_person(seed=5, yaw=yaw) for yaw in (0.0, np.pi)]
 
 
-def _extract(renders, atlas, weighting="both"):
-    acc = TextureAccumulator(TILE, weighting)
+def _extract(renders, atlas, weighting="both", supersample=1):
+    acc = TextureAccumulator(TILE, weighting, supersample)
     for rendered in renders:
         image = textured_photo(rendered, atlas, TILE)
         for person in rendered_people(rendered):
@@ -48,6 +48,19 @@ def test_extraction_recovers_the_known_atlas_on_seen_texels(views, atlas, weight
     assert error.max() <= 2 * step + 0.5
     assert error.mean() <= step
     assert error.mean() < 5.0  # in levels (step is about 9 here)
+
+
+def test_supersampling_fills_gaps_within_a_bound(views, atlas):
+    exact = _extract(views[:1], atlas)
+    texture = _extract(views[:1], atlas, supersample=2)
+    assert texture.seen.sum() > 2 * exact.seen.sum()
+    error = np.abs(texture.bgr.astype(float) - atlas.astype(float))[texture.seen]
+    # A sample takes its pixel's colour (within 2 steps of the pixel's own texel, see above) and
+    # lies at most 1.5 texels away from the pixel's centre, i.e. on a texel at most 2 rows and
+    # 2 columns from the pixel's texel: 4 more steps.
+    step = max_neighbour_step(atlas, TILE)
+    assert error.max() <= 6 * step + 0.5
+    assert error.mean() <= step / 2
 
 
 def test_a_wrong_atlas_is_not_recovered(views, atlas):
@@ -76,7 +89,7 @@ def test_weighted_mean_and_viewing_weights():
     grazing = PersonChart(
         (0, 0, 16, 8), labels, (0.2 + 0.08 * xs).astype(np.float32), v.astype(np.float32)
     )
-    acc = TextureAccumulator(tile=200, weighting="angle")
+    acc = TextureAccumulator(tile=200, weighting="angle", supersample=1)
     weights = acc.pixel_weights(frontal)
     assert np.allclose(weights, 1.0, atol=1e-3)
     assert np.allclose(acc.pixel_weights(grazing), 1 / 8, atol=1e-3)
@@ -87,7 +100,7 @@ def test_weighted_mean_and_viewing_weights():
     assert texture.seen[39, 39]
     expected = (200 * 1.0 + 20 * 0.125) / 1.125
     assert abs(int(texture.bgr[39, 39, 0]) - expected) <= 1
-    none = TextureAccumulator(tile=200, weighting="none")
+    none = TextureAccumulator(tile=200, weighting="none", supersample=1)
     none.add(np.full((8, 16, 3), 200, np.uint8), frontal)
     none.add(np.full((8, 16, 3), 20, np.uint8), grazing)
     assert none.result().bgr[39, 39, 0] == 110

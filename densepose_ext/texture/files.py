@@ -6,11 +6,11 @@ convention of `load_texture_atlas`). Written textures carry their known texels a
 
 from typing import Optional, Tuple
 
-import cv2
 import numpy as np
 
-from ..utils.files import ExternalFileError, resolve_file
+from ..utils.files import ExternalFileError
 from ..vis.texture_atlas import ATLAS_COLS, ATLAS_ROWS, TextureAtlas, load_texture_atlas
+from ..vis.texture_atlas import read_texture_image as read_image
 from .smpl_layout import smpl_to_atlas
 
 __all__ = ["layout_of", "load_texture", "read_texture_image", "with_alpha"]
@@ -32,14 +32,7 @@ def layout_of(shape_hw, source: str = "") -> str:
 
 def read_texture_image(path: str) -> Tuple[np.ndarray, np.ndarray, str]:
     """(bgr uint8 [H, W, 3], known bool [H, W], layout "atlas" / "smpl") of a texture file."""
-    local = resolve_file(path, what="texture")
-    image = cv2.imread(local, cv2.IMREAD_UNCHANGED)
-    if image is None or image.size == 0:
-        raise ExternalFileError(f"cannot read texture {path!r}: not an image")
-    if image.dtype == np.uint16:
-        image = (image >> 8).astype(np.uint8)
-    if image.ndim == 2:
-        image = np.repeat(image[:, :, None], 3, axis=2)
+    image = read_image(path, what="texture")
     layout = layout_of(image.shape, path)
     bgr = np.ascontiguousarray(image[:, :, :3])
     known = image[:, :, 3] > 0 if image.shape[2] == 4 else bgr.max(axis=2) > 0

@@ -7,7 +7,14 @@ import numpy as np
 
 from ..utils.files import ExternalFileError, resolve_file
 
-__all__ = ["ATLAS_COLS", "ATLAS_ROWS", "TextureAtlas", "atlas_tile_size", "load_texture_atlas"]
+__all__ = [
+    "ATLAS_COLS",
+    "ATLAS_ROWS",
+    "TextureAtlas",
+    "atlas_tile_size",
+    "load_texture_atlas",
+    "read_texture_image",
+]
 
 ATLAS_ROWS, ATLAS_COLS = 6, 4  # tiles of a DensePose chart atlas; 24 parts
 
@@ -41,20 +48,27 @@ def atlas_tile_size(shape_hw, source: str = "") -> int:
     return tile
 
 
+def read_texture_image(path_or_url: str, what: str = "texture atlas") -> np.ndarray:
+    """uint8 [H, W, 3 or 4] of a texture file (local path or URL, cached download): 16-bit
+    images scaled down, grey ones replicated to 3 channels, channels as OpenCV reads them."""
+    local = resolve_file(path_or_url, what=what)
+    image = cv2.imread(local, cv2.IMREAD_UNCHANGED)
+    if image is None or image.size == 0:
+        raise ExternalFileError(f"cannot read {what} {path_or_url!r}: not an image")
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    return image
+
+
 def load_texture_atlas(path_or_url: str) -> TextureAtlas:
     """Reads an atlas image (local path or URL, cached download).
 
     Opacity: the 4th channel / 255 for images with alpha, else 1 on non-black texels and 0 on
     black ones. Colours keep the file's colours (read in BGR order, like every canvas here).
     """
-    local = resolve_file(path_or_url, what="texture atlas")
-    image = cv2.imread(local, cv2.IMREAD_UNCHANGED)
-    if image is None or image.size == 0:
-        raise ExternalFileError(f"cannot read texture atlas {path_or_url!r}: not an image")
-    if image.dtype == np.uint16:
-        image = (image >> 8).astype(np.uint8)
-    if image.ndim == 2:
-        image = np.repeat(image[:, :, None], 3, axis=2)
+    image = read_texture_image(path_or_url)
     bgr = image[:, :, :3].astype(np.float32)
     if image.shape[2] == 4:
         alpha = image[:, :, 3].astype(np.float32) / 255.0

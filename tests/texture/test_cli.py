@@ -143,11 +143,10 @@ def test_apply_to_a_video_skips_a_bad_frame(tmp_path, scenes, capsys):
     assert "frame 1" in err and "clip_000001_IUV.png" in err and "processed 2 item(s)" in err
     capture = cv2.VideoCapture(str(tmp_path / "out.0001.avi"))
     frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
+    ok, frame = capture.read()
+    while ok:
         frames.append(frame)
+        ok, frame = capture.read()
     capture.release()
     assert len(frames) == 3
     body = front.part > 0

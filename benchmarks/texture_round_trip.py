@@ -23,8 +23,8 @@ sys.path.insert(0, os.path.join(REPO, "tests", "texture"))
 
 from texture_test_helpers import smooth_atlas  # noqa: E402
 
-from densepose_ext.texture.extract import tile_slices  # noqa: E402
 from densepose_ext.texture.smpl_layout import atlas_to_smpl, smpl_to_atlas  # noqa: E402
+from densepose_ext.vis.texture_atlas import tile_slices  # noqa: E402
 
 TILE = 200
 

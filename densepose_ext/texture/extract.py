@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from ..vis.iuv_texture import chart_texel_coordinates
-from ..vis.texture_atlas import ATLAS_COLS, ATLAS_ROWS
+from ..vis.texture_atlas import ATLAS_COLS, ATLAS_ROWS, tile_slices
 from .people import PersonChart
 
 __all__ = [
@@ -30,7 +30,6 @@ __all__ = [
     "ExtractedTexture",
     "TextureAccumulator",
     "fill_holes",
-    "tile_slices",
     "viewing_weights",
 ]
 
@@ -111,12 +110,6 @@ def _supersample(labels, u, v, weights, colors, k: int, tile: int):
     spread = np.maximum(np.abs(u_hi - nearest(u)), np.abs(v_hi - nearest(v))) * (tile - 1)
     weights_hi = np.where(spread <= MAX_SAMPLE_SPREAD, nearest(weights) / (k * k), 0.0)
     return labels_hi, u_hi, v_hi, weights_hi, nearest(colors)
-
-
-def tile_slices(part: int, tile: int) -> tuple:
-    """(rows, cols) slices of part `part`'s (1..24) tile: column (p-1)//6, row (p-1)%6."""
-    row, col = (part - 1) % ATLAS_ROWS, (part - 1) // ATLAS_ROWS
-    return slice(row * tile, (row + 1) * tile), slice(col * tile, (col + 1) * tile)
 
 
 @dataclass

@@ -14,9 +14,16 @@ __all__ = [
     "atlas_tile_size",
     "load_texture_atlas",
     "read_texture_image",
+    "tile_slices",
 ]
 
 ATLAS_ROWS, ATLAS_COLS = 6, 4  # tiles of a DensePose chart atlas; 24 parts
+
+
+def tile_slices(part: int, tile: int) -> tuple:
+    """(rows, cols) slices of part `part`'s (1..24) tile: column (p-1)//6, row (p-1)%6."""
+    row, col = (part - 1) % ATLAS_ROWS, (part - 1) // ATLAS_ROWS
+    return slice(row * tile, (row + 1) * tile), slice(col * tile, (col + 1) * tile)
 
 
 @dataclass

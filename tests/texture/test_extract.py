@@ -8,8 +8,9 @@ from texture_test_helpers import (
     textured_photo,
 )
 
-from densepose_ext.texture.extract import TextureAccumulator, fill_holes, tile_slices
+from densepose_ext.texture.extract import TextureAccumulator, fill_holes
 from densepose_ext.texture.people import PersonChart
+from densepose_ext.vis.texture_atlas import tile_slices
 
 TILE = 48
 

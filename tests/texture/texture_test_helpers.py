@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 
 from densepose_ext.data.synthetic import body_template, render_scene, sample_scene
-from densepose_ext.texture.extract import tile_slices
 from densepose_ext.texture.people import people_from_maps
+from densepose_ext.vis.texture_atlas import tile_slices
 
 
 def smooth_atlas(tile: int, seed: int = 0, cells: int = 3) -> np.ndarray:

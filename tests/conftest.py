@@ -1,13 +1,16 @@
-"""Shared test fixtures: locations of the repository, its configs and ../shared data."""
+"""Shared test fixtures: locations of the repository, its configs and the test data.
 
-import os
+Where each fixture or real data file comes from is decided in `fixture_paths.py`.
+"""
+
 from pathlib import Path
 
 import pytest
 import torch
+from fixture_paths import REPO_ROOT, find_data_file
+from fixture_paths import shared_dir as _shared_dir
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DIR = Path(os.environ.get("DENSEPOSE_EXT_SHARED", REPO_ROOT.parent / "shared"))
+SHARED_DIR = _shared_dir()
 
 torch.set_num_threads(1)
 
@@ -19,18 +22,23 @@ def repo_root() -> Path:
 
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
-    """`../shared` (real DensePose data, fixtures, spec); tests that need it skip without it."""
+    """`../shared` (a local data checkout); prefer `fixture_paths.data_file`, which skips less."""
     if not SHARED_DIR.is_dir():
         pytest.skip(f"shared data directory not found: {SHARED_DIR}")
     return SHARED_DIR
 
 
 @pytest.fixture(scope="module")
-def transform_data(shared_dir: Path):
-    """The real flip tables (the uint8 copy of UV_symmetry_transforms.mat in ../shared)."""
+def transform_data(tmp_path_factory):
+    """Flip tables for the flip mechanics: the real UV_symmetry_transforms.mat when present,
+    otherwise the synthetic body's tables (same format; `tests/structures/test_transform_data.py`
+    checks the real file itself)."""
     from densepose_ext.structures.transform_data import DensePoseTransformData
 
-    path = shared_dir / "data" / "uv" / "UV_symmetry_transforms_uint8.mat"
-    if not path.is_file():
-        pytest.skip(f"missing {path}")
+    path = find_data_file("uv/UV_symmetry_transforms.mat")
+    if path is None:
+        from densepose_ext.data.synthetic.body_files import _save_flip_tables
+
+        path = tmp_path_factory.mktemp("flip") / "UV_symmetry_transforms_synthetic.mat"
+        _save_flip_tables(str(path))
     return DensePoseTransformData.load(str(path))

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from fixture_paths import STATE_DICT_KEYS_DIR
 
 from densepose_ext.config import clear_external_files, get_densepose_cfg
 
@@ -10,7 +11,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIGS_DIR = REPO_ROOT / "configs"
 CONFIG_FILES = sorted(CONFIGS_DIR.rglob("*.yaml"))
 CONFIG_IDS = [p.relative_to(CONFIGS_DIR).as_posix() for p in CONFIG_FILES]
-KEY_DUMPS_SUBDIR = Path("spec") / "keys"
 
 
 def _load(relative_path: str):
@@ -35,10 +35,8 @@ def test_config_merges(path: Path):
         assert head.POOLER_RESOLUTION * 2 * head.UP_SCALE == head.HEATMAP_SIZE
 
 
-def test_configs_match_key_dumps(shared_dir: Path):
-    keys_dir = shared_dir / KEY_DUMPS_SUBDIR
-    if not keys_dir.is_dir():
-        pytest.skip(f"key dumps not found: {keys_dir}")
+def test_configs_match_key_dumps():
+    keys_dir = STATE_DICT_KEYS_DIR
     dumps = sorted(
         p.relative_to(keys_dir).with_suffix("").as_posix() for p in keys_dir.rglob("*.txt")
     )
@@ -161,9 +159,8 @@ def _roi_heads_layout(relative_path: str) -> list:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("relative_path", CONFIG_IDS, ids=CONFIG_IDS)
-def test_built_model_matches_key_dump(relative_path: str, shared_dir: Path):
-    dump = shared_dir / KEY_DUMPS_SUBDIR / Path(relative_path).with_suffix(".txt")
-    if not dump.is_file():
-        pytest.skip(f"key dump not found: {dump}")
+def test_built_model_matches_key_dump(relative_path: str):
+    dump = STATE_DICT_KEYS_DIR / Path(relative_path).with_suffix(".txt")
+    assert dump.is_file(), f"key dump not found: {dump}"
     expected = [line.strip() for line in dump.read_text().splitlines() if line.strip()]
     assert _roi_heads_layout(relative_path) == expected  # same keys, shapes and state-dict order

@@ -5,6 +5,7 @@ import pickle
 
 import pytest
 import torch
+from fixture_paths import data_file
 
 from densepose_ext.converters import vertex_search
 from densepose_ext.converters.cse_vertices import (
@@ -186,10 +187,8 @@ def test_auto_prunes_structured_inputs():
     assert stats["pruned_pixels"] == AUTO_PROBE_PIXELS + 2000
 
 
-def test_real_human_mesh(shared_dir):
-    path = shared_dir / "data" / "meshes" / "smpl_27554.pkl"
-    if not path.is_file():
-        pytest.skip(f"{path} not found")
+def test_real_human_mesh():
+    path = data_file("meshes/smpl_27554.pkl")
     with open(path, "rb") as f:
         xyz = torch.as_tensor(pickle.load(f)["vertices"], dtype=torch.float64)
     verts = smooth_embeddings((xyz - xyz.mean(0)) / 1.8, bandwidth=8.0)

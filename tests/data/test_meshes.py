@@ -1,9 +1,10 @@
-"""Mesh catalog: built-in names, ids and URLs; user registration; real meshes from ../shared."""
+"""Mesh catalog: built-in names, ids and URLs; user registration; real meshes (fixture_paths)."""
 
 import pickle
 
 import numpy as np
 import pytest
+from fixture_paths import data_file
 
 from densepose_ext.data.meshes import (
     BUILTIN_MESH_NAMES,
@@ -81,10 +82,8 @@ def test_register_user_mesh_and_cache(tmp_path):
 @pytest.mark.parametrize(
     "name, num_vertices, num_faces", [("smpl_27554", 27554, 55096), ("sheep_5004", 5004, 10000)]
 )
-def test_real_meshes_load(shared_dir, name, num_vertices, num_faces):
-    path = shared_dir / "data" / "meshes" / f"{name}.pkl"
-    if not path.is_file():
-        pytest.skip(f"missing {path}")
+def test_real_meshes_load(name, num_vertices, num_faces):
+    path = data_file(f"meshes/{name}.pkl")
     register_mesh(MeshInfo(name=f"test_real_{name}", data=str(path)))
     mesh = create_mesh(f"test_real_{name}")
     assert mesh.vertices.shape == (num_vertices, 3) and mesh.faces.shape == (num_faces, 3)

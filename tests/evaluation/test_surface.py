@@ -3,6 +3,7 @@ import pickle
 import numpy as np
 import pytest
 import scipy.io
+from fixture_paths import data_root_with
 
 from densepose_ext.evaluation.surface import (
     ChartSurface,
@@ -73,13 +74,9 @@ def test_synthetic_npz_surface(tmp_path):
         load_synthetic_surface(str(tmp_path / "bad.npz"))
 
 
-def test_approximate_smpl_surface_from_shared_data(shared_dir, tmp_path):
-    uv_path, mesh_path = (
-        shared_dir / "data/uv/UV_Processed.mat",
-        shared_dir / "data/meshes/smpl_27554.pkl",
-    )
-    if not uv_path.is_file() or not mesh_path.is_file():
-        pytest.skip("UV_Processed.mat / smpl_27554.pkl not in shared data")
+def test_approximate_smpl_surface_from_real_data(tmp_path):
+    data_root = data_root_with("uv/UV_Processed.mat", "meshes/smpl_27554.pkl")
+    uv_path, mesh_path = data_root / "uv/UV_Processed.mat", data_root / "meshes/smpl_27554.pkl"
     surface = build_approximate_smpl_surface(str(uv_path), str(mesh_path), cache_dir=str(tmp_path))
     assert surface.approximate
     chart = scipy.io.loadmat(uv_path)
@@ -98,7 +95,7 @@ def test_approximate_smpl_surface_from_shared_data(shared_dir, tmp_path):
     euclid = np.linalg.norm(vertices[a] - vertices[b], axis=1)
     assert np.all(geo >= euclid - 1e-6) and np.all(geo < 3.0)
     np.testing.assert_allclose(surface.geodesics.distances(b, a), geo, rtol=1e-5)
-    assert load_chart_surface(f"smpl_approximate:{shared_dir / 'data'}").approximate
+    assert load_chart_surface(f"smpl_approximate:{data_root}").approximate
 
 
 def test_synthetic_body_surface_files_work_with_gps(tmp_path):

@@ -1,15 +1,15 @@
-"""Loading the golden numeric fixtures of ../shared/fixtures (see its README.md) into our model."""
+"""Loading the golden numeric fixtures (tests/fixtures/golden, see its README.md) into our model."""
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict
+from typing import Dict, Optional
 
 import numpy as np
-import pytest
 import torch
 from detectron2.layers import ShapeSpec
 from detectron2.modeling import build_roi_heads
 from detectron2.structures import Boxes, Instances
+from fixture_paths import golden_case_dir
 
 from densepose_ext.config import get_densepose_cfg
 
@@ -31,8 +31,13 @@ class GoldenCase:
     cfg: object
     inputs: Dict[str, np.ndarray]
     weights: Dict[str, np.ndarray]  # full state-dict names, original order
-    outputs: Dict[str, np.ndarray]
-    intermediates: Dict[str, np.ndarray]
+    outputs: Dict[str, np.ndarray]  # raw fields sampled every `raw_stride` rows and columns
+    intermediates: Dict[str, np.ndarray]  # empty for the compact copy in the repository
+    raw_stride: int = 1
+
+    def raw(self, value: torch.Tensor) -> np.ndarray:
+        """Our raw output field sampled like the stored reference (every `raw_stride` pixel)."""
+        return value.numpy()[..., :: self.raw_stride, :: self.raw_stride]
 
     def features(self) -> Dict[str, torch.Tensor]:
         return {k: torch.from_numpy(self.inputs[k]) for k in FEATURE_STRIDES}
@@ -50,22 +55,37 @@ def _load_npz(path: Path) -> Dict[str, np.ndarray]:
         return {k: data[k] for k in data.files}
 
 
-def load_golden_case(shared_dir: Path, name: str) -> GoldenCase:
-    """Reads `<shared>/fixtures/<name>`; skips the test when the fixture is not there."""
-    directory = Path(shared_dir) / "fixtures" / name
+def _inputs_path(directory: Path) -> Path:
+    """`inputs.npz`, or the file named by `inputs.link` (cases sharing their inputs)."""
+    link = directory / "inputs.link"
+    if link.is_file():
+        return (directory / link.read_text().strip()).resolve()
+    return directory / "inputs.npz"
+
+
+def load_golden_case(name: str, root: Optional[Path] = None) -> GoldenCase:
+    """Reads the case `name` from `root` (default: the copy shipped in tests/fixtures/golden).
+
+    `root` may also hold the full fixtures (with `intermediates.npz`, raw fields at full size).
+    """
+    directory = Path(root) / name if root is not None else golden_case_dir(name)
     if not (directory / "config.yaml").is_file():
-        pytest.skip(f"golden fixture missing: {directory}")
+        raise FileNotFoundError(f"golden fixture missing: {directory}")
     cfg = get_densepose_cfg()
     cfg.merge_from_file(str(directory / "config.yaml"))
     cfg.freeze()
+    outputs = _load_npz(directory / "outputs.npz")
+    raw_stride = int(outputs.pop("raw_stride", 1))
+    intermediates_path = directory / "intermediates.npz"
     return GoldenCase(
         name,
         directory,
         cfg,
-        _load_npz(directory / "inputs.npz"),
+        _load_npz(_inputs_path(directory)),
         _load_npz(directory / "weights.npz"),
-        _load_npz(directory / "outputs.npz"),
-        _load_npz(directory / "intermediates.npz"),
+        outputs,
+        _load_npz(intermediates_path) if intermediates_path.is_file() else {},
+        raw_stride,
     )
 
 

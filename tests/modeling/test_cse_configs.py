@@ -9,6 +9,7 @@ import torch
 from detectron2.layers import ShapeSpec
 from detectron2.modeling import build_model, build_roi_heads
 from detectron2.structures import Boxes, Instances
+from fixture_paths import state_dict_keys_file
 
 from densepose_ext.config import clear_external_files, get_densepose_cfg
 from densepose_ext.modeling import DensePoseCheckpointer
@@ -34,10 +35,9 @@ def config_id(path: Path) -> str:
     return str(path.relative_to(CONFIGS_DIR).with_suffix(""))
 
 
-def expected_keys(spec_dir: Path, config: Path):
-    path = spec_dir / "keys" / f"{config_id(config)}.txt"
-    if not path.is_file():
-        pytest.skip(f"no key dump for {config_id(config)}")
+def expected_keys(config: Path):
+    path = state_dict_keys_file(f"{config_id(config)}.txt")
+    assert path.is_file(), f"no key dump for {config_id(config)}"
     lines = [line.rsplit(" [", 1) for line in path.read_text().splitlines() if line.strip()]
     return [(k, [int(s) for s in shape.rstrip("]").split(",") if s.strip()]) for k, shape in lines]
 
@@ -49,10 +49,10 @@ def test_cse_configs_exist():
 
 
 @pytest.mark.parametrize("path", CSE_CONFIGS, ids=config_id)
-def test_roi_heads_keys_and_shapes(path, shared_dir):
+def test_roi_heads_keys_and_shapes(path):
     roi_heads = build_roi_heads(offline_cfg(path), FPN_SHAPE)
     actual = [("roi_heads." + k, list(v.shape)) for k, v in roi_heads.state_dict().items()]
-    assert actual == expected_keys(shared_dir / "spec", path)
+    assert actual == expected_keys(path)
 
 
 @pytest.mark.parametrize("path", CSE_CONFIGS, ids=config_id)

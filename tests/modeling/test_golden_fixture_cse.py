@@ -18,8 +18,8 @@ MARGIN_EXEMPT = 1e-4
 
 
 @pytest.fixture(scope="module")
-def case(shared_dir):
-    return load_golden_case(shared_dir, "cse_v1convx")
+def case():
+    return load_golden_case("cse_v1convx")
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def test_raw_outputs(case, prediction):
     assert type(out) is DensePoseEmbeddingPredictorOutput
     for key in ("embedding", "coarse_segm"):
         np.testing.assert_allclose(
-            getattr(out, key).numpy(), case.outputs[key], rtol=1e-4, atol=1e-5
+            case.raw(getattr(out, key)), case.outputs[key], rtol=1e-4, atol=1e-5
         )
 
 

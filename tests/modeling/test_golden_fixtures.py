@@ -1,4 +1,4 @@
-"""Golden fixtures (../shared/fixtures, chart cases): our DensePose branch reproduces the original.
+"""Golden fixtures (tests/fixtures/golden, chart cases): our DensePose branch reproduces the original.
 
 Checks follow the fixtures README, "How a test should use them": same state-dict keys/shapes,
 raw outputs within rtol 1e-4 / atol 1e-5, exact labels, U/V and confidences within 1e-5 (+rtol),
@@ -38,8 +38,8 @@ MARGIN_EXEMPT = 1e-4
 
 
 @pytest.fixture(scope="module", params=CHART_CASES)
-def golden(request, shared_dir):
-    case = load_golden_case(shared_dir, request.param)
+def golden(request):
+    case = load_golden_case(request.param)
     roi_heads = build_golden_roi_heads(case)
     return case, roi_heads, run_golden_case(case, roi_heads)
 
@@ -62,7 +62,7 @@ def test_raw_outputs(golden):
             assert value is None, name
             continue
         np.testing.assert_allclose(
-            value.numpy(), case.outputs[name], rtol=1e-4, atol=1e-5, err_msg=name
+            case.raw(value), case.outputs[name], rtol=1e-4, atol=1e-5, err_msg=name
         )
 
 

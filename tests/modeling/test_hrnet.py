@@ -10,6 +10,7 @@ from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.layers import ShapeSpec
 from detectron2.modeling import BACKBONE_REGISTRY, build_model
 from detectron2.structures import Boxes, Instances
+from fixture_paths import state_dict_keys_file
 from torch import nn
 
 from densepose_ext.config import get_densepose_cfg
@@ -171,11 +172,9 @@ def test_hrfpn_pyramid_shapes(repo_root):
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_config_key_layout_matches_spec(repo_root, shared_dir, width):
+def test_config_key_layout_matches_spec(repo_root, width):
     name = f"densepose_rcnn_HRFPN_HRNet_w{width}_s1x"
-    reference_path = shared_dir / "spec" / "keys" / "HRNet" / f"{name}.txt"
-    if not reference_path.is_file():
-        pytest.skip(f"key dump missing: {reference_path}")
+    reference_path = state_dict_keys_file(f"HRNet/{name}.txt")
     state = _build(repo_root, width, seed=0).state_dict()
     assert len(state) == MODEL_KEYS
     assert sum(k.startswith("backbone.bottom_up.") for k in state) == HRNET_W32_KEYS

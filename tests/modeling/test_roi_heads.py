@@ -6,6 +6,7 @@ import pytest
 import torch
 from detectron2.modeling import build_roi_heads
 from detectron2.structures import Instances
+from fixture_paths import state_dict_keys_file
 from model_utils import (
     chart_config_paths,
     given_boxes,
@@ -39,13 +40,12 @@ def test_chart_configs_found():
 
 
 @pytest.mark.parametrize("config", CHART_CONFIGS)
-def test_roi_heads_keys_and_output_shapes(config, shared_dir):
+def test_roi_heads_keys_and_output_shapes(config):
     from model_utils import load_config
 
     cfg = load_config(config)
-    dump = shared_dir / "spec" / "keys" / config.replace(".yaml", ".txt")
-    if not dump.is_file():
-        pytest.skip(f"no key dump for {config}")
+    dump = state_dict_keys_file(config.replace(".yaml", ".txt"))
+    assert dump.is_file(), f"no key dump for {config}"
     with torch.device("meta"):  # shapes only: no memory, no init cost
         roi_heads = build_roi_heads(cfg, roi_input_shape(cfg))
     assert isinstance(roi_heads, DensePoseROIHeads)

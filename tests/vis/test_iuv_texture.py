@@ -2,6 +2,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from fixture_paths import data_file
 from vis_test_helpers import chart_result
 
 from densepose_ext.converters.prediction import ImagePrediction
@@ -77,10 +78,8 @@ def test_bad_atlases(tmp_path):
         load_texture_atlas(str(tmp_path / "missing.png"))
 
 
-def test_real_atlases(shared_dir):
+def test_real_atlases():
     for name in ("texture_atlas_200.png", "texture_from_SURREAL.png"):
-        path = shared_dir / "data" / "textures" / name
-        if not path.is_file():
-            pytest.skip(f"{path} not available")
+        path = data_file(f"textures/{name}")
         visualizer = IUVTextureVisualizer(str(path))
         assert visualizer.tile == 200

@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from fixture_paths import data_file
 
 from densepose_ext.data.meshes.smpl_charts import SmplChartData, load_smpl_chart_data
 from densepose_ext.utils.files import ExternalFileError
@@ -80,11 +81,9 @@ def test_midpoint_edges_rejects_other_meshes():
         midpoint_subdivision_edges(np.array([[0, 1, 2], [0, 2, 3], [0, 3, 1]]), 1)
 
 
-def test_real_smpl_27554_chart_coordinates(shared_dir):
-    uv_path = shared_dir / "data" / "uv" / "UV_Processed.mat"
-    mesh_path = shared_dir / "data" / "meshes" / "smpl_27554.pkl"
-    if not (uv_path.is_file() and mesh_path.is_file()):
-        pytest.skip("real SMPL chart / mesh data not available")
+def test_real_smpl_27554_chart_coordinates():
+    uv_path = data_file("uv/UV_Processed.mat")
+    mesh_path = data_file("meshes/smpl_27554.pkl")
     charts = load_smpl_chart_data(str(uv_path))
     assert charts.num_smpl_vertices == 6890 and charts.faces.shape == (13774, 3)
     with open(mesh_path, "rb") as f:

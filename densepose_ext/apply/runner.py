@@ -1,7 +1,8 @@
 """The `apply_net` loop: read inputs, run the model in batches, hand predictions to writers.
 
 Unreadable inputs and items whose outputs fail are reported (one line each) and skipped; the
-writers are closed in any case, so whatever was written so far is complete and valid.
+writers are closed in any case, so whatever was written so far is complete and valid. When a
+batch fails in the model, its items are retried one by one so that only the bad one is lost.
 """
 
 import logging
@@ -79,6 +80,17 @@ def _write_all(
         )
 
 
+def _predict(predictor: Callable, batch: List[InputItem], stats: RunStats) -> list:
+    """(item, Instances) for the items the model handled; failures reported per item."""
+    try:
+        return list(zip(batch, predictor([item.image for item in batch])))
+    except (RuntimeError, ValueError) as e:  # e.g. out of memory, an image it cannot take
+        if len(batch) > 1:  # find the item(s) at fault, keep the others
+            return [pair for item in batch for pair in _predict(predictor, [item], stats)]
+        stats.report_failure(f"inference failed on {_item_name(batch[0])}: {_one_line(e)}")
+        return []
+
+
 def run_apply(
     items: Iterable[InputItem],
     predictor: Callable,
@@ -102,13 +114,7 @@ def run_apply(
     )
     try:
         for batch in batched(items, batch_size, stats):
-            try:
-                outputs = predictor([item.image for item in batch])
-            except RuntimeError as e:  # e.g. out of memory on a large image: skip this batch only
-                for item in batch:
-                    stats.report_failure(f"inference failed on {_item_name(item)}: {_one_line(e)}")
-                outputs = []
-            for item, instances in zip(batch, outputs):
+            for item, instances in _predict(predictor, batch, stats):
                 _write_all(writers, item, ImagePrediction.from_instances(instances, cse), stats)
             bar.update(stats.processed + stats.failed - bar.n)
     finally:

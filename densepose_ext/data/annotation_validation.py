@@ -4,11 +4,13 @@ Every annotation with DensePose keys is checked: all per-point lists (dp_x, dp_y
 dp_vertex) have one length; coordinates are finite and inside the box frame [0, 256] (1 unit of
 slack); dp_I is an integer part 1..24; dp_U, dp_V lie in [0, 1]; dp_vertex are integers >= 0 and
 ref_model is a string; dp_masks is one RLE or a list of at most 14 (empty entries allowed) whose
-runs cover exactly 256 x 256 pixels.
+runs cover exactly 256 x 256 pixels. Every annotation's `bbox` (DensePose or not) must be four
+finite numbers with non-negative width and height.
 
 What happens to a malformed annotation is the policy:
   "skip"   (default) its DensePose keys are removed (the box stays, like a person without
-           DensePose GT), each problem is logged with the image id, and the count is logged;
+           DensePose GT); an annotation whose box is malformed is removed whole. Each problem is
+           logged with the image id and annotation id, and the counts are logged;
   "reject" loading fails with `InvalidDensePoseAnnotationError` listing the problems;
   "off"    nothing is checked (fastest; malformed data then fails later, e.g. when decoded).
 The policy comes from the `on_invalid` argument, else the dataset metadata key
@@ -20,6 +22,7 @@ import os
 from typing import Any, Dict, List, Optional
 
 import numpy as np
+from detectron2.structures import BoxMode
 
 from ..structures.constants import (
     BOX_FRAME_SIZE,
@@ -33,6 +36,7 @@ from ..structures.rle import RLEError, check_rle
 __all__ = [
     "INVALID_ANNOTATION_POLICIES",
     "InvalidDensePoseAnnotationError",
+    "bbox_problems",
     "densepose_annotation_problems",
     "resolve_invalid_annotation_policy",
     "validate_densepose_dataset",
@@ -133,6 +137,25 @@ def _check_masks(masks: Any, problems: List[str]) -> None:
             return
 
 
+def bbox_problems(ann: Dict[str, Any]) -> List[str]:
+    """Problems of the annotation's `bbox` (XYWH, or XYXY when `bbox_mode` says so)."""
+    if "bbox" not in ann:
+        return []
+    try:
+        box = np.asarray(ann["bbox"], dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        return ["bbox is not a list of numbers"]
+    if box.size != 4:
+        return [f"bbox must have 4 numbers, got {box.size}"]
+    if not np.isfinite(box).all():
+        return ["bbox contains NaN or infinite values"]
+    xyxy = ann.get("bbox_mode", BoxMode.XYWH_ABS) == BoxMode.XYXY_ABS
+    width, height = (box[2] - box[0], box[3] - box[1]) if xyxy else (box[2], box[3])
+    if width < 0 or height < 0:
+        return [f"bbox has negative width or height: width={width:g}, height={height:g}"]
+    return []
+
+
 def densepose_annotation_problems(ann: Dict[str, Any]) -> List[str]:
     """Human-readable problems of one annotation's DensePose part (empty list = fine or none)."""
     if not any(k in ann for k in DENSEPOSE_ANNOTATION_KEYS):
@@ -176,12 +199,16 @@ def validate_densepose_dataset(
     policy = resolve_invalid_annotation_policy(on_invalid, metadata)
     if policy == "off":
         return dataset_dicts
-    bad = []  # (image_id, annotation index, annotation id, problems)
+    bad = []  # (image_id, annotation index, annotation id, problems, annotation)
+    bad_boxes = []  # (record, annotation) whose box is malformed
     for record in dataset_dicts:
         for index, ann in enumerate(record.get("annotations", [])):
-            problems = densepose_annotation_problems(ann)
+            box = bbox_problems(ann)
+            problems = box + densepose_annotation_problems(ann)
             if problems:
                 bad.append((record.get("image_id"), index, ann.get("id"), problems, ann))
+            if box:
+                bad_boxes.append((record, ann))
     if not bad:
         return dataset_dicts
     lines = [
@@ -202,12 +229,22 @@ def validate_densepose_dataset(
         )
     for line in lines[:_MAX_PROBLEMS_LOGGED]:
         logger.warning(f"Skipping DensePose GT{where}: {line}")
-    for _, _, _, _, ann in bad:
+    total = sum(len(r.get("annotations", [])) for r in dataset_dicts)
+    for record, ann in bad_boxes:
+        record["annotations"] = [a for a in record["annotations"] if a is not ann]
+    dropped = {id(ann) for _, ann in bad_boxes}
+    stripped = [ann for *_, ann in bad if id(ann) not in dropped]
+    for ann in stripped:
         for key in DENSEPOSE_ANNOTATION_KEYS:
             ann.pop(key, None)
-    total = sum(len(r.get("annotations", [])) for r in dataset_dicts)
-    logger.warning(
-        f"Skipped the DensePose GT of {len(bad)} of {total} annotations{where} as malformed "
-        f"(boxes kept; set {ENV_VARIABLE}=reject to fail instead)."
-    )
+    if stripped:
+        logger.warning(
+            f"Skipped the DensePose GT of {len(stripped)} of {total} annotations{where} as "
+            f"malformed (boxes kept; set {ENV_VARIABLE}=reject to fail instead)."
+        )
+    if bad_boxes:
+        logger.warning(
+            f"Removed {len(bad_boxes)} of {total} annotations{where} with a malformed bbox "
+            f"(set {ENV_VARIABLE}=reject to fail instead)."
+        )
     return dataset_dicts

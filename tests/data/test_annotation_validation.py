@@ -1,15 +1,20 @@
+import copy
+import json
 import logging
 
 import numpy as np
 import pytest
+from detectron2.structures import BoxMode
 from pycocotools import mask as mask_utils
 
 from densepose_ext.data.annotation_validation import (
     InvalidDensePoseAnnotationError,
+    bbox_problems,
     densepose_annotation_problems,
     resolve_invalid_annotation_policy,
     validate_densepose_dataset,
 )
+from densepose_ext.data.datasets.coco import load_densepose_coco_json
 
 
 def _rle(mask):
@@ -107,3 +112,56 @@ def test_policy_resolution(monkeypatch):
     assert "dp_x" in dicts[1]["annotations"][1]
     with pytest.raises(ValueError):
         resolve_invalid_annotation_policy("maybe")
+
+
+@pytest.mark.parametrize(
+    "bbox, fragment",
+    [
+        ([0, 0, -5, 5], "negative width or height: width=-5, height=5"),
+        ([0, 0, 5, -1], "negative width or height: width=5, height=-1"),
+        ([0, 0, 5], "4 numbers"),
+        ([0, float("nan"), 5, 5], "NaN"),
+    ],
+)
+def test_malformed_boxes_are_reported(bbox, fragment):
+    for ann in (dict(_good(), bbox=bbox), {"bbox": bbox, "category_id": 1}):
+        assert any(fragment in p for p in bbox_problems(ann)), bbox_problems(ann)
+    assert bbox_problems({"bbox": [10, 10, 5, 20], "bbox_mode": BoxMode.XYXY_ABS}) == [
+        "bbox has negative width or height: width=-5, height=10"
+    ]
+    assert bbox_problems({"bbox": [10, 10, 15, 20], "bbox_mode": BoxMode.XYXY_ABS}) == []
+
+
+def test_messages_name_the_annotation_id_and_bad_boxes_are_removed(caplog):
+    good, bad_dp, bad_box = dict(_good(), id=101), dict(_good(), id=102), dict(_good(), id=103)
+    bad_dp["dp_I"] = [1, 30]
+    bad_box["bbox"] = [0, 0, -3, 5]
+    plain_bad_box = {"id": 104, "bbox": [1, 1, 4, -2], "category_id": 1}
+    dicts = [{"image_id": 7, "annotations": [good, bad_dp, bad_box, plain_bad_box]}]
+    with pytest.raises(InvalidDensePoseAnnotationError) as info:
+        validate_densepose_dataset(copy.deepcopy(dicts), "ds", on_invalid="reject")
+    message = str(info.value)
+    assert "3 malformed" in message and "(id=None)" not in message
+    for ann_id in (102, 103, 104):
+        assert f"image_id=7 annotation #{ann_id - 101} (id={ann_id})" in message
+    assert "negative width or height: width=-3, height=5" in message
+    with caplog.at_level(logging.WARNING):
+        validate_densepose_dataset(dicts, "ds", on_invalid="skip")
+    kept = dicts[0]["annotations"]
+    assert [a["id"] for a in kept] == [101, 102]
+    assert "dp_I" in kept[0] and "dp_I" not in kept[1] and kept[1]["bbox"] == [0, 0, 5, 5]
+    assert "(id=104)" in caplog.text and "Removed 2 of 4 annotations" in caplog.text
+
+
+def test_coco_loader_keeps_annotation_ids(tmp_path):
+    ann = dict(_good(), id=55, image_id=1, bbox=[0, 0, -4, 8], area=1.0, iscrowd=0)
+    doc = {
+        "images": [{"id": 1, "file_name": "a.jpg", "height": 32, "width": 32}],
+        "annotations": [ann, dict(_good(), id=56, image_id=1, area=1.0, iscrowd=0)],
+        "categories": [{"id": 1, "name": "person"}],
+    }
+    (tmp_path / "a.json").write_text(json.dumps(doc))
+    with pytest.raises(InvalidDensePoseAnnotationError, match=r"\(id=55\): bbox has negative"):
+        load_densepose_coco_json(str(tmp_path / "a.json"), str(tmp_path), on_invalid="reject")
+    records = load_densepose_coco_json(str(tmp_path / "a.json"), str(tmp_path), on_invalid="skip")
+    assert [a["id"] for a in records[0]["annotations"]] == [56]

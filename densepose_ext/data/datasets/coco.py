@@ -63,6 +63,8 @@ def _annotation_record(ann: Dict[str, Any], id_map: Optional[Dict[int, int]]) ->
         "category_id": id_map[category] if id_map is not None else category,
         "iscrowd": ann.get("iscrowd", 0),
     }
+    if "id" in ann:
+        record["id"] = ann["id"]  # named in validation messages
     if "segmentation" in ann:
         segm = _valid_segmentation(ann["segmentation"])
         if segm is not None:

@@ -1,4 +1,4 @@
-"""Horizontal-flip conversion of chart outputs (TTA), with the UV symmetry tables of ../shared."""
+"""Horizontal-flip conversion of chart outputs (TTA), with the UV symmetry tables (conftest)."""
 
 import pytest
 import torch

@@ -17,6 +17,7 @@ from detectron2.config import CfgNode
 
 from ..config import ConfigError, is_cse, load_densepose_config
 from ..converters.prediction import CseContext
+from ..data.meshes import MESH_DIR_ENV, parse_mesh_options, register_local_meshes, require_meshes
 from ..utils.files import ExternalFileError, resolve_file
 from ..vis.base import BACKGROUNDS, VisStyle
 from ..vis.registry import VisOptions, build_visualizer, parse_visualizer_names
@@ -72,6 +73,14 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         action="count",
         default=0,
         help="-v: info, -vv: debug (default: warnings only)",
+    )
+    parser.add_argument(
+        "--mesh",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="local mesh file (or directory holding NAME.pkl) for CSE mesh NAME; repeatable. "
+        "$DENSEPOSE_MESH_DIR gives a directory of mesh files",
     )
     # consumes the rest of the command line, as in the original: must come last
     parser.add_argument(
@@ -231,6 +240,18 @@ def _parse_formats(spec: str) -> List[str]:
     return formats
 
 
+def _prepare_meshes(args: argparse.Namespace, cfg: CfgNode, names: set) -> None:
+    """Registers --mesh / $DENSEPOSE_MESH_DIR files, then loads the meshes the visualizers need,
+    so that a missing file is one error before the run."""
+    embedders = cfg.MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDERS
+    local = parse_mesh_options(args.mesh)
+    register_local_meshes(local, os.environ.get(MESH_DIR_ENV) or None, names=list(embedders))
+    if not is_cse(cfg) or not names & CSE_ONLY:
+        return
+    meshes = [m for m in cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING.values() if m in embedders]
+    require_meshes(meshes, extras=("texcoords",) if "dp_cse_texture" in names else ())
+
+
 def _cse_context(predictor, cfg: CfgNode):
     embedder = getattr(predictor.model.roi_heads, "embedder", None)
     if not is_cse(cfg) or embedder is None:
@@ -260,6 +281,7 @@ def execute(args: argparse.Namespace) -> RunStats:
     paths = list_inputs(args.input)
     cfg = setup_config(args)
     _check_model_kind(cfg, set(names), "visualizers" if args.command == "show" else "formats")
+    _prepare_meshes(args, cfg, set(names))
     if args.command == "show":
         renderer = build_visualizer(args.visualizations, options)  # loads atlases: fails early
     predictor = BatchPredictor(cfg)

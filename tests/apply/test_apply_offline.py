@@ -1,7 +1,9 @@
 """apply_net on a CSE checkpoint with no network: embeddings from the checkpoint, local meshes."""
 
+import os
 import pickle
 import socket
+import stat
 
 import cv2
 import numpy as np
@@ -38,7 +40,7 @@ DATASETS:
 
 @pytest.fixture
 def offline(monkeypatch):
-    """Any network connection raises; the mesh catalog is restored afterwards."""
+    """Any network connection raises; umask 022; the mesh catalog is restored afterwards."""
 
     def refuse(*args, **kwargs):
         raise AssertionError("network access attempted in an offline test")
@@ -46,7 +48,9 @@ def offline(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     infos, ids = dict(MeshCatalog._infos), dict(MeshCatalog._ids)
+    saved_umask = os.umask(0o022)
     yield
+    os.umask(saved_umask)
     MeshCatalog._infos.clear()
     MeshCatalog._infos.update(infos)
     MeshCatalog._ids.clear()
@@ -95,6 +99,8 @@ def test_cse_checkpoint_and_local_mesh_need_no_network(tmp_path, offline, capsys
     dump = ["dump", str(config), str(checkpoint), str(image), "--no-progress"]
     assert main([*dump, "--output", str(tmp_path / "r.pkl"), "--format", "pkl,npz"]) == 0
     assert main([*show[:5], *show[5:-1], str(tmp_path / "t.png")]) == 0
+    for output in (tmp_path / "r.pkl", tmp_path / "r" / "a.npz", tmp_path / "s.0001.png"):
+        assert stat.S_IMODE(output.stat().st_mode) == 0o644  # the test runs under umask 022
     (record,) = torch.load(tmp_path / "r.pkl", weights_only=False)
     assert len(record["scores"]) > 0
     assert str(np.load(tmp_path / "r" / "a.npz")["mesh_names"][0]) == MESH

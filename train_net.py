@@ -28,6 +28,7 @@ from densepose_ext.data.meshes import (
 )
 from densepose_ext.engine import Trainer, close_process_group
 from densepose_ext.modeling import DensePoseCheckpointer
+from densepose_ext.utils.third_party_noise import silence_third_party_noise
 
 
 def load_config(args):
@@ -61,6 +62,7 @@ def register_meshes(args, cfg, check: bool = False) -> None:
 
 
 def setup(args):
+    silence_third_party_noise()
     cfg = load_config(args)
     register_meshes(args, cfg)
     cfg.freeze()

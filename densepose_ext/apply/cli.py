@@ -19,6 +19,7 @@ from ..config import ConfigError, is_cse, load_densepose_config
 from ..converters.prediction import CseContext
 from ..data.meshes import MESH_DIR_ENV, parse_mesh_options, register_local_meshes, require_meshes
 from ..utils.files import ExternalFileError, resolve_file
+from ..utils.third_party_noise import silence_third_party_noise
 from ..vis.base import BACKGROUNDS, VisStyle
 from ..vis.registry import VisOptions, build_visualizer, parse_visualizer_names
 from .dump_writers import DUMP_FORMATS, IuvPngWriter, JsonWriter, NpzWriter, PickleWriter
@@ -97,8 +98,8 @@ def _add_show_parser(subparsers) -> None:
     p.add_argument(
         "visualizations",
         metavar="<visualizations>",
-        help="comma-separated: bbox, dp_contour, dp_cse_texture, dp_iuv_texture, "
-        "dp_segm, dp_u, dp_v, dp_vertex (drawn in this order)",
+        help="comma-separated, drawn in the order given: bbox, dp_contour, dp_cse_texture, "
+        "dp_iuv_texture, dp_segm, dp_u, dp_v, dp_vertex",
     )
     p.add_argument(
         "--min_score", type=float, default=0.8, help="minimum detection score (default 0.8)"
@@ -356,6 +357,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Exit status: 0 if at least one input was processed, 1 otherwise or on a usage error."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    silence_third_party_noise()
     if not hasattr(args, "command"):
         parser.print_help()
         return 0

@@ -22,6 +22,7 @@ from typing import Dict, List, Optional
 import torch
 
 from ..utils.files import ExternalFileError
+from ..utils.third_party_noise import silence_third_party_noise
 from .evaluator import evaluate_detections
 from .ground_truth import load_contiguous_coco_gt
 from .results_files import ResultsFile, ResultsFileError, read_results_file
@@ -160,6 +161,7 @@ def score(args: argparse.Namespace) -> Dict[str, Dict[str, float]]:
 def main(argv: Optional[List[str]] = None) -> Dict[str, Dict[str, float]]:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO)
+    silence_third_party_noise()
     try:
         return score(args)
     except (ResultsFileError, OSError, json.JSONDecodeError) as e:

@@ -118,9 +118,7 @@ def _from_dump_pickle(records: list, ids: Mapping[str, int], path: str) -> Resul
     for record, name in zip(records, names):
         if matched[name] is not None and "frame_index" not in record:
             detections.extend(_dump_image_detections(record, matched[name], path))
-    unmatched = [
-        n for n, r in zip(names, records) if matched[n] is None or "frame_index" in r
-    ]
+    unmatched = [n for n, r in zip(names, records) if matched[n] is None or "frame_index" in r]
     return ResultsFile(detections, True, names, unmatched)
 
 

@@ -119,3 +119,36 @@ def test_missing_mesh_directory_is_an_error(tmp_path, offline, monkeypatch, caps
     monkeypatch.delenv("DENSEPOSE_MESH_DIR")
     assert main([*args, "--output", str(tmp_path / "r.pkl"), "--mesh", "bad"]) == 1
     assert "NAME=PATH" in capsys.readouterr().err
+
+
+def test_no_fx_tracing_warning(tmp_path, capsys):
+    import logging
+
+    from densepose_ext.utils.third_party_noise import silence_third_party_noise
+
+    silence_third_party_noise()
+    silence_third_party_noise()
+    logger = logging.getLogger("torch.fx._symbolic_trace")
+    assert len(logger.filters) >= 1
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger.addHandler(handler)
+    try:
+        logger.warning("is_fx_tracing will return true for both fx.symbolic_trace and ...")
+        logger.warning("something else")
+    finally:
+        logger.removeHandler(handler)
+    assert [r.getMessage() for r in records] == ["something else"]
+
+
+def test_dump_summary_lists_a_shared_folder_once(tmp_path, capsys):
+    from apply_net_helpers import TINY_CONFIG
+
+    checkpoint = make_tiny_checkpoint(tmp_path / "model" / "chart.pth", TINY_CONFIG)
+    image = tmp_path / "a.png"
+    cv2.imwrite(str(image), draw_test_image(64, 80, 1))
+    args = ["dump", str(TINY_CONFIG), str(checkpoint), str(image), "--no-progress"]
+    assert main([*args, "--output", str(tmp_path / "r.pkl"), "--format", "iuv_png,npz"]) == 0
+    (summary,) = [line for line in capsys.readouterr().err.splitlines() if "outputs:" in line]
+    assert summary.split("outputs: ")[1] == str(tmp_path / "r")

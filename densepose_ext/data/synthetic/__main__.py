@@ -8,7 +8,10 @@ from .generate import generate_synthetic_dataset
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description="Generate a synthetic DensePose-COCO dataset.")
+    parser = argparse.ArgumentParser(
+        prog="python -m densepose_ext.data.synthetic",
+        description="Generate a synthetic DensePose-COCO dataset.",
+    )
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--num-images", type=int, required=True, help="total number of images")
     parser.add_argument("--size", type=int, default=256, help="image side in pixels")

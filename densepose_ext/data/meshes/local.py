@@ -162,7 +162,7 @@ def require_meshes(names: Iterable[str], extras: Sequence[str] = (), load: bool 
                 getattr(mesh, what)
         except Exception as e:  # missing / unreachable / malformed file, unknown mesh
             what = "mesh" if what == "data" else what
-            reason = _first_line(e)
+            reason = _first_line(e).rstrip(".")
             raise LocalMeshError(
                 f"cannot load the {what} file of mesh {name!r}: {reason}; {MESH_OPTION_HINT}"
             ) from e

@@ -1,4 +1,4 @@
-"""The scorer on what apply_net dump writes: same tables as the evaluator on the same predictions."""
+"""The scorer on what apply_net dump writes: the evaluator's tables on the same predictions."""
 
 import importlib.util
 import json

@@ -1,4 +1,7 @@
-"""CLI: python -m densepose_ext.data.synthetic --out DIR --num-images N [--split-val K] [--seed S]."""
+"""Command line: generate a synthetic dataset.
+
+python -m densepose_ext.data.synthetic --out DIR --num-images N [--split-val K] [--seed S]
+"""
 
 import argparse
 import os
@@ -24,7 +27,8 @@ def main(argv=None) -> None:
         nargs=2,
         default=(80, 120),
         metavar=("MIN", "MAX"),
-        help="DensePose points per annotated person, uniform in [MIN, MAX] (default: DensePose-COCO's ~100)",
+        help="DensePose points per annotated person, uniform in [MIN, MAX] "
+        "(default: DensePose-COCO's ~100)",
     )
     parser.add_argument("--overwrite", action="store_true", help="regenerate even if up to date")
     args = parser.parse_args(argv)

@@ -16,8 +16,13 @@ import torch
 from torch import nn
 
 from ..config import is_cse
-from .exporter import ExportError, ExportResult, build_export_model
-from .exporter import example_image, set_trace_time_values
+from .exporter import (
+    ExportError,
+    ExportResult,
+    build_export_model,
+    example_image,
+    set_trace_time_values,
+)
 from .interfaces import (
     CHART_FIELDS,
     FOREIGN_INTERFACES,
@@ -62,7 +67,9 @@ def share_state(traced: torch.jit.ScriptModule, state: Dict[str, torch.Tensor]) 
     so that graphs traced separately hold (and save) the same tensors."""
     names = {name for name, _ in graph_state(traced)}
     if names != set(state):
-        raise ExportError(f"traced graphs differ in their weights: {sorted(names ^ set(state))[:5]}")
+        raise ExportError(
+            f"traced graphs differ in their weights: {sorted(names ^ set(state))[:5]}"
+        )
     for name, tensor in state.items():
         *path, leaf = name.split(".")
         owner = traced
@@ -89,7 +96,9 @@ def _check_exportable(cfg, interface: str, dtype_name: str) -> None:
             "that convention reads CSE embeddings: use --interface densepose_ext"
         )
     if dtype_name not in ("fp32", "fp16"):
-        raise ExportError(f"--interface {interface} is exported in fp32 or --fp16, not {dtype_name}")
+        raise ExportError(
+            f"--interface {interface} is exported in fp32 or --fp16, not {dtype_name}"
+        )
 
 
 def export_interface(

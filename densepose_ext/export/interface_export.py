@@ -78,7 +78,14 @@ def share_state(traced: torch.jit.ScriptModule, state: Dict[str, torch.Tensor]) 
         owner._c.setattr(leaf, tensor)
 
 
+TRACE_MIN_SIZE, TRACE_MAX_SIZE = 96, 160  # tracing resize: float16 convolutions are slow on CPU
+
+
 def _trace(core: ChartMapsCore, example: torch.Tensor) -> torch.jit.ScriptModule:
+    """Traces `core` on `example` with a small resize (the graph does not depend on it; the
+    buffers get their real values from the shared state afterwards)."""
+    core.min_size.fill_(min(int(core.min_size), TRACE_MIN_SIZE))
+    core.max_size.fill_(min(int(core.max_size), TRACE_MAX_SIZE))
     set_trace_time_values(core, example)
     with torch.no_grad():
         return trace_torchscript(core, example)

@@ -109,15 +109,15 @@ def _box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / (area(a)[:, None] + area(b)[None, :] - inter)
 
 
-def label_agreement(dump: dict, consumer: dict, same_size_only: bool = False) -> float:
-    """Share of the dump's box pixels where the consumer's label is the same.
+def label_agreement(dump: dict, consumer: dict, same_size_only: bool = False):
+    """(share of the dump's box pixels where the consumer's label is the same, boxes compared).
 
     Detections are paired by IoU (> 0.9); an unpaired dump box, or a pair whose integer box size
     differs, counts as all pixels disagreeing, unless `same_size_only` (then it is left out).
     """
     boxes_d, boxes_c = dump["boxes_xyxy"], consumer["boxes_xyxy"]
     iou = _box_iou(boxes_d, boxes_c) if len(boxes_c) else np.zeros((len(boxes_d), 0))
-    agree = total = 0
+    agree = total = compared = 0
     for i in range(len(boxes_d)):
         ours = dump[f"labels_{i}"]
         j = int(iou[i].argmax()) if iou.shape[1] else -1
@@ -128,7 +128,8 @@ def label_agreement(dump: dict, consumer: dict, same_size_only: bool = False) ->
             continue
         agree += int((theirs == ours).sum())
         total += ours.size
-    return agree / max(total, 1)
+        compared += 1
+    return agree / max(total, 1), compared
 
 
 @pytest.fixture(scope="module")
@@ -193,15 +194,18 @@ def _check_agreement(setup, files, cases) -> None:
     results = _consume(setup, runs)
     for run, result in zip(runs, results):
         dump = setup["dumps"][image_of[run["interface"]]]
+        n = len(dump["boxes_xyxy"])
         if not run["half"]:
             # same graph computation as apply_net: same boxes, labels agree
             np.testing.assert_allclose(result["boxes_xyxy"], dump["boxes_xyxy"], atol=1e-3)
-            assert label_agreement(dump, result) >= AGREEMENT, run
+            agreement, compared = label_agreement(dump, result)
+            assert agreement >= AGREEMENT and compared == n, (run, agreement, compared)
         else:
             # fp16 moves box corners by float16 rounding: boxes whose integer size changed
-            # cannot be compared pixel by pixel and are left out
-            assert len(result["boxes_xyxy"]) > 0
-            assert label_agreement(dump, result, same_size_only=True) >= AGREEMENT, run
+            # cannot be compared pixel by pixel and are left out (at most half of them)
+            agreement, compared = label_agreement(dump, result, same_size_only=True)
+            assert agreement >= AGREEMENT and compared >= n / 2, (run, agreement, compared)
+        print(f"{run['interface']} half={run['half']}: {agreement:.5f} on {compared}/{n} boxes")
 
 
 def test_interfaces_agree_with_apply_net_dump(setup, files):

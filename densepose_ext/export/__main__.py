@@ -1,4 +1,5 @@
-"""`python -m densepose_ext.export CONFIG MODEL --format torchscript|onnx [--fp16|--bf16] [--output F]`.
+"""`python -m densepose_ext.export CONFIG MODEL --format torchscript|onnx [--fp16|--bf16]
+[--output F]`.
 
 `--interface densepose-torchscript|controlnet` writes a TorchScript file with the calling
 convention of those tools instead (chart models; see docs/ecosystem.md).

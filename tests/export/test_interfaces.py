@@ -66,9 +66,9 @@ CONSUMERS = textwrap.dedent(
             pred_boxes, coarse_segm, fine_segm, u, v = model(image)
         n = len(pred_boxes)
         assert coarse_segm.shape[0] == fine_segm.shape[0] == u.shape[0] == v.shape[0] == n
+        coarse, fine = coarse_segm.float(), fine_segm.float()
         return pred_boxes, [
-            labels_in_box(pred_boxes[i], coarse_segm[i : i + 1].float(), fine_segm[i : i + 1].float())
-            for i in range(n)
+            labels_in_box(pred_boxes[i], coarse[i : i + 1], fine[i : i + 1]) for i in range(n)
         ]
 
     def densepose_torchscript(path, image_path, half):

@@ -276,3 +276,30 @@ def test_cse_and_bad_options_are_refused(tmp_path, capsys):
     assert "fp32 or --fp16" in capsys.readouterr().err
     assert export_main([str(chart), "", "--interface", "controlnet", "--format", "onnx"]) == 2
     assert "TorchScript files only" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "config_file",
+    ["densepose_rcnn_R_50_FPN_DL_WC2M_s1x.yaml", "densepose_rcnn_R_50_FPN_s1x_legacy.yaml"],
+)
+def test_other_chart_families_match_densepose_ext_format(tmp_path, config_file):
+    """DeepLab head with confidences, legacy head: the interface file gives the fields of our
+    own export bit for bit (confidence fields are simply not part of the convention)."""
+    from densepose_ext.export import DensePoseExportModule, export_interface
+
+    cfg = tiny_config(config_file)
+    model = tiny_model(cfg)
+    weights = save_checkpoint(model, tmp_path / "w.pth")
+    path = export_interface(cfg, weights, "densepose-torchscript", str(tmp_path / "m.pt")).path
+    image = random_image()
+    reference = DensePoseExportModule(
+        model, cfg.INPUT.MIN_SIZE_TEST, cfg.INPUT.MAX_SIZE_TEST, cfg.INPUT.FORMAT
+    )
+    with torch.no_grad():
+        ours = dict(zip(reference.output_names, reference(image)))
+        theirs = torch.jit.load(path)(image)
+    assert len(ours["boxes"]) > 0
+    assert torch.equal(theirs["pred_boxes"], ours["boxes"])
+    for field in ("coarse_segm", "fine_segm", "u", "v"):
+        assert torch.equal(theirs[f"pred_densepose_{field}"], ours[field]), field

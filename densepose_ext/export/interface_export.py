@@ -153,7 +153,15 @@ def export_interface(
             graphs[graph_name] = MissingGraph(graph_name)
             continue
         core = core_of(models[precision]).to(device)
-        traced = _trace(core, example.to(device))
+        try:
+            traced = _trace(core, example.to(device))
+        except RuntimeError as e:
+            if graph_name == "fp32_cpu":
+                raise
+            # e.g. a float16 kernel this torch build lacks on CPU: the other graphs still work
+            logger.warning(f"no {graph_name} graph in {output}: tracing failed: {e}")
+            graphs[graph_name] = MissingGraph(graph_name, f"tracing it failed at export ({e})")
+            continue
         share_state(traced, state)
         graphs[graph_name] = traced
     front = torch.jit.script(front_class(interface)(graphs, storage))

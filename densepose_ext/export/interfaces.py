@@ -123,12 +123,12 @@ def half_precision_model(model: nn.Module) -> nn.Module:
 class MissingGraph(nn.Module):
     """Stands for a (precision, device) graph the file does not hold: says how to get one."""
 
-    def __init__(self, graph_name: str):
+    def __init__(self, graph_name: str, reason: str = ""):
         super().__init__()
-        self.message = (
-            f"this DensePose file holds no {graph_name} graph: it was exported on a machine "
-            "without that device; export it again (python -m densepose_ext.export ... "
-            "--interface ...) on a machine with CUDA to get CUDA graphs"
+        self.message = f"this DensePose file holds no {graph_name} graph: " + (
+            reason
+            or "it was exported on a machine without that device; export it again "
+            "(python -m densepose_ext.export ... --interface ...) on a machine with CUDA"
         )
 
     def forward(self, image: Tensor) -> ChartTuple:

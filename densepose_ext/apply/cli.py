@@ -21,6 +21,7 @@ from ..data.meshes import MESH_DIR_ENV, parse_mesh_options, register_local_meshe
 from ..utils.files import ExternalFileError, resolve_file
 from ..utils.third_party_noise import silence_third_party_noise
 from ..vis.base import BACKGROUNDS, VisStyle
+from ..vis.hint_image import HINT_PRESETS, HintImageRenderer
 from ..vis.registry import VisOptions, build_visualizer, parse_visualizer_names
 from .dump_writers import DUMP_FORMATS, IuvPngWriter, JsonWriter, NpzWriter, PickleWriter
 from .files import ItemNamer
@@ -98,8 +99,17 @@ def _add_show_parser(subparsers) -> None:
     p.add_argument(
         "visualizations",
         metavar="<visualizations>",
+        nargs="?",
+        default=None,
         help="comma-separated, drawn in the order given: bbox, dp_contour, dp_cse_texture, "
-        "dp_iuv_texture, dp_segm, dp_u, dp_v, dp_vertex",
+        "dp_iuv_texture, dp_segm, dp_u, dp_v, dp_vertex; omit it with --preset",
+    )
+    p.add_argument(
+        "--preset",
+        choices=sorted(HINT_PRESETS),
+        default=None,
+        help="draw the hint image of an image-generation tool instead: magicanimate (viridis, "
+        "purple background) or civitai (parula, black background); see docs/ecosystem.md",
     )
     p.add_argument(
         "--min_score", type=float, default=0.8, help="minimum detection score (default 0.8)"
@@ -260,6 +270,16 @@ def _cse_context(predictor, cfg: CfgNode):
     return CseContext(embedder, cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING)
 
 
+def _preset_names(args: argparse.Namespace) -> List[str]:
+    """--preset draws part labels alone: no <visualizations> with it; chart models only."""
+    if args.visualizations is not None:
+        raise UsageError(
+            f"--preset {args.preset} draws the whole picture: drop <visualizations> "
+            f"({args.visualizations})"
+        )
+    return ["dp_segm"]
+
+
 def _dump_writers(args: argparse.Namespace, formats: List[str]) -> list:
     namer = ItemNamer()
     output_dir = args.output_dir or os.path.splitext(args.output)[0]
@@ -274,7 +294,11 @@ def _dump_writers(args: argparse.Namespace, formats: List[str]) -> list:
 
 def execute(args: argparse.Namespace) -> RunStats:
     """Validates arguments, loads the model, runs `show` or `dump`; raises on unusable arguments."""
-    if args.command == "show":
+    if args.command == "show" and getattr(args, "preset", None):
+        names = _preset_names(args)
+    elif args.command == "show":
+        if args.visualizations is None:
+            raise UsageError("give <visualizations> (e.g. dp_segm,bbox) or --preset")
         names = parse_visualizer_names(args.visualizations)
         options = _vis_options(args)
     else:
@@ -283,7 +307,9 @@ def execute(args: argparse.Namespace) -> RunStats:
     cfg = setup_config(args)
     _check_model_kind(cfg, set(names), "visualizers" if args.command == "show" else "formats")
     _prepare_meshes(args, cfg, set(names))
-    if args.command == "show":
+    if args.command == "show" and getattr(args, "preset", None):
+        renderer = HintImageRenderer(args.preset)
+    elif args.command == "show":
         renderer = build_visualizer(args.visualizations, options)  # loads atlases: fails early
     predictor = BatchPredictor(cfg)
     cse = _cse_context(predictor, cfg)

@@ -4,8 +4,11 @@
 python train_net.py --config-file configs/densepose_rcnn_R_50_FPN_s1x.yaml [--resume]
 python train_net.py --config-file ... --eval-only MODEL.WEIGHTS model.pth
 python train_net.py --config-file ... --num-gpus 2 MODEL.DEVICE cpu   # 2 processes (gloo)
+python train_net.py --config-file cse/... --mesh smpl_27554=/data/meshes/smpl_27554.pkl ...
 """
 
+import os
+import sys
 from datetime import timedelta
 
 from detectron2.engine import default_argument_parser, default_setup, hooks, launch
@@ -15,9 +18,17 @@ from detectron2.utils import comm
 from detectron2.utils.file_io import PathManager
 from detectron2.utils.logger import setup_logger
 
-from densepose_ext.config import load_densepose_config
+from densepose_ext.config import is_cse, load_densepose_config
+from densepose_ext.data.meshes import (
+    MESH_DIR_ENV,
+    LocalMeshError,
+    parse_mesh_options,
+    register_local_meshes,
+    require_meshes,
+)
 from densepose_ext.engine import Trainer, close_process_group
 from densepose_ext.modeling import DensePoseCheckpointer
+from densepose_ext.utils.third_party_noise import silence_third_party_noise
 
 
 def load_config(args):
@@ -25,8 +36,35 @@ def load_config(args):
     return load_densepose_config(args.config_file, args.opts)
 
 
+def build_argument_parser():
+    """detectron2's training options plus `--mesh NAME=PATH` (repeatable)."""
+    parser = default_argument_parser()
+    parser.add_argument(
+        "--mesh",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="local mesh file (or directory holding NAME.pkl) for CSE mesh NAME; repeatable. "
+        f"${MESH_DIR_ENV} gives a directory of mesh files",
+    )
+    return parser
+
+
+def register_meshes(args, cfg, check: bool = False) -> None:
+    """Registers --mesh / $DENSEPOSE_MESH_DIR files (in every process); with `check`, fetches the
+    mesh and geodesic-distance files of the config's CSE meshes now (one error, before the run)."""
+    embedders = cfg.MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDERS
+    local = parse_mesh_options(getattr(args, "mesh", []))
+    register_local_meshes(local, os.environ.get(MESH_DIR_ENV) or None, names=list(embedders))
+    if check and is_cse(cfg):
+        meshes = [m for m in cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING.values() if m in embedders]
+        require_meshes(meshes, extras=("geodists",), load=False)
+
+
 def setup(args):
+    silence_third_party_noise()
     cfg = load_config(args)
+    register_meshes(args, cfg)
     cfg.freeze()
     default_setup(cfg, args)
     setup_logger(output=cfg.OUTPUT_DIR, distributed_rank=comm.get_rank(), name="densepose")
@@ -65,8 +103,12 @@ def run(args):
 
 
 def invoke_main() -> None:
-    args = default_argument_parser().parse_args()
+    args = build_argument_parser().parse_args()
     cfg = load_config(args)
+    try:
+        register_meshes(args, cfg, check=True)
+    except LocalMeshError as e:
+        sys.exit(f"train_net.py: error: {e}")
     timeout = (
         DEFAULT_TIMEOUT if cfg.DENSEPOSE_EVALUATION.DISTRIBUTED_INFERENCE else timedelta(hours=4)
     )

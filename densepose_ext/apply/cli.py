@@ -17,8 +17,11 @@ from detectron2.config import CfgNode
 
 from ..config import ConfigError, is_cse, load_densepose_config
 from ..converters.prediction import CseContext
+from ..data.meshes import MESH_DIR_ENV, parse_mesh_options, register_local_meshes, require_meshes
 from ..utils.files import ExternalFileError, resolve_file
+from ..utils.third_party_noise import silence_third_party_noise
 from ..vis.base import BACKGROUNDS, VisStyle
+from ..vis.hint_image import HINT_PRESETS, HintImageRenderer
 from ..vis.registry import VisOptions, build_visualizer, parse_visualizer_names
 from .dump_writers import DUMP_FORMATS, IuvPngWriter, JsonWriter, NpzWriter, PickleWriter
 from .files import ItemNamer
@@ -73,6 +76,14 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         default=0,
         help="-v: info, -vv: debug (default: warnings only)",
     )
+    parser.add_argument(
+        "--mesh",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="local mesh file (or directory holding NAME.pkl) for CSE mesh NAME; repeatable. "
+        "$DENSEPOSE_MESH_DIR gives a directory of mesh files",
+    )
     # consumes the rest of the command line, as in the original: must come last
     parser.add_argument(
         "--opts",
@@ -88,8 +99,17 @@ def _add_show_parser(subparsers) -> None:
     p.add_argument(
         "visualizations",
         metavar="<visualizations>",
-        help="comma-separated: bbox, dp_contour, dp_cse_texture, dp_iuv_texture, "
-        "dp_segm, dp_u, dp_v, dp_vertex (drawn in this order)",
+        nargs="?",
+        default=None,
+        help="comma-separated, drawn in the order given: bbox, dp_contour, dp_cse_texture, "
+        "dp_iuv_texture, dp_segm, dp_u, dp_v, dp_vertex; omit it with --preset",
+    )
+    p.add_argument(
+        "--preset",
+        choices=sorted(HINT_PRESETS),
+        default=None,
+        help="draw the hint image of an image-generation tool instead: magicanimate (viridis, "
+        "purple background) or civitai (parula, black background); see docs/ecosystem.md",
     )
     p.add_argument(
         "--min_score", type=float, default=0.8, help="minimum detection score (default 0.8)"
@@ -231,11 +251,33 @@ def _parse_formats(spec: str) -> List[str]:
     return formats
 
 
+def _prepare_meshes(args: argparse.Namespace, cfg: CfgNode, names: set) -> None:
+    """Registers --mesh / $DENSEPOSE_MESH_DIR files, then loads the meshes the visualizers need,
+    so that a missing file is one error before the run."""
+    embedders = cfg.MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDERS
+    local = parse_mesh_options(args.mesh)
+    register_local_meshes(local, os.environ.get(MESH_DIR_ENV) or None, names=list(embedders))
+    if not is_cse(cfg) or not names & CSE_ONLY:
+        return
+    meshes = [m for m in cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING.values() if m in embedders]
+    require_meshes(meshes, extras=("texcoords",) if "dp_cse_texture" in names else ())
+
+
 def _cse_context(predictor, cfg: CfgNode):
     embedder = getattr(predictor.model.roi_heads, "embedder", None)
     if not is_cse(cfg) or embedder is None:
         return None
     return CseContext(embedder, cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING)
+
+
+def _preset_names(args: argparse.Namespace) -> List[str]:
+    """--preset draws part labels alone: no <visualizations> with it; chart models only."""
+    if args.visualizations is not None:
+        raise UsageError(
+            f"--preset {args.preset} draws the whole picture: drop <visualizations> "
+            f"({args.visualizations})"
+        )
+    return ["dp_segm"]
 
 
 def _dump_writers(args: argparse.Namespace, formats: List[str]) -> list:
@@ -252,7 +294,11 @@ def _dump_writers(args: argparse.Namespace, formats: List[str]) -> list:
 
 def execute(args: argparse.Namespace) -> RunStats:
     """Validates arguments, loads the model, runs `show` or `dump`; raises on unusable arguments."""
-    if args.command == "show":
+    if args.command == "show" and getattr(args, "preset", None):
+        names = _preset_names(args)
+    elif args.command == "show":
+        if args.visualizations is None:
+            raise UsageError("give <visualizations> (e.g. dp_segm,bbox) or --preset")
         names = parse_visualizer_names(args.visualizations)
         options = _vis_options(args)
     else:
@@ -260,7 +306,10 @@ def execute(args: argparse.Namespace) -> RunStats:
     paths = list_inputs(args.input)
     cfg = setup_config(args)
     _check_model_kind(cfg, set(names), "visualizers" if args.command == "show" else "formats")
-    if args.command == "show":
+    _prepare_meshes(args, cfg, set(names))
+    if args.command == "show" and getattr(args, "preset", None):
+        renderer = HintImageRenderer(args.preset)
+    elif args.command == "show":
         renderer = build_visualizer(args.visualizations, options)  # loads atlases: fails early
     predictor = BatchPredictor(cfg)
     cse = _cse_context(predictor, cfg)
@@ -334,6 +383,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Exit status: 0 if at least one input was processed, 1 otherwise or on a usage error."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    silence_third_party_noise()
     if not hasattr(args, "command"):
         parser.print_help()
         return 0

@@ -18,13 +18,26 @@ __all__ = [
 ]
 
 
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def temporary_path(path: str) -> str:
-    """A fresh name next to `path` keeping its extension (so writers pick the right format)."""
+    """A fresh name next to `path` keeping its extension (so writers pick the right format).
+
+    The file gets the mode a plain `open()` would give (0666 & ~umask), not mkstemp's 0600, so
+    that the renamed output is readable as the user's umask allows.
+    """
     directory, name = os.path.split(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     stem, ext = os.path.splitext(name)
     fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=f".tmp{ext}", dir=directory)
-    os.close(fd)
+    try:
+        os.fchmod(fd, 0o666 & ~_current_umask())
+    finally:
+        os.close(fd)
     return tmp
 
 

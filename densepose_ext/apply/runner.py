@@ -121,7 +121,8 @@ def run_apply(
         bar.close()
         for writer in writers:
             try:
-                stats.outputs.extend(writer.close())
+                closed = writer.close()  # per-image writers may share a directory: list it once
+                stats.outputs.extend(p for p in closed if p not in stats.outputs)
             except (OSError, RuntimeError) as e:
                 stats.report_failure(f"cannot finish output {getattr(writer, 'path', writer)}: {e}")
         stats.total_seconds = time.perf_counter() - start

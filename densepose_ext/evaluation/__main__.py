@@ -4,8 +4,10 @@
         [--min-iou 0.5] [--type iuv|cse] [--mesh-embeddings E.pth] [--output-json M.json]
 
 Results: our `coco_densepose_predictions.pth` (records with contiguous category ids; storage
-files `DensePoseEvaluatorStorage.<rank>.bin` are read from the same directory) or a 2018 COCO
-DensePose challenge JSON (`uv_shape`, `uv_data`; dataset category ids).
+files `DensePoseEvaluatorStorage.<rank>.bin` are read from the same directory), a 2018 COCO
+DensePose challenge JSON (`uv_shape`, `uv_data`; dataset category ids), or what
+`apply_net.py dump` writes (`.pkl`; `.json` for chart models), whose images are matched to the
+annotations by file name. Errors are one line on stderr and exit status 1.
 """
 
 import argparse
@@ -19,12 +21,16 @@ from typing import Dict, List, Optional
 
 import torch
 
+from ..utils.files import ExternalFileError
+from ..utils.third_party_noise import silence_third_party_noise
 from .evaluator import evaluate_detections
 from .ground_truth import load_contiguous_coco_gt
-from .records import record_to_detection
+from .results_files import ResultsFile, ResultsFileError, read_results_file
 from .scorers import ChartScorer, CseScorer
 from .storage import FileTensorStorage
 from .surface import load_chart_surface
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["main", "parse_args", "format_table"]
 
@@ -37,7 +43,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         "--annotations", required=True, help="COCO-format DensePose annotation json"
     )
     parser.add_argument(
-        "--results", required=True, help="coco_densepose_predictions.pth or challenge .json"
+        "--results",
+        required=True,
+        help="coco_densepose_predictions.pth, challenge .json, or apply_net.py dump .pkl / .json",
     )
     parser.add_argument(
         "--surface",
@@ -67,15 +75,27 @@ def _storages_next_to(path: str) -> Dict[int, FileTensorStorage]:
     return storages
 
 
-def load_results(path: str):
-    """(evaluation detections, whether category ids are contiguous)."""
-    if path.endswith(".json"):
-        with open(path) as f:
-            records = json.load(f)
-        return [record_to_detection(r) for r in records], False
-    records = torch.load(path, map_location="cpu", weights_only=False)
-    storages = _storages_next_to(path) if any("record_id" in r for r in records) else None
-    return [record_to_detection(r, storages) for r in records], True
+def load_results(path: str, annotation_images: Optional[List[dict]] = None):
+    """(evaluation detections, whether category ids are contiguous); see `read_results_file`."""
+    loaded = read_results_file(path, annotation_images or [], _storages_next_to)
+    return loaded.detections, loaded.contiguous
+
+
+def _matched_detections(loaded: ResultsFile, annotated_ids) -> List[dict]:
+    """Detections of annotated images; warns with the count of unmatched images, fails if none
+    of the file's images is annotated."""
+    if loaded.unmatched:
+        logger.warning(
+            f"{len(loaded.unmatched)} of {len(loaded.images)} image(s) in the results match no "
+            f"image of the annotations (ignored), e.g. {loaded.unmatched[:3]}"
+        )
+    if loaded.images and len(loaded.unmatched) == len(loaded.images):
+        raise ResultsFileError(
+            f"none of the {len(loaded.images)} image(s) in the results matches an image of the "
+            "annotations (by image id, or by file name for apply_net dump files)"
+        )
+    known = set(annotated_ids)
+    return [d for d in loaded.detections if d["image_id"] in known]
 
 
 def _contiguous_map(annotations: str) -> Dict[int, int]:
@@ -96,20 +116,37 @@ def format_table(results: Dict[str, Dict[str, float]]) -> str:
 def _scorer(args):
     if args.type == "cse":
         if not args.mesh_embeddings:
-            raise SystemExit("--type cse needs --mesh-embeddings {mesh name: [V, E]}")
+            raise ResultsFileError("--type cse needs --mesh-embeddings {mesh name: [V, E]}")
         table = torch.load(args.mesh_embeddings, map_location="cpu")
         return CseScorer(lambda name: table[name])
-    surface = load_chart_surface(args.surface)
+    try:
+        surface = load_chart_surface(args.surface)
+    except ExternalFileError as e:
+        raise ResultsFileError(_surface_problem(args.surface, e)) from e
     if surface.approximate:
-        logging.getLogger(__name__).warning("approximate surface: GPS values are approximate")
+        logger.warning("approximate surface: GPS values are approximate")
     return ChartScorer(surface)
 
 
-def main(argv: Optional[List[str]] = None) -> Dict[str, Dict[str, float]]:
-    args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO)
-    detections, contiguous = load_results(args.results)
-    id_map = _contiguous_map(args.annotations) if contiguous else None
+def _surface_problem(source: Optional[str], error: Exception) -> str:
+    """One message: what failed and the three ways of giving the GPS surface with --surface."""
+    where = source or "the DensePose download site"
+    reason = str(error).split(". GPS evaluation needs")[0].split("; ")[0].rstrip(".")
+    return (
+        f"cannot load the GPS surface from {where} ({reason}). Give it with --surface: a "
+        "directory holding SMPL_subdiv.mat, SMPL_SUBDIV_TRANSFORM.mat and Pdist_matrix.pkl "
+        "(the official files), a synthetic body .npz, or smpl_approximate:<dir> (a directory "
+        "with UV_Processed.mat and smpl_27554.pkl; approximate GPS)"
+    )
+
+
+def score(args: argparse.Namespace) -> Dict[str, Dict[str, float]]:
+    """Reads the files named by `args`, scores, prints the tables; raises `ResultsFileError`."""
+    with open(args.annotations) as f:
+        annotation_images = json.load(f).get("images", [])
+    loaded = read_results_file(args.results, annotation_images, _storages_next_to)
+    detections = _matched_detections(loaded, [image["id"] for image in annotation_images])
+    id_map = _contiguous_map(args.annotations) if loaded.contiguous else None
     coco_gt = load_contiguous_coco_gt(args.annotations, id_map)
     names = {c["id"]: c["name"] for c in coco_gt.dataset.get("categories", [])}
     scorer = _scorer(args) if detections else None
@@ -119,6 +156,17 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Dict[str, float]]:
         with open(args.output_json, "w") as f:
             json.dump(results, f, indent=1)
     return results
+
+
+def main(argv: Optional[List[str]] = None) -> Dict[str, Dict[str, float]]:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO)
+    silence_third_party_noise()
+    try:
+        return score(args)
+    except (ResultsFileError, OSError, json.JSONDecodeError) as e:
+        message = " ".join(str(e).split())
+        raise SystemExit(f"python -m densepose_ext.evaluation: error: {message}") from None
 
 
 if __name__ == "__main__":

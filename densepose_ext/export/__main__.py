@@ -1,4 +1,8 @@
-"""`python -m densepose_ext.export CONFIG MODEL --format torchscript|onnx [--fp16|--bf16] [--output F]`.
+"""`python -m densepose_ext.export CONFIG MODEL --format torchscript|onnx [--fp16|--bf16]
+[--output F]`.
+
+`--interface densepose-torchscript|controlnet` writes a TorchScript file with the calling
+convention of those tools instead (chart models; see docs/ecosystem.md).
 
 CONFIG: a YAML file or a model-zoo config name (e.g. `densepose_rcnn_R_50_FPN_s1x`); MODEL: a
 checkpoint path or URL (downloaded with cache); `--opts KEY VALUE ...` overrides config keys.
@@ -15,6 +19,7 @@ from detectron2.config import CfgNode
 from ..config import ConfigError, load_densepose_config
 from ..utils.files import ExternalFileError
 from .exporter import ExportError, export_model
+from .interfaces import INTERFACES
 
 EXTENSIONS = {"torchscript": ".pt", "onnx": ".onnx"}
 
@@ -27,6 +32,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("config", help="config YAML file or model-zoo config name")
     parser.add_argument("model", help="model weights: local path or URL")
     parser.add_argument("--format", choices=sorted(EXTENSIONS), default="torchscript")
+    parser.add_argument(
+        "--interface",
+        choices=INTERFACES,
+        default="densepose_ext",
+        help="calling convention: densepose_ext (default, this package's file), "
+        "densepose-torchscript (the DensePose-TorchScript runner) or controlnet (ControlNet "
+        "DensePose preprocessors); the last two are TorchScript files of chart models",
+    )
     precision = parser.add_mutually_exclusive_group()
     precision.add_argument(
         "--fp16",
@@ -37,7 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--bf16", action="store_true", help="bfloat16 (TorchScript; the CPU option)"
     )
     parser.add_argument(
-        "--output", default=None, help="output file (default: <config name>[_fp16|_bf16].pt/.onnx)"
+        "--output",
+        default=None,
+        help="output file (default: <config name>[_fp16|_bf16].pt/.onnx; with --interface the "
+        "name the tools look for, e.g. densepose_r50_fpn_dl.torchscript)",
     )
     parser.add_argument(
         "--device", default=None, help="device to trace on (default: cuda for --fp16, else cpu)"
@@ -71,6 +87,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     name = config_name_of(args.config)
     suffix = "" if dtype_name == "fp32" else f"_{dtype_name}"
     output = args.output or f"{name}{suffix}{EXTENSIONS[args.format]}"
+    if args.interface != "densepose_ext":
+        return _export_interface(args, name, dtype_name)
     try:
         cfg = load_config(args.config, args.opts)
         result = export_model(
@@ -89,6 +107,37 @@ def main(argv: Optional[List[str]] = None) -> int:
     size_mb = os.path.getsize(result.path) / 2**20
     print(
         f"wrote {result.path} ({args.format}, {dtype_name}, {size_mb:.1f} MiB); "
+        f"outputs: {', '.join(result.metadata['output_names'])}"
+    )
+    return 0
+
+
+def _export_interface(args: argparse.Namespace, name: str, dtype_name: str) -> int:
+    """`--interface densepose-torchscript|controlnet`: see `interface_export`."""
+    from .interface_export import default_interface_output, export_interface
+
+    if args.format != "torchscript":
+        print(f"error: --interface {args.interface} writes TorchScript files only", file=sys.stderr)
+        return 2
+    output = args.output or default_interface_output(name, args.interface, dtype_name == "fp16")
+    try:
+        cfg = load_config(args.config, args.opts)
+        result = export_interface(
+            cfg,
+            args.model,
+            args.interface,
+            output,
+            dtype_name=dtype_name,
+            config_name=name,
+            class_names=args.class_names,
+        )
+    except (ExportError, ExternalFileError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    size_mb = os.path.getsize(result.path) / 2**20
+    print(
+        f"wrote {result.path} ({args.interface}, {dtype_name} weights, {size_mb:.1f} MiB); "
+        f"graphs: {', '.join(result.metadata['graphs'])}; "
         f"outputs: {', '.join(result.metadata['output_names'])}"
     )
     return 0

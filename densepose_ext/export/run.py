@@ -6,7 +6,9 @@ neither detectron2 nor densepose_ext, so this file can be copied and run on its 
     python run.py MODEL_FILE INPUT [--output DIR] [--min-score 0.5] [--device cpu|cuda] [--save-npz]
 
 INPUT is an image, a folder of images or a video. Visualisations are written next to the input
-(or into --output): `<name>.densepose.png` per image, `<name>.densepose.mp4` per video.
+(or into --output): `<name>.densepose.png` per image, `<name>.densepose.mp4` per video. With
+--save-npz, results go to `<name>.densepose.npz` per image and `<name>.densepose_npz/<frame>.npz`
+(6-digit 0-based frame number) per video frame.
 
 The model takes a uint8 [H, W, 3] BGR image and returns S x S box-relative DensePose maps; the
 per-box results are computed here with numpy / OpenCV (bilinear resize, align_corners=False):
@@ -313,24 +315,30 @@ def video_frames(capture) -> Iterator[np.ndarray]:
         yield frame
 
 
-def run_video(vis: Visualizer, path: str, output_dir: Optional[str]) -> str:
+def run_video(vis: Visualizer, path: str, output_dir: Optional[str], with_npz: bool = False) -> str:
     capture = cv2.VideoCapture(path)
     if not capture.isOpened():
         raise RuntimeError(f"cannot open video {path}")
     fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
     target = output_path(path, output_dir, ".densepose.mp4")
+    npz_dir = output_path(path, output_dir, ".densepose_npz") if with_npz else None
+    if npz_dir:
+        os.makedirs(npz_dir, exist_ok=True)
     writer = None
     count = 0
     for frame in video_frames(capture):
         if writer is None:
             size = (frame.shape[1], frame.shape[0])
             writer = cv2.VideoWriter(target, cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
-        writer.write(vis.draw(frame, vis.results(frame)))
+        results = vis.results(frame)
+        writer.write(vis.draw(frame, results))
+        if npz_dir:
+            save_npz(os.path.join(npz_dir, f"{count:06d}.npz"), results)
         count += 1
     capture.release()
     if writer is not None:
         writer.release()
-    print(f"{path}: {count} frames -> {target}")
+    print(f"{path}: {count} frames -> {target}" + (f" and {npz_dir}" if npz_dir else ""))
     return target
 
 
@@ -343,7 +351,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", default=None, help="output folder (default: next to the input)")
     parser.add_argument("--min-score", type=float, default=0.5, help="drawn detections' min score")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
-    parser.add_argument("--save-npz", action="store_true", help="also write the results as .npz")
+    parser.add_argument(
+        "--save-npz",
+        action="store_true",
+        help="also write the results as .npz (per image; per frame for a video)",
+    )
     return parser
 
 
@@ -354,7 +366,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     vis = Visualizer(ExportedDensePose(args.model, args.device), min_score=args.min_score)
     if os.path.isfile(args.input) and args.input.lower().endswith(VIDEO_EXTENSIONS):
-        run_video(vis, args.input, args.output)
+        run_video(vis, args.input, args.output, args.save_npz)
     else:
         paths = list_images(args.input)
         if not paths:

@@ -105,9 +105,7 @@ def test_cli_subprocess_min_iou(tmp_path):
 def test_cli_missing_surface_files_fails_loudly(tmp_path):
     dets = _write_inputs(tmp_path)
     (tmp_path / "results.json").write_text(json.dumps([_challenge_record(d) for d in dets]))
-    from densepose_ext.utils.files import ExternalFileError
-
-    with pytest.raises(ExternalFileError, match="Pdist_matrix.pkl"):
+    with pytest.raises(SystemExit) as error:
         main(
             [
                 "--annotations",
@@ -118,3 +116,8 @@ def test_cli_missing_surface_files_fails_loudly(tmp_path):
                 str(tmp_path / "no_such_dir"),
             ]
         )
+    message = str(error.value)
+    assert "\n" not in message and "--surface" in message and "no_such_dir" in message
+    for part in ("SMPL_subdiv.mat", "SMPL_SUBDIV_TRANSFORM.mat", "Pdist_matrix.pkl"):
+        assert part in message
+    assert ".npz" in message and "smpl_approximate:" in message

@@ -188,12 +188,17 @@ def test_runner_on_folder_and_video(tmp_path, exported_chart):
     assert (
         runner.main(
             [paths["onnx"], str(video), "--output", str(tmp_path / "out"), "--min-score", "0"]
+            + ["--save-npz"]
         )
         == 0
     )
     capture = cv2.VideoCapture(str(tmp_path / "out" / "clip.densepose.mp4"))
     assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 3
     capture.release()
+    frames = sorted(p.name for p in (tmp_path / "out" / "clip.densepose_npz").iterdir())
+    assert frames == ["000000.npz", "000001.npz", "000002.npz"]
+    with np.load(tmp_path / "out" / "clip.densepose_npz" / "000001.npz") as data:
+        assert "boxes_xywh_int" in data
 
 
 def test_cse_runner_assigns_vertices(tmp_path):

@@ -164,3 +164,52 @@ def test_unreadable_model_weights_only_warn(tmp_path, caplog):
         embedder = build_densepose_embedder(cfg)
     assert isinstance(embedder, Embedder)
     assert "missing_model.pkl" in caplog.text
+
+
+def _no_network(monkeypatch):
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise OSError("network access in an offline test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+def test_init_file_not_read_when_weights_hold_the_embedder(tmp_path, monkeypatch):
+    _no_network(monkeypatch)
+    rng = np.random.RandomState(2)
+    model = {
+        "roi_heads.embedder.embedder_m.embeddings": rng.randn(5, 16).astype(np.float32),
+        "roi_heads.embedder.embedder_m.features": rng.randn(7, 5).astype(np.float32),
+    }
+    path = tmp_path / "model_final.pkl"
+    with open(path, "wb") as f:
+        pickle.dump({"model": model}, f)
+    url = "https://dl.fbaipublicfiles.com/densepose/data/cse/phi_m_5.pkl"
+    cfg = cse_cfg(m=dict(FEATURE_SPEC, INIT_FILE=url))
+    cfg.MODEL.WEIGHTS = str(path)
+    embedder = build_densepose_embedder(cfg)  # no fetch of the URL
+    np.testing.assert_array_equal(
+        embedder.embedder_m.features.numpy(), model["roi_heads.embedder.embedder_m.features"]
+    )
+    # weights lacking one of the embedder's tensors: INIT_FILE is read (and fails offline)
+    del model["roi_heads.embedder.embedder_m.features"]
+    with open(path, "wb") as f:
+        pickle.dump({"model": model}, f)
+    with pytest.raises(ExternalFileError, match="phi_m_5.pkl"):
+        build_densepose_embedder(cfg)
+
+
+def test_init_file_read_when_weights_lack_the_embedder(tmp_path):
+    features = np.random.RandomState(3).randn(7, 5)
+    init = tmp_path / "phi_m_5.pkl"
+    with open(init, "wb") as f:
+        pickle.dump({"features": features}, f)
+    weights = tmp_path / "imagenet.pkl"
+    with open(weights, "wb") as f:
+        pickle.dump({"model": {"backbone.stem.conv1.weight": np.zeros((1, 1))}}, f)
+    cfg = cse_cfg(m=dict(FEATURE_SPEC, INIT_FILE=str(init)))
+    cfg.MODEL.WEIGHTS = str(weights)
+    embedder = build_densepose_embedder(cfg)
+    np.testing.assert_allclose(embedder.embedder_m.features.numpy(), features.astype(np.float32))

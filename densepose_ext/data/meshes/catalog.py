@@ -36,11 +36,12 @@ class _MeshCatalog:
         self._infos: Dict[str, MeshInfo] = {}
         self._ids: Dict[str, int] = {}
 
-    def register(self, info: MeshInfo) -> None:
+    def register(self, info: MeshInfo, warn_on_replace: bool = True) -> None:
         if not isinstance(info, MeshInfo):
             raise TypeError(f"register expects a MeshInfo, got {type(info).__name__}")
         if info.name in self._infos:
-            logger.warning(f"Mesh {info.name!r} is already registered; replacing its files")
+            if warn_on_replace:
+                logger.warning(f"Mesh {info.name!r} is already registered; replacing its files")
         else:
             self._ids[info.name] = len(self._ids)
         self._infos[info.name] = info
@@ -73,9 +74,9 @@ class _MeshCatalog:
 MeshCatalog = _MeshCatalog()
 
 
-def register_mesh(info: MeshInfo) -> None:
+def register_mesh(info: MeshInfo, warn_on_replace: bool = True) -> None:
     """Registers (or replaces) a mesh; `create_mesh(info.name)` then loads it."""
-    MeshCatalog.register(info)
+    MeshCatalog.register(info, warn_on_replace=warn_on_replace)
 
 
 def register_meshes(infos: List[MeshInfo], base_path: Optional[str] = None) -> None:

@@ -1,4 +1,7 @@
-"""CLI: python -m densepose_ext.data.synthetic --out DIR --num-images N [--split-val K] [--seed S]."""
+"""Command line: generate a synthetic dataset.
+
+python -m densepose_ext.data.synthetic --out DIR --num-images N [--split-val K] [--seed S]
+"""
 
 import argparse
 import os
@@ -8,7 +11,10 @@ from .generate import generate_synthetic_dataset
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description="Generate a synthetic DensePose-COCO dataset.")
+    parser = argparse.ArgumentParser(
+        prog="python -m densepose_ext.data.synthetic",
+        description="Generate a synthetic DensePose-COCO dataset.",
+    )
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--num-images", type=int, required=True, help="total number of images")
     parser.add_argument("--size", type=int, default=256, help="image side in pixels")
@@ -21,7 +27,8 @@ def main(argv=None) -> None:
         nargs=2,
         default=(80, 120),
         metavar=("MIN", "MAX"),
-        help="DensePose points per annotated person, uniform in [MIN, MAX] (default: DensePose-COCO's ~100)",
+        help="DensePose points per annotated person, uniform in [MIN, MAX] "
+        "(default: DensePose-COCO's ~100)",
     )
     parser.add_argument("--overwrite", action="store_true", help="regenerate even if up to date")
     args = parser.parse_args(argv)

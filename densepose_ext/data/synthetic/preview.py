@@ -27,7 +27,10 @@ def iuv_visualization(rendered: RenderedScene) -> np.ndarray:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description="Write a synthetic sample image and its IUV maps.")
+    parser = argparse.ArgumentParser(
+        prog="python -m densepose_ext.data.synthetic.preview",
+        description="Write a synthetic sample image and its IUV maps.",
+    )
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--index", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)

@@ -135,7 +135,7 @@ def _train(crops, output_dir, config, settings, progress) -> TeacherNet:
             optimizer.step()
             schedule.step()
             for k, value in losses.items():
-                running[k] = running.get(k, 0.0) + float(value)
+                running[k] = running.get(k, 0.0) + value.item()
             if (it + 1) % settings.log_period == 0 or it + 1 == settings.iterations:
                 count = (
                     settings.log_period

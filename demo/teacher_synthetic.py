@@ -84,6 +84,12 @@ def dense_people(json_file: str, seed: int, size: int) -> List[Tuple[dict, dict]
         if not anns:
             continue
         rendered, _ = render_example(image["id"] - 1, seed, size)
+        maps = dict(  # compact copies, shared by the image's people
+            person=rendered.person.astype(np.int16),
+            part=rendered.part.astype(np.uint8),
+            u=rendered.u.astype(np.float32),
+            v=rendered.v.astype(np.float32),
+        )
         for ann in anns:
             x0, y0, w, h = (int(round(c)) for c in ann["bbox"])
             inside = rendered.person[y0 : y0 + h, x0 : x0 + w]
@@ -92,13 +98,13 @@ def dense_people(json_file: str, seed: int, size: int) -> List[Tuple[dict, dict]
             gt = dict(
                 rows=rows,
                 cols=cols,
-                part=rendered.part[rows, cols],
+                part=rendered.part[rows, cols].astype(np.int64),
                 u=rendered.u[rows, cols],
                 v=rendered.v[rows, cols],
                 file_name=os.path.join(
                     os.path.dirname(os.path.dirname(json_file)), "images", image["file_name"]
                 ),  # fmt: skip
-                rendered=rendered,
+                maps=maps,
                 person=int(k),
             )
             people.append((ann, gt))
@@ -193,9 +199,9 @@ def exact_dense_file(inpainted_json: str, out_json: str, train_people) -> Dict[s
         x, y = np.asarray(ann["dp_x"]), np.asarray(ann["dp_y"])
         col = np.floor(x0 + x * w / 256).astype(np.int64)
         row = np.floor(y0 + y * h / 256).astype(np.int64)
-        r = gt["rendered"]
-        row, col = row.clip(0, r.person.shape[0] - 1), col.clip(0, r.person.shape[1] - 1)
-        own = r.person[row, col] == gt["person"]
+        r = gt["maps"]
+        row, col = row.clip(0, r["person"].shape[0] - 1), col.clip(0, r["person"].shape[1] - 1)
+        own = r["person"][row, col] == gt["person"]
         keep = (flags == 0) | own
         for key in ("dp_x", "dp_y", "dp_I", "dp_U", "dp_V", "dp_inpainted"):
             values = ann[key]
@@ -203,9 +209,9 @@ def exact_dense_file(inpainted_json: str, out_json: str, train_people) -> Dict[s
         new = np.nonzero(keep & (flags == 1))[0]
         start = int((flags == 0).sum())
         for offset, k in enumerate(new):
-            ann["dp_I"][start + offset] = float(r.part[row[k], col[k]])
-            ann["dp_U"][start + offset] = round(float(r.u[row[k], col[k]]), 6)
-            ann["dp_V"][start + offset] = round(float(r.v[row[k], col[k]]), 6)
+            ann["dp_I"][start + offset] = float(r["part"][row[k], col[k]])
+            ann["dp_U"][start + offset] = round(float(r["u"][row[k], col[k]]), 6)
+            ann["dp_V"][start + offset] = round(float(r["v"][row[k], col[k]]), 6)
         kept += len(new)
         dropped += int((~keep).sum())
     with open(out_json, "w") as f:

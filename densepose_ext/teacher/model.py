@@ -18,9 +18,11 @@ class TeacherConfig:
     """Architecture and input of the teacher (stored in its checkpoint).
 
     `crop_size`: side S of the person crops; `width`: channels of the first level (doubling down
-    to 4x `width`, 6x at the bottom); `point_input`: also feed the person's annotated points
-    rasterised on the crop (presence, one-hot part, U, V), so that the teacher interpolates them
-    guided by the image instead of predicting from the image alone.
+    to 4x `width`, 6x at the bottom); `point_input`: also feed the person's annotated points,
+    each crop pixel filled from its nearest point (distance, one-hot part, U, V), and add that
+    nearest-point guess to the outputs (part logits x a learnt scale, U, V), so that the network
+    learns corrections of the trivial inpainting guided by the image. Without it the teacher
+    predicts from image and mask alone (the paper's teacher).
     """
 
     crop_size: int = 48
@@ -32,7 +34,7 @@ class TeacherConfig:
 
 
 def input_channels(config: TeacherConfig) -> int:
-    """RGB + person mask (+ presence, 24 one-hot parts, U, V of the annotated points)."""
+    """RGB + person mask (+ distance, 24 one-hot parts, U, V of the nearest annotated point)."""
     return 4 + (3 + N_FINE_PARTS if config.point_input else 0)
 
 
@@ -77,8 +79,11 @@ class TeacherNet(nn.Module):
         )
         self.pool = nn.MaxPool2d(2)
         self.head = nn.Conv2d(w, 3 * N_LABELS, 1)
+        # weight of the nearest-point part one-hot added to the part logits
+        self.prior_scale = nn.Parameter(torch.tensor(3.0)) if config.point_input else None
 
-    def forward(self, x: torch.Tensor) -> TeacherOutput:
+    def forward(self, inputs: torch.Tensor) -> TeacherOutput:
+        x = inputs
         skips = []
         for k, block in enumerate(self.down):
             x = block(x if k == 0 else self.pool(x))
@@ -86,5 +91,12 @@ class TeacherNet(nn.Module):
         for k, block in zip(reversed(range(3)), self.up):
             x = nn.functional.interpolate(x, scale_factor=2.0, mode="nearest")
             x = block(torch.cat([x, skips[k]], dim=1))
-        out = self.head(x)
-        return TeacherOutput(*torch.split(out, N_LABELS, dim=1))
+        fine_segm, u, v = torch.split(self.head(x), N_LABELS, dim=1)
+        if self.prior_scale is not None:
+            # input channels: RGB, mask, distance, one-hot parts 1..24, U, V
+            prior = inputs[:, 5 : 5 + N_FINE_PARTS]
+            zero = torch.zeros_like(prior[:, :1])
+            fine_segm = fine_segm + self.prior_scale * torch.cat([zero, prior], dim=1)
+            u = u + inputs[:, 5 + N_FINE_PARTS : 6 + N_FINE_PARTS]
+            v = v + inputs[:, 6 + N_FINE_PARTS : 7 + N_FINE_PARTS]
+        return TeacherOutput(fine_segm, u, v)

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -71,3 +72,25 @@ def test_loss_falls_to_zero_part_error_for_confident_correct_logits():
     )
     assert losses["loss_I"].item() < 1e-10
     assert losses["loss_U"].item() == 0 and losses["loss_V"].item() == 0
+
+
+def test_nearest_point_planes_and_the_prior_make_an_untrained_teacher_copy_neighbours():
+    from densepose_ext.teacher import TeacherConfig, TeacherNet
+    from densepose_ext.teacher.inputs import nearest_point_planes
+
+    x, y = np.array([32.0, 224.0]), np.array([128.0, 128.0])
+    planes = nearest_point_planes(x, y, np.array([3, 9]), np.array([0.1, 0.7]),
+                                  np.array([0.2, 0.9]), S)  # fmt: skip
+    assert planes[3, :, :2].all() and planes[9, :, 2:].all()  # left half part 3, right half 9
+    assert planes[25, 0, 0] == np.float32(0.1) and planes[26, 0, 3] == np.float32(0.9)
+    assert planes[0, 1, 0] == pytest.approx(np.hypot(0, 128 - 96) / 256)  # pixel (1, 0) centre
+    model = TeacherNet(TeacherConfig(crop_size=8, width=4)).eval()
+    torch.nn.init.zeros_(model.head.weight)
+    torch.nn.init.zeros_(model.head.bias)
+    inputs = torch.zeros(1, 31, 8, 8)
+    inputs[0, 4:] = torch.from_numpy(nearest_point_planes(x, y, np.array([3, 9]),
+                                     np.array([0.1, 0.7]), np.array([0.2, 0.9]), 8))  # fmt: skip
+    with torch.no_grad():
+        out = model(inputs)
+    assert (out.fine_segm[0].argmax(dim=0)[:, :4] == 3).all()
+    assert torch.allclose(out.u[0, 9, :, 4:], torch.tensor(0.7))

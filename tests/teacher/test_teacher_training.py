@@ -41,8 +41,12 @@ def test_point_input_batches_hide_the_supervised_points(tmp_path):
     batch, target = make_batch(crops, config, np.random.default_rng(0), (0.5, 0.5))
     assert batch.shape == (2, 31, 16, 16)
     assert target["x"].numel() == 30  # half of each person's 30 points are supervised
-    shown = batch[:, 4].sum().item()  # presence channel: the other 15 per person (some share
-    assert 20 <= shown <= 30  # a crop pixel)
+    assert torch.equal(batch[:, 5:29].sum(dim=1), torch.ones(2, 16, 16))  # one part per pixel
+    for k in range(2):
+        shown_u = set(batch[k, 29].flatten().tolist())  # nearest-point U fill
+        assert 1 < len(shown_u) <= 15
+        hidden_u = target["u"][target["crop_indices"] == k].tolist()
+        assert not shown_u & set(hidden_u)  # supervised points are not shown
     image_only = TeacherConfig(crop_size=16, width=4, point_input=False)
     batch, target = make_batch(crops, image_only, np.random.default_rng(0))
     assert batch.shape == (2, 4, 16, 16) and target["x"].numel() == 60

@@ -377,14 +377,16 @@ def main(argv=None):
         report["exact_dense"] = exact_dense_file(files["b"], files["c"], train_people)
     json.dump(report, open(report_file, "w"), indent=1)
     register_synthetic_dataset("teacher_synth_val", data.val_json, data.image_root, data.body)
-    rows: Dict[str, List[dict]] = {}
+    rows: Dict[str, List[dict]] = {c: [] for c in args.conditions}
     for condition in args.conditions:
         name = f"teacher_synth_train_{condition}"
         register_synthetic_dataset(name, files[condition], data.image_root, data.body)
-        for seed in args.seeds:
+    for seed in args.seeds:  # seed-major: an interrupted run still compares the conditions
+        for condition in args.conditions:
+            name = f"teacher_synth_train_{condition}"
             row = run_rcnn(args, condition, name, seed, val_people)
             logger.info(f"({condition}) seed {seed}: {row}")
-            rows.setdefault(condition, []).append(row)
+            rows[condition].append(row)
             report.setdefault("rcnn", {})[f"{condition}_seed{seed}"] = row
             json.dump(report, open(report_file, "w"), indent=1)
     report["table"] = table(rows)

@@ -180,6 +180,11 @@ def add_densepose_head_config(cfg: CN) -> None:
     h.PART_WEIGHTS = 1.0
     h.POINT_REGRESSION_WEIGHTS = 0.01
     h.COARSE_SEGM_TRAINED_BY_MASKS = False
+    # Extensions (docs/teacher.md): weight of teacher-inpainted points (`dp_inpainted` = 1) in the
+    # I / U / V losses, and a random subset of at most this many points per ROI (0 = all points).
+    # The defaults leave the losses unchanged.
+    h.INPAINTED_POINT_WEIGHT = 1.0
+    h.MAX_POINTS_PER_ROI = 0
     # Panoptic-FPN style decoder in front of the DensePose pooler
     h.DECODER_ON = True
     h.DECODER_NUM_CLASSES = 256

@@ -1,11 +1,12 @@
 """Validation of DensePose annotations when a dataset is loaded.
 
 Every annotation with DensePose keys is checked: all per-point lists (dp_x, dp_y, dp_I, dp_U, dp_V,
-dp_vertex) have one length; coordinates are finite and inside the box frame [0, 256] (1 unit of
-slack); dp_I is an integer part 1..24; dp_U, dp_V lie in [0, 1]; dp_vertex are integers >= 0 and
-ref_model is a string; dp_masks is one RLE or a list of at most 14 (empty entries allowed) whose
-runs cover exactly 256 x 256 pixels. Every annotation's `bbox` (DensePose or not) must be four
-finite numbers with non-negative width and height.
+dp_vertex, dp_inpainted) have one length; coordinates are finite and inside the box frame
+[0, 256] (1 unit of slack); dp_I is an integer part 1..24; dp_U, dp_V lie in [0, 1]; dp_vertex are integers >= 0 and
+ref_model is a string; dp_inpainted (teacher-inpainted points, see docs/teacher.md) holds
+0 / 1 flags and comes with chart GT; dp_masks is one RLE or a list of at most 14 (empty entries
+allowed) whose runs cover exactly 256 x 256 pixels. Every annotation's `bbox` (DensePose or not)
+must be four finite numbers with non-negative width and height.
 
 What happens to a malformed annotation is the policy:
   "skip"   (default) its DensePose keys are removed (the box stays, like a person without
@@ -27,6 +28,7 @@ from detectron2.structures import BoxMode
 from ..structures.constants import (
     BOX_FRAME_SIZE,
     DENSEPOSE_ANNOTATION_KEYS,
+    DENSEPOSE_INPAINTED_KEY,
     DENSEPOSE_POINT_KEYS,
     N_COARSE_PARTS,
     N_FINE_PARTS,
@@ -98,6 +100,9 @@ def _check_points(ann: Dict[str, Any], problems: List[str]) -> None:
     if vertices is not None and vertices.size:
         if not np.all(vertices == np.round(vertices)) or vertices.min() < 0:
             problems.append("dp_vertex must hold non-negative integer vertex indices")
+    flags = arrays.get(DENSEPOSE_INPAINTED_KEY)
+    if flags is not None and flags.size and not np.all((flags == 0) | (flags == 1)):
+        problems.append(f"{DENSEPOSE_INPAINTED_KEY} must hold 0 / 1 flags")
 
 
 def _check_keys(ann: Dict[str, Any], problems: List[str]) -> None:
@@ -111,6 +116,8 @@ def _check_keys(ann: Dict[str, Any], problems: List[str]) -> None:
     has_points = "dp_x" in ann and "dp_y" in ann
     if (chart or "dp_vertex" in ann) and not has_points:
         problems.append("per-point GT without dp_x / dp_y")
+    if DENSEPOSE_INPAINTED_KEY in ann and len(chart) < 3:
+        problems.append(f"{DENSEPOSE_INPAINTED_KEY} without chart GT (dp_I, dp_U, dp_V)")
     if has_points and not (len(chart) == 3 or "dp_vertex" in ann):
         problems.append("dp_x / dp_y without dp_I, dp_U, dp_V or dp_vertex")
 

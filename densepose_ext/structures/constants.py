@@ -11,6 +11,7 @@ __all__ = [
     "DENSEPOSE_CHART_KEYS",
     "DENSEPOSE_CSE_KEYS",
     "DENSEPOSE_DATA_URL_PREFIX",
+    "DENSEPOSE_INPAINTED_KEY",
     "DENSEPOSE_POINT_KEYS",
     "FINE_TO_COARSE_PART",
     "N_COARSE_PARTS",
@@ -23,7 +24,18 @@ N_FINE_PARTS = 24
 
 DENSEPOSE_CHART_KEYS = ("dp_I", "dp_U", "dp_V")  # chart GT of the points
 DENSEPOSE_CSE_KEYS = ("dp_vertex", "ref_model")  # CSE GT of the points (mesh vertex, mesh name)
-DENSEPOSE_POINT_KEYS = ("dp_x", "dp_y", "dp_I", "dp_U", "dp_V", "dp_vertex")  # one entry per point
+# per-point 0 / 1: 1 = the point was inpainted by a teacher (docs/teacher.md), 0 = annotated
+DENSEPOSE_INPAINTED_KEY = "dp_inpainted"
+# one entry per point
+DENSEPOSE_POINT_KEYS = (
+    "dp_x",
+    "dp_y",
+    "dp_I",
+    "dp_U",
+    "dp_V",
+    "dp_vertex",
+    DENSEPOSE_INPAINTED_KEY,
+)
 DENSEPOSE_ANNOTATION_KEYS = (
     "dp_x",
     "dp_y",
@@ -33,6 +45,7 @@ DENSEPOSE_ANNOTATION_KEYS = (
     "dp_masks",
     "dp_vertex",
     "ref_model",
+    DENSEPOSE_INPAINTED_KEY,
 )
 
 # index = fine part label 0..24 -> coarse part label 0..14

@@ -16,6 +16,7 @@ from .constants import (
     DENSEPOSE_ANNOTATION_KEYS,
     DENSEPOSE_CHART_KEYS,
     DENSEPOSE_CSE_KEYS,
+    DENSEPOSE_INPAINTED_KEY,
     N_COARSE_PARTS,
     N_FINE_PARTS,
 )
@@ -26,8 +27,9 @@ __all__ = ["DensePoseDataRelative"]
 
 class DensePoseDataRelative:
     """Per-instance DensePose GT: x, y [P] float32; i [P] int64; u, v [P] float32; vertex_ids [P]
-    int64; mesh_id int; segm float32 [256, 256]. Absent parts are None (chart-only data has no
-    vertex_ids, CSE-only data no i / u / v, data without `dp_masks` no segm)."""
+    int64; mesh_id int; segm float32 [256, 256]; inpainted [P] bool (teacher-inpainted points,
+    from `dp_inpainted`). Absent parts are None (chart-only data has no vertex_ids, CSE-only data
+    no i / u / v, data without `dp_masks` no segm, data without `dp_inpainted` no inpainted)."""
 
     MASK_SIZE = BOX_FRAME_SIZE
     N_BODY_PARTS = N_COARSE_PARTS
@@ -56,6 +58,10 @@ class DensePoseDataRelative:
             self.mesh_name = str(annotation["ref_model"])
             if mesh_name_to_id is not None:
                 self.mesh_id = int(mesh_name_to_id(self.mesh_name))
+        self.inpainted = None
+        if DENSEPOSE_INPAINTED_KEY in annotation:
+            flags = torch.as_tensor(annotation[DENSEPOSE_INPAINTED_KEY]).reshape(-1)
+            self.inpainted = flags != 0
         self.segm = None
         if "dp_masks" in annotation:
             self.segm = self.extract_segmentation_mask(annotation)

@@ -4,9 +4,13 @@ Points: `valid` = inside the proposal box, `fg` = valid with part label > 0.
   loss_densepose_I = mean CE of the 25 sampled fine logits over valid points   x PART_WEIGHTS
   loss_densepose_U/V = sum of smooth-L1 (beta 1) over fg points               x POINT_REGRESSION_WEIGHTS
   loss_densepose_S = coarse segm loss (`MaskOrSegmentationLoss`)              x INDEX_WEIGHTS
+
+Teacher-inpainted points (docs/teacher.md) count INPAINTED_POINT_WEIGHT times an annotated point:
+I becomes the weighted mean CE, U / V the weighted sum. MAX_POINTS_PER_ROI > 0 keeps a random subset
+of that many points per ROI. With the defaults (1.0, 0) the losses are computed as without them.
 """
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import torch
 import torch.nn.functional as F
@@ -38,11 +42,17 @@ class DensePoseChartLoss:
         self.w_segm = head.INDEX_WEIGHTS
         self.n_segm_chan = head.NUM_COARSE_SEGM_CHANNELS
         self.segm_loss = MaskOrSegmentationLoss(cfg)
+        self.w_inpainted = float(head.get("INPAINTED_POINT_WEIGHT", 1.0))
+        self.max_points_per_roi = int(head.get("MAX_POINTS_PER_ROI", 0))
 
     def __call__(
         self, proposals_with_gt: List[Instances], predictor_outputs: Any, **kwargs
     ) -> Dict[str, torch.Tensor]:
-        packed = pack_densepose_gt(proposals_with_gt, "chart") if proposals_with_gt else None
+        packed = (
+            pack_densepose_gt(proposals_with_gt, "chart", self.max_points_per_roi)
+            if proposals_with_gt
+            else None
+        )
         losses = {}
         if packed is None:
             losses.update(self.produce_fake_uv_losses(predictor_outputs))
@@ -58,6 +68,14 @@ class DensePoseChartLoss:
         )
         return losses
 
+    # ------------------------------------------------------------------ point weights
+    def point_weights(self, packed: PackedDensePoseGT) -> Optional[torch.Tensor]:
+        """Per-point weights [P] (INPAINTED_POINT_WEIGHT on inpainted points), None = all 1."""
+        if packed.point_inpainted is None or self.w_inpainted == 1.0:
+            return None
+        ones = torch.ones_like(packed.x_gt)
+        return torch.where(packed.point_inpainted, ones * self.w_inpainted, ones)
+
     # ------------------------------------------------------------------ fine segmentation
     def produce_fine_segm_loss(
         self, outputs: Any, packed: PackedDensePoseGT, samples: PointSamples
@@ -68,7 +86,12 @@ class DensePoseChartLoss:
             outputs.fine_segm, packed.point_bbox_indices, samples, mask=samples.valid
         )  # [P', C]
         labels = packed.fine_segm_labels_gt[samples.valid]
-        return F.cross_entropy(logits, labels) * self.w_part
+        weights = self.point_weights(packed)
+        if weights is None:
+            return F.cross_entropy(logits, labels) * self.w_part
+        weights = weights[samples.valid]
+        per_point = F.cross_entropy(logits, labels, reduction="none")
+        return (per_point * weights).sum() / weights.sum().clamp(min=1e-12) * self.w_part
 
     # ------------------------------------------------------------------ U / V
     def _fg_points(self, packed: PackedDensePoseGT, samples: PointSamples) -> torch.Tensor:
@@ -94,11 +117,25 @@ class DensePoseChartLoss:
         if not bool(fg.any()):
             return self.produce_fake_uv_losses(outputs)
         u_est, v_est = self._sample_uv_channels(outputs, ("u", "v"), packed, samples, fg)
+        weights = self.point_weights(packed)
+        if weights is None:
+            return {
+                "loss_densepose_U": F.smooth_l1_loss(
+                    u_est, packed.u_gt[fg], reduction="sum", beta=1.0
+                )
+                * self.w_points,
+                "loss_densepose_V": F.smooth_l1_loss(
+                    v_est, packed.v_gt[fg], reduction="sum", beta=1.0
+                )
+                * self.w_points,
+            }
+        weights = weights[fg]
         return {
-            "loss_densepose_U": F.smooth_l1_loss(u_est, packed.u_gt[fg], reduction="sum", beta=1.0)
-            * self.w_points,
-            "loss_densepose_V": F.smooth_l1_loss(v_est, packed.v_gt[fg], reduction="sum", beta=1.0)
-            * self.w_points,
+            f"loss_densepose_{name}": (
+                F.smooth_l1_loss(est, gt[fg], reduction="none", beta=1.0) * weights
+            ).sum()
+            * self.w_points
+            for name, est, gt in (("U", u_est, packed.u_gt), ("V", v_est, packed.v_gt))
         }
 
     def produce_fake_uv_losses(self, outputs: Any) -> Dict[str, torch.Tensor]:

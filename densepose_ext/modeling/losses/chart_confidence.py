@@ -9,7 +9,7 @@ Segmentation confidences have no loss of their own (they scale the logits in the
 """
 
 import math
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import torch
 import torch.nn.functional as F
@@ -27,24 +27,42 @@ __all__ = [
 _LOG_2PI = math.log(2 * math.pi)
 
 
-def iid_isotropic_gaussian_uv_loss(u, v, sigma_u, target_u, target_v, eps: float) -> torch.Tensor:
-    """Negative log-likelihood of (u, v) under an isotropic Gaussian, summed over points."""
+def _sum(terms: torch.Tensor, weights: Optional[torch.Tensor]) -> torch.Tensor:
+    return terms.sum() if weights is None else (terms * weights).sum()
+
+
+def iid_isotropic_gaussian_uv_loss(
+    u, v, sigma_u, target_u, target_v, eps: float, weights: Optional[torch.Tensor] = None
+) -> torch.Tensor:
+    """Negative log-likelihood of (u, v) under an isotropic Gaussian, summed over points
+    (weighted by `weights` [P] if given)."""
     sigma2 = F.softplus(sigma_u) + eps
     delta_sq = (u - target_u) ** 2 + (v - target_v) ** 2
-    return 0.5 * (_LOG_2PI + 2 * torch.log(sigma2) + delta_sq / sigma2).sum()
+    return _sum(0.5 * (_LOG_2PI + 2 * torch.log(sigma2) + delta_sq / sigma2), weights)
 
 
 def indep_anisotropic_gaussian_uv_loss(
-    u, v, sigma_u, kappa_u, kappa_v, target_u, target_v, eps: float
+    u,
+    v,
+    sigma_u,
+    kappa_u,
+    kappa_v,
+    target_u,
+    target_v,
+    eps: float,
+    weights: Optional[torch.Tensor] = None,
 ) -> torch.Tensor:
-    """Negative log-likelihood with covariance sigma^2 I + r r^T, summed over points."""
+    """Negative log-likelihood with covariance sigma^2 I + r r^T, summed over points (weighted by
+    `weights` [P] if given)."""
     sigma2 = F.softplus(sigma_u) + eps
     r_sq = kappa_u**2 + kappa_v**2
     du, dv = u - target_u, v - target_v
     delta_sq = du**2 + dv**2
     delta_r = du * kappa_u + dv * kappa_v
     denom = sigma2 * (sigma2 + r_sq)
-    return 0.5 * (_LOG_2PI + torch.log(denom) + delta_sq / sigma2 - delta_r**2 / denom).sum()
+    return _sum(
+        0.5 * (_LOG_2PI + torch.log(denom) + delta_sq / sigma2 - delta_r**2 / denom), weights
+    )
 
 
 @DENSEPOSE_LOSS_REGISTRY.register()
@@ -76,13 +94,15 @@ class DensePoseChartWithConfidenceLoss(DensePoseChartLoss):
         names = ("u", "v") + self._confidence_fields()
         sampled = self._sample_uv_channels(outputs, names, packed, samples, fg)
         u_gt, v_gt = packed.u_gt[fg], packed.v_gt[fg]
+        weights = self.point_weights(packed)
+        weights = weights[fg] if weights is not None else None
         if self.confidence_type == "iid_iso":
             u, v, sigma = sampled
-            loss = iid_isotropic_gaussian_uv_loss(u, v, sigma, u_gt, v_gt, self.epsilon)
+            loss = iid_isotropic_gaussian_uv_loss(u, v, sigma, u_gt, v_gt, self.epsilon, weights)
         else:
             u, v, sigma, kappa_u, kappa_v = sampled
             loss = indep_anisotropic_gaussian_uv_loss(
-                u, v, sigma, kappa_u, kappa_v, u_gt, v_gt, self.epsilon
+                u, v, sigma, kappa_u, kappa_v, u_gt, v_gt, self.epsilon, weights
             )
         return {"loss_densepose_UV": loss * self.w_points}
 

@@ -31,7 +31,8 @@ class PackedDensePoseGT:
     CSE: vertex_ids_gt, vertex_mesh_ids_gt [P] int64; coarse_segm_gt [M, 256, 256] (None unless
     every used instance has a mask); bbox_xywh_gt / bbox_xywh_est [M, 4] absolute XYWH;
     point_bbox_with_dp_indices [P] (index among used instances); point_bbox_indices [P] and
-    bbox_indices [M] (global proposal index = row of the predictor outputs).
+    bbox_indices [M] (global proposal index = row of the predictor outputs); point_inpainted [P]
+    bool (teacher-inpainted points; None unless some used instance carries the flags).
     """
 
     x_gt: torch.Tensor
@@ -47,6 +48,7 @@ class PackedDensePoseGT:
     point_bbox_with_dp_indices: torch.Tensor
     point_bbox_indices: torch.Tensor
     bbox_indices: torch.Tensor
+    point_inpainted: Optional[torch.Tensor] = None
 
 
 def _uses(data, kind: str) -> bool:
@@ -55,10 +57,33 @@ def _uses(data, kind: str) -> bool:
     return data.i is not None if kind == "chart" else data.vertex_ids is not None
 
 
+def _point_subsets(used: list, max_points: int, device) -> List[Optional[torch.Tensor]]:
+    """Per instance: sorted indices of a random subset of `max_points` points, or None (all)."""
+    if max_points <= 0:
+        return [None] * len(used)
+    return [
+        torch.randperm(len(d), device=device)[:max_points].sort().values
+        if len(d) > max_points
+        else None
+        for d in used
+    ]
+
+
+def _inpainted_flags(data, count: int, device) -> torch.Tensor:
+    flags = getattr(data, "inpainted", None)
+    if flags is None:
+        return torch.zeros(count, dtype=torch.bool, device=device)
+    return flags.to(device)
+
+
 def pack_densepose_gt(
-    proposals_with_gt: List[Instances], kind: str = "chart"
+    proposals_with_gt: List[Instances], kind: str = "chart", max_points_per_roi: int = 0
 ) -> Optional[PackedDensePoseGT]:
-    """Packs the GT of `kind` ("chart" or "cse") from filtered proposals; None if nothing is usable."""
+    """Packs the GT of `kind` ("chart" or "cse") from filtered proposals; None if nothing is usable.
+
+    With `max_points_per_roi` > 0, every proposal whose GT has more points keeps a random subset
+    of that many (drawn from torch's global generator); 0 keeps all points.
+    """
     assert kind in ("chart", "cse"), kind
     used, boxes_gt, boxes_est, bbox_indices = [], [], [], []
     offset = 0
@@ -77,12 +102,28 @@ def pack_densepose_gt(
     if not used:
         return None
     device = boxes_gt[0].device
-    counts = torch.tensor([len(d) for d in used], dtype=torch.long, device=device)
+    subsets = _point_subsets(used, max_points_per_roi, device)
+    counts = torch.tensor(
+        [len(d) if sub is None else sub.numel() for d, sub in zip(used, subsets)],
+        dtype=torch.long,
+        device=device,
+    )
     index_of_used = torch.arange(len(used), device=device)
     bbox_indices_t = torch.tensor(bbox_indices, dtype=torch.long, device=device)
 
+    def take(values: torch.Tensor, sub: Optional[torch.Tensor]) -> torch.Tensor:
+        values = values.to(device)
+        return values if sub is None else values[sub]
+
     def cat(field: str) -> torch.Tensor:
-        return torch.cat([getattr(d, field).to(device) for d in used])
+        return torch.cat([take(getattr(d, field), sub) for d, sub in zip(used, subsets)])
+
+    flagged = any(getattr(d, "inpainted", None) is not None for d in used)
+    point_inpainted = (
+        torch.cat([take(_inpainted_flags(d, len(d), device), sub) for d, sub in zip(used, subsets)])
+        if flagged
+        else None
+    )
 
     chart = kind == "chart"
     segms = [d.segm for d in used]
@@ -106,6 +147,7 @@ def pack_densepose_gt(
         point_bbox_with_dp_indices=torch.repeat_interleave(index_of_used, counts),
         point_bbox_indices=torch.repeat_interleave(bbox_indices_t, counts),
         bbox_indices=bbox_indices_t,
+        point_inpainted=point_inpainted,
     )
 
 

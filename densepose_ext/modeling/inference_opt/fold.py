@@ -38,9 +38,11 @@ def _norm_scale_shift(norm: nn.Module) -> Tuple[torch.Tensor, torch.Tensor]:
 
 
 @torch.no_grad()
-def _fold_into(conv: nn.Conv2d, norm: nn.Module) -> None:
+def _fold_into(conv: nn.Module, norm: nn.Module) -> None:
     scale, shift = _norm_scale_shift(norm)
-    weight = conv.weight.double() * scale.view(-1, 1, 1, 1)
+    # output channels: dim 0 of a conv weight, dim 1 of a transposed conv's [in, out, k, k]
+    shape = (1, -1, 1, 1) if isinstance(conv, nn.ConvTranspose2d) else (-1, 1, 1, 1)
+    weight = conv.weight.double() * scale.view(shape)
     bias = shift if conv.bias is None else conv.bias.double() * scale + shift
     conv.weight = nn.Parameter(weight.to(conv.weight.dtype), requires_grad=False)
     conv.bias = nn.Parameter(bias.to(conv.weight.dtype), requires_grad=False)
@@ -51,7 +53,8 @@ def _fold_sequential(seq: nn.Sequential) -> int:
     names = list(seq._modules)
     for first, second in zip(names, names[1:]):
         conv, norm = seq._modules[first], seq._modules[second]
-        if isinstance(conv, nn.Conv2d) and is_foldable_norm(norm) and _plain(conv):
+        convolution = isinstance(conv, (nn.Conv2d, nn.ConvTranspose2d)) and conv.groups == 1
+        if convolution and is_foldable_norm(norm) and _plain(conv):
             _fold_into(conv, norm)
             seq._modules[second] = nn.Identity()
             folded += 1
@@ -83,7 +86,7 @@ def fold_batch_norms(model: nn.Module) -> int:
     """Folds every conv -> batch norm pair of `model` in place; returns the number folded.
 
     Handles detectron2 `Conv2d(norm=FrozenBatchNorm2d | BatchNorm2d)` (ResNet, FPN with BN),
-    `nn.Sequential(conv, bn, ...)` and `convK` / `bnK` attribute pairs (HRNet blocks and stem).
+    `nn.Sequential(conv or transposed conv, bn, ...)` and `convK` / `bnK` attribute pairs (HRNet blocks and stem).
     GroupNorm depends on the input and is left alone.
     """
     folded = 0

@@ -15,13 +15,22 @@ from densepose_ext.config import clear_external_files, is_cse
 from densepose_ext.converters import chart_outputs_to_results
 from densepose_ext.converters.cse_vertices import cse_output_to_results
 
-IMAGE_HW = (160, 224)
-BOXES = [[10.0, 12.0, 120.0, 150.0], [100.0, 30.0, 210.0, 140.5], [40.5, 60.0, 90.0, 100.0]]
+IMAGE_HW = (128, 160)
+BOXES = [[10.0, 12.0, 90.0, 120.0], [70.0, 30.0, 150.0, 110.5], [40.5, 60.0, 80.0, 100.0]]
 
 
-def small_model_config(config: str, small_head: bool = True):
+def small_model_config(config: str, small: bool = True):
+    """The config with no external file; `small`: ResNet-18, 128-channel FPN, decoder and head
+    (still wide enough for the Winograd convolutions)."""
     cfg = clear_external_files(load_config(config))
-    if small_head:
+    if small:
+        if cfg.MODEL.BACKBONE.NAME == "build_resnet_fpn_backbone":
+            cfg.MODEL.RESNETS.DEPTH = 18
+            cfg.MODEL.RESNETS.RES2_OUT_CHANNELS = 64
+            cfg.MODEL.FPN.OUT_CHANNELS = 128
+            # the decoder output is the head input: as wide as the FPN
+            cfg.MODEL.ROI_DENSEPOSE_HEAD.DECODER_CONV_DIMS = 128
+            cfg.MODEL.ROI_DENSEPOSE_HEAD.DECODER_NUM_CLASSES = 128
         head = cfg.MODEL.ROI_DENSEPOSE_HEAD
         head.NUM_STACKED_CONVS = 2
         head.CONV_HEAD_DIM = 128

@@ -186,3 +186,22 @@ def test_idempotent(small_pair):
     assert not is_optimized(plain)
     plain.train()  # the plain model is untouched
     plain.eval()
+
+
+def _all_configs():
+    """Every config YAML but the bases (cheap: read when the slow test runs)."""
+    from model_utils import CONFIGS_DIR
+
+    paths = sorted(CONFIGS_DIR.rglob("*.yaml"))
+    return [p.relative_to(CONFIGS_DIR).as_posix() for p in paths if not p.name.startswith("Base")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("config", _all_configs())
+def test_every_config_agrees(config):
+    """Full-size heads of every config (R-50/R-101, HRNet, DeepLab, confidences, CSE)."""
+    cfg = small_model_config(config, small=False)
+    if cfg.MODEL.ROI_HEADS.NAME != "DensePoseROIHeads" or not cfg.MODEL.DENSEPOSE_ON:
+        pytest.skip("not a DensePose R-CNN config")
+    plain, optimized = build_pair(cfg)
+    assert_agree(results_on_given_boxes(plain, cfg), results_on_given_boxes(optimized, cfg), cfg)

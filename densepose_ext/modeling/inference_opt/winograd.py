@@ -106,17 +106,21 @@ class WinogradConv2d(nn.Conv2d):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self._use_winograd(x):
-            x = self._winograd(x)
-        else:
+        if not self._use_winograd(x):
             x = F.conv2d(x, self.weight, self.bias, 1, 1)
+            if self.norm is not None:
+                x = self.norm(x)
+            return x if self.activation is None else self.activation(x)
+        relu = self.norm is None and _is_relu(self.activation)
+        x = self._winograd(x, relu=relu)
         if self.norm is not None:
             x = self.norm(x)
-        if self.activation is not None:
+        if self.activation is not None and not relu:
             x = self.activation(x)
         return x
 
-    def _winograd(self, x: torch.Tensor) -> torch.Tensor:
+    def _winograd(self, x: torch.Tensor, relu: bool = False) -> torch.Tensor:
+        """Output (+ bias, then ReLU if `relu`) as a channels-last [N, Cout, H, W] tensor."""
         n, c, h, w = x.shape
         cout = self.out_channels
         th, tw = math.ceil(h / TILE_OUT), math.ceil(w / TILE_OUT)
@@ -124,7 +128,8 @@ class WinogradConv2d(nn.Conv2d):
             return x.new_zeros((n, cout, h, w))
         padded = F.pad(x, (1, TILE_OUT * tw + 1 - w, 1, TILE_OUT * th + 1 - h))
         tiles = padded.unfold(2, TILE_IN, TILE_OUT).unfold(3, TILE_IN, TILE_OUT)  # n,c,th,tw,6,6
-        out = x.new_empty((n, th, TILE_OUT, tw, TILE_OUT, cout))
+        out = x.new_empty((n, th, TILE_OUT, tw, TILE_OUT, cout))  # NHWC, padded to whole tiles
+        bias = self.bias if self.bias is not None else x.new_zeros(cout)
         rows = max(1, TILES_PER_CHUNK // (n * tw))
         for r0 in range(0, th, rows):
             r1 = min(th, r0 + rows)
@@ -134,14 +139,18 @@ class WinogradConv2d(nn.Conv2d):
             y = (self._at @ m.view(TILE_IN * TILE_IN, -1)).view(
                 TILE_OUT, TILE_OUT, n, r1 - r0, tw, cout
             )
-            out[:, r0:r1] = y.permute(2, 3, 0, 4, 1, 5)
-        out = out.view(n, TILE_OUT * th, TILE_OUT * tw, cout)[:, :h, :w].permute(0, 3, 1, 2)
-        result = torch.empty((n, cout, h, w), dtype=x.dtype, memory_format=torch.channels_last)
-        if self.bias is None:
-            result.copy_(out)
-        else:
-            torch.add(out, self.bias.view(1, -1, 1, 1), out=result)
-        return result
+            chunk = out[:, r0:r1]
+            torch.add(y.permute(2, 3, 0, 4, 1, 5), bias, out=chunk)  # scatter + bias in one pass
+            if relu:
+                chunk.clamp_min_(0)
+        out = out.view(n, TILE_OUT * th, TILE_OUT * tw, cout)
+        if TILE_OUT * th != h or TILE_OUT * tw != w:
+            out = out[:, :h, :w].contiguous()
+        return out.permute(0, 3, 1, 2)  # channels-last memory
+
+
+def _is_relu(activation) -> bool:
+    return activation is F.relu or isinstance(activation, nn.ReLU)
 
 
 def replace_with_winograd(model: nn.Module, min_channels: int = MIN_CHANNELS) -> int:

@@ -52,7 +52,7 @@ def test_default_fast_path_agrees_with_plain_path(image_dir, checkpoint, tmp_pat
 
 def test_overlap_keeps_order_and_skips_bad_items(image_dir, checkpoint, tmp_path, capsys):
     (image_dir / "b.jpg").write_bytes(b"\xff\xd8 truncated jpeg")
-    for extra in ([], ["--batch-size", "2"], ["--no-overlap"]):
+    for extra in ([], ["--batch-size", "2"]):
         records = dump(checkpoint, image_dir, tmp_path / "r.pkl", *extra)
         assert [Path(r["file_name"]).name for r in records] == ["a.png", "c.png", "d.png"]
         err = capsys.readouterr().err
@@ -71,7 +71,9 @@ def test_exported_model_needs_an_export_backend(image_dir, checkpoint, capsys):
     assert "--exported-model needs --backend" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("backend", ["torchscript", "onnxruntime"])
+@pytest.mark.parametrize(
+    "backend", ["torchscript", pytest.param("onnxruntime", marks=pytest.mark.slow)]
+)
 def test_exported_backend_agrees_and_is_cached(backend, checkpoint, tmp_path, monkeypatch):
     if backend == "onnxruntime" and importlib.util.find_spec("onnxruntime") is None:
         pytest.skip("onnxruntime is not installed")

@@ -20,8 +20,9 @@ BOXES = [[10.0, 12.0, 90.0, 120.0], [70.0, 30.0, 150.0, 110.5], [40.5, 60.0, 80.
 
 
 def small_model_config(config: str, small: bool = True):
-    """The config with no external file; `small`: ResNet-18, 128-channel FPN, decoder and head
-    (still wide enough for the Winograd convolutions)."""
+    """The config with no external file; `small`: ResNet-18 with a 128-channel FPN and decoder
+    or a one-module-per-stage HRNet, 2 x 128 head (still wide enough for the Winograd
+    convolutions), at most 2000 vertices per CSE mesh."""
     cfg = clear_external_files(load_config(config))
     if small:
         if cfg.MODEL.BACKBONE.NAME == "build_resnet_fpn_backbone":
@@ -31,9 +32,16 @@ def small_model_config(config: str, small: bool = True):
             # the decoder output is the head input: as wide as the FPN
             cfg.MODEL.ROI_DENSEPOSE_HEAD.DECODER_CONV_DIMS = 128
             cfg.MODEL.ROI_DENSEPOSE_HEAD.DECODER_NUM_CLASSES = 128
+        else:  # HRNet: one module per stage, one block per branch
+            for stage in ("STAGE2", "STAGE3", "STAGE4"):
+                node = cfg.MODEL.HRNET[stage]
+                node.NUM_MODULES = 1
+                node.NUM_BLOCKS = [1] * len(node.NUM_BLOCKS)
         head = cfg.MODEL.ROI_DENSEPOSE_HEAD
         head.NUM_STACKED_CONVS = 2
         head.CONV_HEAD_DIM = 128
+        for spec in head.CSE.EMBEDDERS.values():  # random embedders: any vertex count will do
+            spec.NUM_VERTICES = min(spec.NUM_VERTICES, 2000)
     return cfg
 
 

@@ -53,8 +53,8 @@ def _matrix(rows) -> torch.Tensor:
 def transform_weight(weight: torch.Tensor) -> torch.Tensor:
     """[Cout, Cin, 3, 3] -> [36, Cin, Cout] (G w G^T per channel pair, in float64 then cast)."""
     g = _matrix(_G)
-    u = torch.einsum("ai,ocij,bj->aboc", g, weight.detach().double().cpu(), g)
-    u = u.reshape(TILE_IN * TILE_IN, weight.shape[0], weight.shape[1]).transpose(1, 2)
+    u = g @ weight.detach().double().cpu() @ g.t()  # [Cout, Cin, 6, 6]
+    u = u.permute(2, 3, 1, 0).reshape(TILE_IN * TILE_IN, weight.shape[1], weight.shape[0])
     return u.contiguous().to(dtype=weight.dtype, device=weight.device)
 
 

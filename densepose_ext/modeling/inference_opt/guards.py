@@ -49,7 +49,10 @@ class OptimizedForInference:
 
     def __reduce_ex__(self, protocol):
         warnings.warn(NOT_A_CHECKPOINT, UserWarning, stacklevel=2)
-        return super().__reduce_ex__(protocol)
+        reduced = super().__reduce_ex__(protocol)
+        # rebuilt from the original class, so that another process can load it too
+        base = _original_class(type(self))
+        return (_new_optimized, (base,)) + tuple(reduced[2:])
 
 
 _CLASSES: Dict[type, type] = {}
@@ -63,6 +66,15 @@ def _optimized_class(cls: type) -> type:
         setattr(sys.modules[__name__], name, new)  # importable by name: picklable
         _CLASSES[cls] = new
     return _CLASSES[cls]
+
+
+def _original_class(cls: type) -> type:
+    return next(c for c in cls.__mro__ if c is not cls and not issubclass(c, OptimizedForInference))
+
+
+def _new_optimized(base: type):
+    """Unpickling: an empty instance of the optimized subclass of `base`."""
+    return object.__new__(_optimized_class(base))
 
 
 def is_optimized(model: nn.Module) -> bool:

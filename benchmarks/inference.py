@@ -1,29 +1,47 @@
-"""CPU inference timing of DensePose models: backbone / DensePose branch / result conversion.
+"""Fast inference path vs the plain eager model, side by side in one run (CPU, random weights).
 
-Random weights (no checkpoint is loaded): the timings are representative of the architecture,
-the predictions are meaningless. Example:
+Prints, per config (default: R_50_FPN_s1x, R_50_FPN_DL_s1x, cse/R_50_FPN_s1x):
+- given boxes: `model.inference` on an 800x1067 image with 3 given boxes + conversion to per-box
+  results; plain model vs `optimize_for_inference`; ratio; agreement of the results;
+- dump: `apply_net.py dump` on --dump-images synthetic 800x1067 photos with 5 detections each;
+  plain path (`--no-optimize --no-overlap`) vs the default; ratio;
+- RSS of the default `dump` over --rss-images small images (first config): resident memory after
+  10 % of the images and at the end, and the peak;
+- compute limit: direct-convolution FLOPs of the given-boxes forward / this machine's measured
+  float32 matmul rate (same threads), and how far each path is from it.
 
-    python benchmarks/inference.py --config configs/densepose_rcnn_R_50_FPN_s1x.yaml --threads 1
+Runs alternate plain / optimized and take the minimum of --repeats (robust to other processes on
+a shared machine); the load average is printed. Example:
+
+    OMP_NUM_THREADS=1 python benchmarks/inference.py --threads 1
 """
 
 import argparse
-import statistics
+import copy
+import os
+import sys
+import tempfile
+import threading
 import time
-from typing import Callable, Dict
+from typing import Callable, Dict, List
 
+import cv2
+import numpy as np
 import torch
-import torch.nn.functional as F
-from cse_assignment import make_cse_converter  # benchmarks/cse_assignment.py (CSE vertex maps)
-from detectron2.modeling import build_model
-from detectron2.structures import Boxes, Instances
 
-import densepose_ext  # noqa: F401  (registers the DensePose modules)
-from densepose_ext.config import clear_external_files, get_densepose_cfg
-from densepose_ext.converters import chart_outputs_to_results, int_boxes_xywh
-from densepose_ext.structures import (
-    DensePoseChartPredictorOutput,
-    DensePoseEmbeddingPredictorOutput,
-)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from detectron2.modeling import build_model  # noqa: E402
+from detectron2.structures import Boxes, Instances  # noqa: E402
+
+from apply_net import make_random_checkpoint  # noqa: E402  (benchmarks/apply_net.py)
+from densepose_ext import optimize_for_inference  # noqa: E402
+from densepose_ext.apply.cli import build_parser, execute  # noqa: E402
+from densepose_ext.config import clear_external_files, get_densepose_cfg, is_cse  # noqa: E402
+from densepose_ext.converters import chart_outputs_to_results  # noqa: E402
+from densepose_ext.converters.cse_vertices import cse_output_to_results  # noqa: E402
+from densepose_ext.modeling.inference_opt import chart_agreement, cse_agreement  # noqa: E402
 
 IMAGE_HW = (800, 1067)
 BOXES_XYXY = [
@@ -31,98 +49,181 @@ BOXES_XYXY = [
     [500.0, 150.0, 750.0, 780.0],
     [800.0, 300.0, 1000.0, 600.0],
 ]
-
-# output class -> function(output, boxes_xyxy) converting it to per-box results; other model
-# families (CSE, ...) add their converter here
-CONVERTERS: Dict[type, Callable] = {DensePoseChartPredictorOutput: chart_outputs_to_results}
-
-
-def naive_chart_conversion(output, boxes_xyxy):
-    """Baseline: the straightforward per-box recipe (resize every channel of every field, then a
-    Python loop over the 24 parts to pick U/V) used to measure what the batched converter saves."""
-    results = []
-    for i, (_x, _y, w, h) in enumerate(int_boxes_xywh(boxes_xyxy).tolist()):
-        coarse, fine, u, v = (
-            F.interpolate(t[i : i + 1], (h, w), mode="bilinear", align_corners=False)
-            for t in (output.coarse_segm, output.fine_segm, output.u, output.v)
-        )
-        labels = (fine.argmax(dim=1) * (coarse.argmax(dim=1) > 0))[0]
-        u, v = u[0], v[0]
-        uv = torch.zeros(2, h, w)
-        for part in range(1, u.shape[0]):
-            sel = labels == part
-            uv[0][sel] = u[part][sel]
-            uv[1][sel] = v[part][sel]
-        results.append((labels, uv))
-    return results
+DEFAULT_CONFIGS = [
+    "configs/densepose_rcnn_R_50_FPN_s1x.yaml",
+    "configs/densepose_rcnn_R_50_FPN_DL_s1x.yaml",
+    "configs/cse/densepose_rcnn_R_50_FPN_s1x.yaml",
+]
 
 
-def _timeit(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def load_cfg(config: str):
+    cfg = get_densepose_cfg()
+    cfg.merge_from_file(config)
+    cfg.MODEL.DEVICE = "cpu"
+    return clear_external_files(cfg)
 
 
-def _given_instances():
+def _instances() -> List[Instances]:
     inst = Instances(IMAGE_HW)
     inst.pred_boxes = Boxes(torch.tensor(BOXES_XYXY))
     inst.pred_classes = torch.zeros(len(BOXES_XYXY), dtype=torch.int64)
     inst.scores = torch.ones(len(BOXES_XYXY))
-    return inst
+    return [inst]
 
 
-def benchmark(config: str, repeats: int) -> Dict[str, float]:
-    cfg = get_densepose_cfg()
-    cfg.merge_from_file(config)
-    cfg.MODEL.DEVICE = "cpu"
-    clear_external_files(cfg)  # CSE: no download; random embedder values below
-    cfg.TEST.DETECTIONS_PER_IMAGE = len(BOXES_XYXY)  # end to end: same number of DensePose ROIs
-    torch.manual_seed(0)
-    model = build_model(cfg).eval()
-    converters = dict(CONVERTERS)
-    converters[DensePoseEmbeddingPredictorOutput] = make_cse_converter(model, cfg)
-    image = torch.randint(0, 256, (3, *IMAGE_HW), dtype=torch.uint8).float()
-    inputs = [{"image": image, "height": IMAGE_HW[0], "width": IMAGE_HW[1]}]
+def _randomize(model) -> None:
+    """Random CSE embedders (zero-initialised ones tie every distance); U/V layers scaled to
+    outputs of order 1 (random weights give hundreds), so that the U/V agreement is meaningful."""
     with torch.no_grad():
-        images = model.preprocess_image(inputs)
-        features = model.backbone(images.tensor)
-        outputs = model.roi_heads.forward_with_given_boxes(features, [_given_instances()])
-        output = outputs[0].pred_densepose
-        boxes = outputs[0].pred_boxes.tensor
-        convert = next(f for cls, f in converters.items() if isinstance(output, cls))
-        row = {
-            "backbone": _timeit(
-                lambda: model.backbone(model.preprocess_image(inputs).tensor), repeats
-            ),
-            "densepose_branch": _timeit(
-                lambda: model.roi_heads.forward_with_given_boxes(features, [_given_instances()]),
-                repeats,
-            ),
-            "conversion": _timeit(lambda: convert(output, boxes), repeats),
-        }
-        if isinstance(output, DensePoseChartPredictorOutput):
-            row["conversion_naive"] = _timeit(
-                lambda: naive_chart_conversion(output, boxes), repeats
-            )
-        row["given_boxes_total"] = _timeit(
-            lambda: convert(
-                model.inference(inputs, [_given_instances()])[0]["instances"].pred_densepose, boxes
-            ),
-            repeats,
-        )
-        row["end_to_end"] = _timeit(lambda: _end_to_end(model, inputs, convert), repeats)
-    return row
+        for name in ("u_lowres", "v_lowres"):
+            layer = getattr(model.roi_heads.densepose_predictor, name, None)
+            if layer is not None:
+                layer.weight.mul_(1e-3)
+    embedder = model.roi_heads.embedder
+    if embedder is not None:
+        with torch.no_grad():
+            for tensor in list(embedder.parameters()) + list(embedder.buffers()):
+                tensor.normal_()
 
 
-def _end_to_end(model, inputs, convert):
-    (result,) = model(inputs)
-    inst = result["instances"]
-    if inst.has("pred_densepose"):
-        convert(inst.pred_densepose, inst.pred_boxes.tensor)
+def given_boxes_runner(model, cfg) -> Callable[[], list]:
+    image = torch.randint(0, 256, (3, *IMAGE_HW), generator=torch.Generator().manual_seed(0))
+    inputs = [{"image": image.float(), "height": IMAGE_HW[0], "width": IMAGE_HW[1]}]
+
+    def run():
+        with torch.inference_mode():
+            (out,) = model.inference(inputs, _instances())
+            inst = out["instances"]
+            if is_cse(cfg):
+                return cse_output_to_results(
+                    inst.pred_densepose,
+                    inst.pred_boxes.tensor,
+                    inst.pred_classes,
+                    model.roi_heads.embedder,
+                    cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING,
+                )
+            return chart_outputs_to_results(inst.pred_densepose, inst.pred_boxes.tensor)
+
+    return run
+
+
+def side_by_side(fns: Dict[str, Callable], repeats: int) -> Dict[str, float]:
+    """Minimum seconds of each function, runs interleaved (one warm-up each)."""
+    for fn in fns.values():
+        fn()
+    best = {name: float("inf") for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
+def conv_flops(model, run: Callable) -> float:
+    """Multiply-adds x 2 of every conv / transposed conv / linear layer in one call of `run`."""
+    total = [0.0]
+
+    def hook(module, args, output):
+        if isinstance(module, torch.nn.Conv2d):
+            k = module.kernel_size[0] * module.kernel_size[1] * module.in_channels / module.groups
+            total[0] += 2.0 * k * output.numel()
+        elif isinstance(module, torch.nn.ConvTranspose2d):
+            k = module.kernel_size[0] * module.kernel_size[1] * module.out_channels / module.groups
+            total[0] += 2.0 * k * args[0].numel()
+        elif isinstance(module, torch.nn.Linear):
+            total[0] += 2.0 * module.in_features * output.numel()
+
+    handles = [m.register_forward_hook(hook) for m in model.modules()]
+    try:
+        run()
+    finally:
+        for h in handles:
+            h.remove()
+    return total[0]
+
+
+def matmul_rate(bursts: int = 8, seconds: float = 0.4) -> float:
+    """Best measured float32 GEMM FLOP/s (2048^2 matrices, current threads) over short bursts:
+    the best burst is the one least disturbed by other processes."""
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    a @ b
+    best = 0.0
+    for _ in range(bursts):
+        n, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            a @ b
+            n += 1
+        best = max(best, n * 2.0 * 2048**3 / (time.perf_counter() - start))
+    return best
+
+
+def peak_rate(threads: int) -> float:
+    """Theoretical float32 FLOP/s: AVX2 + FMA = 2 x 8-lane FMA per cycle = 32 FLOP/cycle/core."""
+    mhz = 0.0
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("cpu MHz"):
+                mhz = max(mhz, float(line.split(":")[1]))
+    return 32.0 * mhz * 1e6 * min(threads, os.cpu_count() or 1)
+
+
+def make_photos(folder: str, count: int, seed: int = 0) -> str:
+    """800x1067 BGR images: smooth background and a few filled ellipses (people-like blobs)."""
+    os.makedirs(folder, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    h, w = IMAGE_HW
+    for i in range(count):
+        small = rng.integers(0, 255, (h // 32, w // 32, 3), dtype=np.uint8)
+        image = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
+        for _ in range(5):
+            center = (int(rng.integers(100, w - 100)), int(rng.integers(150, h - 150)))
+            axes = (int(rng.integers(40, 150)), int(rng.integers(100, 300)))
+            color = tuple(int(c) for c in rng.integers(0, 255, 3))
+            cv2.ellipse(image, center, axes, 0, 0, 360, color, -1)
+        cv2.imwrite(os.path.join(folder, f"photo_{i:03d}.jpg"), image)
+    return folder
+
+
+def dump_seconds(config, weights, images, output, extra, opts) -> float:
+    argv = ["dump", config, weights, images, "--output", output, "--no-progress", "--device"]
+    args = build_parser().parse_args(argv + ["cpu", *extra, "--opts", *opts])
+    stats = execute(args)
+    if stats.processed == 0:
+        raise RuntimeError(f"dump processed nothing: {stats.errors[:3]}")
+    return stats.total_seconds
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def rss_profile(config, weights, images, output, opts) -> Dict[str, float]:
+    """RSS samples (every 0.2 s) during a default `dump`: after 10 % of the time, end, peak."""
+    samples: List[float] = []
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            samples.append(_rss_mb())
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        dump_seconds(config, weights, images, output, [], opts)
+    finally:
+        done.set()
+        thread.join()
+    return {
+        "rss_at_10pct_mb": samples[len(samples) // 10],
+        "rss_end_mb": samples[-1],
+        "rss_peak_mb": max(samples),
+    }
 
 
 def main():
@@ -132,26 +233,100 @@ def main():
     parser.add_argument("--config", action="append", help="config YAML (repeatable)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--dump-images", type=int, default=10)
+    parser.add_argument("--detections", type=int, default=5)
+    parser.add_argument("--rss-images", type=int, default=200, help="0: skip the RSS run")
+    parser.add_argument("--rss-size", type=int, default=256, help="image side of the RSS run")
+    parser.add_argument("--skip-dump", action="store_true")
     args = parser.parse_args()
-    configs = args.config or ["configs/densepose_rcnn_R_50_FPN_s1x.yaml"]
     torch.set_num_threads(args.threads)
+    configs = args.config or DEFAULT_CONFIGS
+    work = tempfile.mkdtemp(prefix="bench_inference_")
+    load = os.getloadavg()
     print(
-        f"CPU, {args.threads} thread(s), image {IMAGE_HW[0]}x{IMAGE_HW[1]}, {len(BOXES_XYXY)} boxes, "
-        f"RANDOM WEIGHTS, median of {args.repeats}; seconds per image"
+        f"CPU {args.threads} thread(s), RANDOM WEIGHTS, min of {args.repeats} interleaved runs; "
+        f"load average at start {load[0]:.1f} ({os.cpu_count()} cores)"
     )
-    columns = [
-        "backbone",
-        "densepose_branch",
-        "conversion",
-        "conversion_naive",
-        "given_boxes_total",
-        "end_to_end",
-    ]
-    print(f"{'config':<48}" + "".join(f"{c:>19}" for c in columns))
+    rate = matmul_rate()
+    peak = peak_rate(args.threads)
+    print(
+        f"float32 GEMM rate: best measured {rate / 1e9:.1f} GFLOP/s, theoretical peak "
+        f"{peak / 1e9:.1f} GFLOP/s (AVX2 FMA; the compute limits below use the measured rate)"
+    )
+    rows = []
     for config in configs:
-        row = benchmark(config, args.repeats)
-        cells = "".join(f"{row[c]:>19.4f}" if c in row else f"{'-':>19}" for c in columns)
-        print(f"{config.split('configs/')[-1]:<48}" + cells)
+        name = config.split("configs/")[-1]
+        cfg = load_cfg(config)
+        torch.manual_seed(0)
+        plain = build_model(cfg).eval()
+        _randomize(plain)
+        fast = optimize_for_inference(copy.deepcopy(plain))
+        run_plain, run_fast = given_boxes_runner(plain, cfg), given_boxes_runner(fast, cfg)
+        agreement = (cse_agreement if is_cse(cfg) else chart_agreement)(run_plain(), run_fast())
+        flops = conv_flops(plain, run_plain)
+        t = side_by_side({"plain": run_plain, "fast": run_fast}, args.repeats)
+        row = {
+            "config": name,
+            "given_plain_s": t["plain"],
+            "given_fast_s": t["fast"],
+            "given_ratio": t["fast"] / t["plain"],
+            "gflop": flops / 1e9,
+            "limit_s": flops / rate,
+            "limit_peak_s": flops / peak,
+            "agreement": agreement,
+        }
+        del plain, fast
+        if not args.skip_dump:
+            weights = make_random_checkpoint(config, os.path.join(work, f"w{len(rows)}.pth"))
+            images = make_photos(os.path.join(work, "photos"), args.dump_images)
+            opts = ["TEST.DETECTIONS_PER_IMAGE", str(args.detections)]
+            out = os.path.join(work, "dump.pkl")
+            slow = ["--no-optimize", "--no-overlap"]
+            d = {"plain": [], "fast": []}
+            for _ in range(max(1, args.repeats - 1)):
+                d["plain"].append(dump_seconds(config, weights, images, out, slow, opts))
+                d["fast"].append(dump_seconds(config, weights, images, out, [], opts))
+            row["dump_plain_s"] = min(d["plain"]) / args.dump_images
+            row["dump_fast_s"] = min(d["fast"]) / args.dump_images
+            row["dump_ratio"] = row["dump_fast_s"] / row["dump_plain_s"]
+            if args.rss_images and not rows:
+                small = os.path.join(work, "small")
+                os.makedirs(small, exist_ok=True)
+                photo = cv2.imread(os.path.join(images, "photo_000.jpg"))
+                photo = cv2.resize(photo, (args.rss_size * 4 // 3, args.rss_size))
+                for i in range(args.rss_images):
+                    cv2.imwrite(os.path.join(small, f"s{i:04d}.jpg"), np.roll(photo, i, axis=1))
+                size_opts = ["INPUT.MIN_SIZE_TEST", str(args.rss_size)]
+                row.update(rss_profile(config, weights, small, out, opts + size_opts))
+        rows.append(row)
+        print_row(row)
+    print(f"load average at end {os.getloadavg()[0]:.1f}")
+
+
+def print_row(row: dict) -> None:
+    a = row["agreement"]
+    print(f"\n{row['config']}")
+    print(
+        f"  given boxes (3 boxes, 800x1067): plain {row['given_plain_s']:.2f} s, fast "
+        f"{row['given_fast_s']:.2f} s, ratio {row['given_ratio']:.2f}; agreement: labels/mask "
+        f"{a.label_fraction:.5f}, U/V p99 {a.uv_p99:.2e}, vertices {a.vertex_fraction:.4f}"
+    )
+    print(
+        f"  compute: {row['gflop']:.0f} GFLOP (direct convolution) -> limit {row['limit_s']:.2f} s "
+        f"at the measured GEMM rate ({row['limit_peak_s']:.2f} s at the nominal peak); plain "
+        f"{row['given_plain_s'] / row['limit_s']:.2f}x, fast {row['given_fast_s'] / row['limit_s']:.2f}x"
+        " the measured-rate limit (Winograd computes fewer multiplications than the direct count)"
+    )
+    if "dump_ratio" in row:
+        print(
+            f"  dump (s/image): plain {row['dump_plain_s']:.2f}, default {row['dump_fast_s']:.2f},"
+            f" ratio {row['dump_ratio']:.2f}"
+        )
+    if "rss_end_mb" in row:
+        print(
+            f"  dump RSS: {row['rss_at_10pct_mb']:.0f} MB after 10 % of the run, "
+            f"{row['rss_end_mb']:.0f} MB at the end, peak {row['rss_peak_mb']:.0f} MB"
+        )
 
 
 if __name__ == "__main__":

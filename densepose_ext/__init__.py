@@ -24,5 +24,6 @@ from .modeling import (  # noqa: E402
     DensePoseROIHeads,
 )
 from .modeling.backbone import build_hrfpn_backbone, build_pose_hrnet_backbone  # noqa: E402
+from .modeling.inference_opt import optimize_for_inference  # noqa: E402
 from .structures import DensePoseDataRelative, DensePoseList  # noqa: E402
 from .structures.transform_data import DensePoseTransformData  # noqa: E402

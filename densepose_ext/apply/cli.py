@@ -1,7 +1,8 @@
 """Command line of `apply_net.py`: `show` (visualizations) and `dump` (results files).
 
 Arguments, defaults and output names follow the original DensePose tool; extras: --batch-size,
---device, --colormap, --alpha, --background, --format, --output_dir, --no-progress.
+--device, --colormap, --alpha, --background, --format, --output_dir, --no-progress, and the
+fast-path options --no-optimize, --fp16, --no-overlap, --backend, --exported-model.
 """
 
 import argparse
@@ -23,9 +24,11 @@ from ..utils.third_party_noise import silence_third_party_noise
 from ..vis.base import BACKGROUNDS, VisStyle
 from ..vis.hint_image import HINT_PRESETS, HintImageRenderer
 from ..vis.registry import VisOptions, build_visualizer, parse_visualizer_names
+from .backend import BACKENDS, BackendError, ExportedPredictor
 from .dump_writers import DUMP_FORMATS, IuvPngWriter, JsonWriter, NpzWriter, PickleWriter
 from .files import ItemNamer
 from .inputs import InputError, count_frames, list_inputs, read_inputs
+from .pipeline import run_apply_overlapped
 from .predictor import BatchPredictor
 from .runner import RunStats, run_apply
 from .show_writer import ShowWriter
@@ -69,6 +72,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-progress", dest="progress", action="store_false", help="no progress bar"
     )
+    _add_speed_options(parser)
     parser.add_argument(
         "-v",
         "--verbosity",
@@ -90,6 +94,35 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         nargs=argparse.REMAINDER,
         default=[],
         help="config overrides KEY VALUE ... (must be the last option)",
+    )
+
+
+def _add_speed_options(parser: argparse.ArgumentParser) -> None:
+    """Fast-path options (docs/inference.md)."""
+    parser.add_argument(
+        "--no-optimize",
+        dest="optimize",
+        action="store_false",
+        help="run the model as built (no batch-norm folding, Winograd, channels-last)",
+    )
+    parser.add_argument("--fp16", action="store_true", help="float16 autocast (CUDA devices only)")
+    parser.add_argument(
+        "--no-overlap",
+        dest="overlap",
+        action="store_false",
+        help="read, run and write one after the other (default: reader/writer threads)",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="torch",
+        help="torch (default), or an exported model run by torchscript / onnxruntime",
+    )
+    parser.add_argument(
+        "--exported-model",
+        dest="exported_model",
+        default=None,
+        help="file made by densepose_ext.export for --backend (default: exported and cached)",
     )
 
 
@@ -263,7 +296,27 @@ def _prepare_meshes(args: argparse.Namespace, cfg: CfgNode, names: set) -> None:
     require_meshes(meshes, extras=("texcoords",) if "dp_cse_texture" in names else ())
 
 
+def _build_predictor(args: argparse.Namespace, cfg: CfgNode):
+    """The model runner of --backend: our model (fast path unless --no-optimize) or a file."""
+    if args.fp16 and not cfg.MODEL.DEVICE.startswith("cuda"):
+        raise UsageError(f"--fp16 needs a CUDA device; the device is {cfg.MODEL.DEVICE!r}")
+    if args.backend == "torch":
+        if args.exported_model:
+            raise UsageError("--exported-model needs --backend torchscript or onnxruntime")
+        return BatchPredictor(cfg, optimize=args.optimize, fp16=args.fp16)
+    if args.fp16:
+        raise UsageError("--fp16 applies to --backend torch (export with --fp16 instead)")
+    try:
+        return ExportedPredictor(cfg, args.backend, args.exported_model, cfg.MODEL.DEVICE)
+    except BackendError as e:
+        raise UsageError(str(e)) from e
+
+
 def _cse_context(predictor, cfg: CfgNode):
+    if isinstance(predictor, ExportedPredictor):
+        if predictor.embedder is None or not is_cse(cfg):
+            return None
+        return CseContext(predictor.embedder, cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING)
     embedder = getattr(predictor.model.roi_heads, "embedder", None)
     if not is_cse(cfg) or embedder is None:
         return None
@@ -311,7 +364,7 @@ def execute(args: argparse.Namespace) -> RunStats:
         renderer = HintImageRenderer(args.preset)
     elif args.command == "show":
         renderer = build_visualizer(args.visualizations, options)  # loads atlases: fails early
-    predictor = BatchPredictor(cfg)
+    predictor = _build_predictor(args, cfg)
     cse = _cse_context(predictor, cfg)
     needs_vertices = set(names) & CSE_ONLY
     if is_cse(cfg) and cse is None and needs_vertices:
@@ -325,7 +378,8 @@ def execute(args: argparse.Namespace) -> RunStats:
         else _dump_writers(args, names)
     )
     logger.info(f"{len(paths)} input file(s); model {args.model} on {cfg.MODEL.DEVICE}")
-    return run_apply(
+    run = run_apply_overlapped if args.overlap else run_apply
+    return run(
         read_inputs(paths),
         predictor,
         writers,

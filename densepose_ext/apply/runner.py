@@ -8,7 +8,7 @@ batch fails in the model, its items are retried one by one so that only the bad 
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, List, Optional, Sequence
+from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from tqdm import tqdm
 
@@ -80,15 +80,25 @@ def _write_all(
         )
 
 
-def _predict(predictor: Callable, batch: List[InputItem], stats: RunStats) -> list:
-    """(item, Instances) for the items the model handled; failures reported per item."""
+def predict_batch(predictor: Callable, batch: List[InputItem]) -> List[Tuple[InputItem, object]]:
+    """(item, Instances) per item, or (item, failure message) where the model failed on it; a
+    failing batch is retried item by item so that only the bad item is lost."""
     try:
         return list(zip(batch, predictor([item.image for item in batch])))
     except (RuntimeError, ValueError) as e:  # e.g. out of memory, an image it cannot take
-        if len(batch) > 1:  # find the item(s) at fault, keep the others
-            return [pair for item in batch for pair in _predict(predictor, [item], stats)]
-        stats.report_failure(f"inference failed on {_item_name(batch[0])}: {_one_line(e)}")
-        return []
+        if len(batch) > 1:
+            return [pair for item in batch for pair in predict_batch(predictor, [item])]
+        return [(batch[0], f"inference failed on {_item_name(batch[0])}: {_one_line(e)}")]
+
+
+def close_writers(writers: Sequence, stats: RunStats) -> None:
+    """Closes every writer; per-image writers may share a directory: it is listed once."""
+    for writer in writers:
+        try:
+            closed = writer.close()
+            stats.outputs.extend(p for p in closed if p not in stats.outputs)
+        except (OSError, RuntimeError) as e:
+            stats.report_failure(f"cannot finish output {getattr(writer, 'path', writer)}: {e}")
 
 
 def run_apply(
@@ -114,17 +124,15 @@ def run_apply(
     )
     try:
         for batch in batched(items, batch_size, stats):
-            for item, instances in _predict(predictor, batch, stats):
-                _write_all(writers, item, ImagePrediction.from_instances(instances, cse), stats)
+            for item, result in predict_batch(predictor, batch):
+                if isinstance(result, str):
+                    stats.report_failure(result)
+                else:
+                    _write_all(writers, item, ImagePrediction.from_instances(result, cse), stats)
             bar.update(stats.processed + stats.failed - bar.n)
     finally:
         bar.close()
-        for writer in writers:
-            try:
-                closed = writer.close()  # per-image writers may share a directory: list it once
-                stats.outputs.extend(p for p in closed if p not in stats.outputs)
-            except (OSError, RuntimeError) as e:
-                stats.report_failure(f"cannot finish output {getattr(writer, 'path', writer)}: {e}")
+        close_writers(writers, stats)
         stats.total_seconds = time.perf_counter() - start
         stats.model_seconds = getattr(predictor, "model_seconds", 0.0) - model_seconds_before
     return stats

@@ -211,6 +211,9 @@ def main(argv=None):
     p.add_argument("--num-val", type=int, default=50)
     p.add_argument("--workers", type=int, default=1, help="data generation processes")
     p.add_argument("--table", action="store_true", help="only print the table of finished runs")
+    p.add_argument(
+        "--prepare-only", action="store_true", help="only generate the data (before parallel runs)"
+    )
     args = p.parse_args(argv)
     if args.table:
         print(table(load_results(args.out)))
@@ -219,6 +222,8 @@ def main(argv=None):
     setup_logger(name="densepose_ext")
     logging.getLogger("d2.engine.train_loop").setLevel(logging.WARNING)
     prepare_data(args.out, args.num_train, args.num_val, args.size, args.workers)
+    if args.prepare_only:
+        return
     for seed in args.seeds:
         for row in args.rows:
             run_one(row, seed, args)

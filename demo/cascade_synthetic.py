@@ -18,7 +18,7 @@ import logging
 import os
 import sys
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import numpy as np
 import torch
@@ -164,6 +164,44 @@ def run_one(row: str, seed: int, args) -> Dict[str, object]:
     return row_result
 
 
+def benchmark(args) -> Dict[str, float]:
+    """Median seconds per training iteration of every row, measured round-robin in one process
+    (iteration k of every row runs back to back), so that a varying machine load affects all
+    rows alike. Data loading, forward, backward and the optimizer step are included."""
+    from detectron2.utils.events import EventStorage
+
+    states = {}
+    for row in args.rows:
+        cfg = make_cfg(row, 0, os.path.join(args.out, "benchmark"), args)
+        torch.manual_seed(0)
+        model = Trainer.build_model(cfg).train()
+        optimizer = Trainer.build_optimizer(cfg, model)
+        states[row] = (model, optimizer, iter(Trainer.build_train_loader(cfg)))
+    times: Dict[str, List[float]] = {row: [] for row in states}
+    with EventStorage():
+        for _ in range(args.benchmark):
+            for row, (model, optimizer, data) in states.items():
+                start = time.perf_counter()
+                losses = model(next(data))
+                optimizer.zero_grad()
+                sum(losses.values()).backward()
+                optimizer.step()
+                times[row].append(time.perf_counter() - start)
+    skip = min(3, args.benchmark // 4)  # warm-up
+    result = {row: round(float(np.median(t[skip:])), 4) for row, t in times.items()}
+    with open(os.path.join(args.out, "benchmark.json"), "w") as f:
+        json.dump({"iterations": args.benchmark, "seconds_per_iter": result}, f, indent=1)
+    return result
+
+
+def load_benchmark(out: str) -> Dict[str, float]:
+    path = os.path.join(out, "benchmark.json")
+    if not os.path.isfile(path):
+        return {}
+    with open(path) as f:
+        return json.load(f)["seconds_per_iter"]
+
+
 def load_results(out: str) -> List[Dict[str, object]]:
     results = []
     for name in sorted(os.listdir(out)) if os.path.isdir(out) else []:
@@ -182,9 +220,11 @@ def _cell(values: List[float]) -> str:
     return f"{np.mean(values):.1f} ± {np.std(values, ddof=1):.1f}"
 
 
-def table(results: List[Dict[str, object]]) -> str:
-    """Markdown table: one line per row, mean ± sample std over seeds."""
-    header = ["model", "seeds", "iters"] + list(METRICS) + ["s / iter"]
+def table(results: List[Dict[str, object]], bench: Optional[Dict[str, float]] = None) -> str:
+    """Markdown table: one line per row, mean ± sample std over seeds; "s / iter" is the mean
+    over the runs (machine load varies between them), "bench s / iter" the interleaved median."""
+    bench = bench or {}
+    header = ["model", "seeds", "iters"] + list(METRICS) + ["s / iter", "bench s / iter"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in ROWS:
         runs = [r for r in results if r["row"] == row]
@@ -194,6 +234,7 @@ def table(results: List[Dict[str, object]]) -> str:
         for name in METRICS:
             cells.append(_cell([float(r[name]) for r in runs if name in r]))
         cells.append(f"{np.mean([float(r['seconds_per_iter']) for r in runs]):.2f}")
+        cells.append(f"{bench[row]:.2f}" if row in bench else "-")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -212,11 +253,18 @@ def main(argv=None):
     p.add_argument("--workers", type=int, default=1, help="data generation processes")
     p.add_argument("--table", action="store_true", help="only print the table of finished runs")
     p.add_argument(
+        "--benchmark",
+        type=int,
+        default=0,
+        metavar="N",
+        help="only time N training iterations of every row, interleaved (no evaluation)",
+    )
+    p.add_argument(
         "--prepare-only", action="store_true", help="only generate the data (before parallel runs)"
     )
     args = p.parse_args(argv)
     if args.table:
-        print(table(load_results(args.out)))
+        print(table(load_results(args.out), load_benchmark(args.out)))
         return
     torch.set_num_threads(1)
     setup_logger(name="densepose_ext")
@@ -224,10 +272,13 @@ def main(argv=None):
     prepare_data(args.out, args.num_train, args.num_val, args.size, args.workers)
     if args.prepare_only:
         return
+    if args.benchmark:
+        print(json.dumps(benchmark(args)))
+        return
     for seed in args.seeds:
         for row in args.rows:
             run_one(row, seed, args)
-    print(table(load_results(args.out)))
+    print(table(load_results(args.out), load_benchmark(args.out)))
 
 
 if __name__ == "__main__":

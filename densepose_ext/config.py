@@ -13,6 +13,7 @@ __all__ = [
     "add_densepose_config",
     "add_densepose_head_config",
     "add_densepose_head_cse_config",
+    "add_densepose_cascade_config",
     "add_hrnet_config",
     "add_bootstrap_config",
     "add_dataset_category_config",
@@ -207,6 +208,19 @@ def add_densepose_head_config(cfg: CN) -> None:
     _C.INPUT.ROTATION_ANGLES = [0]
     _C.TEST.AUG.ROTATION_ANGLES = ()
     add_densepose_head_cse_config(cfg)
+    add_densepose_cascade_config(cfg)
+
+
+def add_densepose_cascade_config(cfg: CN) -> None:
+    """`MODEL.ROI_DENSEPOSE_HEAD.CASCADE.*`: used only by `DensePoseCascadeROIHeads` (an
+    extension, see docs/cascade.md); auxiliary tasks are switched by MODEL.MASK_ON / KEYPOINT_ON."""
+    c = cfg.MODEL.ROI_DENSEPOSE_HEAD.CASCADE = CN()
+    c.RESOLUTION = 14  # side of the cross-cascade block's common feature map
+    c.CONV_DIM = 128  # channels of the combined features
+    c.USE_PREDICTIONS = True  # also combine the stage-1 predictions (not only the features)
+    c.REFINE_NUM_CONVS = 2  # 3x3 conv + ReLU layers of each branch's refinement unit
+    c.REFINE_CONV_DIM = 256  # their width
+    c.STAGE1_LOSS_WEIGHT = 1.0  # multiplier of every stage-1 loss (`loss_*_stage1`)
 
 
 def add_hrnet_config(cfg: CN) -> None:

@@ -1,4 +1,7 @@
-"""The shipped model-zoo YAMLs under configs/ merge into the DensePose config unchanged."""
+"""The shipped model-zoo YAMLs under configs/ merge into the DensePose config unchanged.
+
+`configs/cascade/` holds this package's own extension configs (docs/cascade.md), not the original
+model zoo's: they are checked in tests/modeling/test_cascade_configs.py."""
 
 from pathlib import Path
 
@@ -9,7 +12,12 @@ from densepose_ext.config import clear_external_files, get_densepose_cfg
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIGS_DIR = REPO_ROOT / "configs"
-CONFIG_FILES = sorted(CONFIGS_DIR.rglob("*.yaml"))
+EXTENSION_DIRS = ("cascade",)
+CONFIG_FILES = sorted(
+    p
+    for p in CONFIGS_DIR.rglob("*.yaml")
+    if p.relative_to(CONFIGS_DIR).parts[0] not in EXTENSION_DIRS
+)
 CONFIG_IDS = [p.relative_to(CONFIGS_DIR).as_posix() for p in CONFIG_FILES]
 
 

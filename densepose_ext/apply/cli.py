@@ -135,7 +135,7 @@ def _add_show_parser(subparsers) -> None:
         nargs="?",
         default=None,
         help="comma-separated, drawn in the order given: bbox, dp_contour, dp_cse_texture, "
-        "dp_iuv_texture, dp_segm, dp_u, dp_v, dp_vertex; omit it with --preset",
+        "dp_iuv_texture, dp_segm, dp_u, dp_v, dp_vertex, masks, keypoints; omit it with --preset",
     )
     p.add_argument(
         "--preset",
@@ -242,10 +242,16 @@ def _device(args: argparse.Namespace, cfg: CfgNode) -> str:
 
 def _check_model_kind(cfg: CfgNode, needed: set, what: str) -> None:
     """UsageError when chart-only outputs are requested from a CSE model, or the reverse."""
-    if not cfg.MODEL.DENSEPOSE_ON and needed - {"bbox", "pkl", "npz", "json"}:
+    if not cfg.MODEL.DENSEPOSE_ON and needed - {"bbox", "pkl", "npz", "json", "masks", "keypoints"}:
         raise UsageError(
             f"{what} {', '.join(sorted(needed))} need DensePose, but MODEL.DENSEPOSE_ON is off"
         )
+    for name, head_on, key in (
+        ("masks", cfg.MODEL.MASK_ON, "MODEL.MASK_ON"),
+        ("keypoints", cfg.MODEL.KEYPOINT_ON, "MODEL.KEYPOINT_ON"),
+    ):
+        if name in needed and not head_on:
+            raise UsageError(f"{what} {name} need a model with {key} (e.g. configs/cascade/)")
     wrong = needed & (CHART_ONLY if is_cse(cfg) else CSE_ONLY)
     if wrong:
         kind = "chart" if is_cse(cfg) else "CSE"

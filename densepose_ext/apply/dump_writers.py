@@ -55,7 +55,19 @@ def dump_record(item: InputItem, prediction: ImagePrediction) -> dict:
         record["pred_densepose"] = prediction.densepose
     elif prediction.is_cse:  # only per-box vertex results are available
         record["pred_densepose"] = prediction.cse_results()
+    record.update(instance_extras(prediction))
     return record
+
+
+def instance_extras(prediction: ImagePrediction) -> Dict[str, torch.Tensor]:
+    """Mask / keypoint outputs of models that have them (e.g. the cascade): `pred_masks` bool
+    [N, H, W] and `pred_keypoints` float [N, K, 3] (x, y in pixels, score); absent otherwise."""
+    extras = {}
+    if prediction.masks is not None:
+        extras["pred_masks"] = prediction.masks
+    if prediction.keypoints is not None:
+        extras["pred_keypoints"] = prediction.keypoints
+    return extras
 
 
 class PickleWriter:
@@ -170,11 +182,23 @@ class NpzWriter(_PerImageFilesWriter):
             arrays.update(_chart_instance_arrays(prediction))
         elif prediction.is_cse and (prediction.cse is not None or prediction.densepose is None):
             arrays.update(_cse_instance_arrays(prediction))
+        if prediction.masks is not None:
+            arrays["masks"] = prediction.masks.numpy().astype(bool)
+        if prediction.keypoints is not None:
+            arrays["keypoints"] = prediction.keypoints.numpy().astype(np.float32)
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
         atomic_write_bytes(
             os.path.join(self.directory, self.namer.stem(item) + ".npz"), buffer.getvalue()
         )
+
+
+def _mask_rle(mask: torch.Tensor) -> dict:
+    """COCO RLE of one image-sized mask, `counts` as str."""
+    from pycocotools import mask as mask_util
+
+    rle = mask_util.encode(np.asfortranarray(mask.numpy().astype(np.uint8)))
+    return {"size": [int(s) for s in rle["size"]], "counts": rle["counts"].decode("ascii")}
 
 
 def quantized_iuv_crop(result) -> np.ndarray:
@@ -207,6 +231,10 @@ class JsonWriter:
                 crop = quantized_iuv_crop(chart[k])
                 det["uv_shape"] = [3, int(crop.shape[0]), int(crop.shape[1])]
                 det["uv_data"] = encode_png_base64(crop)
+            if prediction.masks is not None:
+                det["segmentation"] = _mask_rle(prediction.masks[k])
+            if prediction.keypoints is not None:
+                det["keypoints"] = [round(float(c), 2) for c in prediction.keypoints[k].reshape(-1)]
             detections.append(det)
         return detections
 

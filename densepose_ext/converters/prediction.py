@@ -48,6 +48,8 @@ class ImagePrediction:
 
     boxes_xyxy float [N, 4] absolute pixels; scores float [N]; classes int64 [N]; densepose the
     image's predictor output (len N) or None when the model produced none; image_hw (H, W).
+    Models with mask / keypoint heads (e.g. the cascade) also give `masks` bool [N, H, W] and
+    `keypoints` float [N, K, 3] (x, y in pixels, score); None otherwise.
     """
 
     image_hw: tuple
@@ -60,6 +62,8 @@ class ImagePrediction:
         default=None, repr=False
     )
     _cse_results: Optional[List[DensePoseEmbeddingResult]] = field(default=None, repr=False)
+    masks: Optional[torch.Tensor] = None
+    keypoints: Optional[torch.Tensor] = None
 
     @classmethod
     def from_instances(cls, instances, cse: Optional[CseContext] = None) -> "ImagePrediction":
@@ -76,9 +80,14 @@ class ImagePrediction:
         else:
             classes = torch.zeros(n, dtype=torch.int64)
         densepose = instances.pred_densepose.to("cpu") if instances.has("pred_densepose") else None
-        return cls(
+        prediction = cls(
             tuple(instances.image_size), boxes.float(), scores.float(), classes, densepose, cse
         )
+        if instances.has("pred_masks"):
+            prediction.masks = instances.pred_masks.detach().cpu().bool()
+        if instances.has("pred_keypoints"):
+            prediction.keypoints = instances.pred_keypoints.detach().cpu().float()
+        return prediction
 
     @classmethod
     def from_results(

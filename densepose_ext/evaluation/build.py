@@ -38,6 +38,7 @@ class Detectron2COCOEvaluatorAdapter(COCOEvaluator):
         output_dir: Optional[str] = None,
         distributed: bool = True,
         tasks: Sequence[str] = ("bbox",),
+        kpt_oks_sigmas: Sequence[float] = (),
     ):
         super().__init__(
             dataset_name,
@@ -45,6 +46,7 @@ class Detectron2COCOEvaluatorAdapter(COCOEvaluator):
             distributed=distributed,
             output_dir=output_dir,
             use_fast_impl=False,
+            kpt_oks_sigmas=tuple(kpt_oks_sigmas),
         )
         id_map = getattr(self._metadata, "thing_dataset_id_to_contiguous_id", None)
         if id_map and self._do_evaluation:
@@ -68,8 +70,14 @@ class Detectron2COCOEvaluatorAdapter(COCOEvaluator):
 
 
 def coco_evaluation_tasks(cfg) -> Tuple[str, ...]:
-    """The detectron2 COCO tasks evaluated beside DensePose (box AP for every model)."""
-    return ("bbox",)
+    """The detectron2 COCO tasks evaluated beside DensePose: box AP for every model, mask AP
+    ("segm") with MODEL.MASK_ON and keypoint AP ("keypoints") with MODEL.KEYPOINT_ON."""
+    tasks = ["bbox"]
+    if cfg.MODEL.MASK_ON:
+        tasks.append("segm")
+    if cfg.MODEL.KEYPOINT_ON:
+        tasks.append("keypoints")
+    return tuple(tasks)
 
 
 def build_coco_evaluator(
@@ -87,6 +95,7 @@ def build_coco_evaluator(
         output_dir=output_dir,
         distributed=cfg.DENSEPOSE_EVALUATION.DISTRIBUTED_INFERENCE,
         tasks=coco_evaluation_tasks(cfg),
+        kpt_oks_sigmas=cfg.TEST.KEYPOINT_OKS_SIGMAS,
     )
 
 

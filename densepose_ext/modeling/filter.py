@@ -28,16 +28,21 @@ class DensePoseDataFilter:
         return features, [self._filter_image(p) for p in proposals]
 
     def _filter_image(self, proposals: Instances) -> Instances:
+        return proposals[self.keep_mask(proposals)]
+
+    @torch.no_grad()
+    def keep_mask(self, proposals: Instances) -> torch.Tensor:
+        """Bool [N]: which of one image's proposals feed the DensePose losses."""
         has_dp = proposals.has("gt_densepose")
         has_masks = self.keep_masks and proposals.has("gt_masks")
         if not (has_dp or has_masks) or len(proposals) == 0:
-            return proposals[torch.zeros(len(proposals), dtype=torch.bool)]
+            return torch.zeros(len(proposals), dtype=torch.bool)
         iou = matched_pairwise_iou(proposals.gt_boxes, proposals.proposal_boxes)
         keep = iou > self.iou_threshold
         if not has_masks:  # masks, when used, exist for every instance
             dp_present = [d is not None for d in proposals.gt_densepose]
             keep &= torch.tensor(dp_present, dtype=torch.bool, device=keep.device)
-        return proposals[keep]
+        return keep
 
 
 def build_densepose_data_filter(cfg) -> DensePoseDataFilter:

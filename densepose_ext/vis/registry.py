@@ -17,6 +17,8 @@ from .contour import ContourVisualizer
 from .cse_texture import CseTextureVisualizer
 from .cse_vertex import VertexVisualizer
 from .iuv_texture import IUVTextureVisualizer
+from .keypoints import KeypointSkeletonVisualizer
+from .masks import InstanceMaskVisualizer
 
 __all__ = [
     "VISUALIZERS",
@@ -58,6 +60,8 @@ register_visualizer("dp_contour")(lambda options: ContourVisualizer(options.styl
 register_visualizer("dp_vertex")(
     lambda options: VertexVisualizer(options.style, options.vertex_scalars)
 )
+register_visualizer("masks")(lambda options: InstanceMaskVisualizer(0.5))
+register_visualizer("keypoints")(lambda options: KeypointSkeletonVisualizer())
 
 
 @register_visualizer("dp_iuv_texture")

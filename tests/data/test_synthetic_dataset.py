@@ -49,9 +49,13 @@ def _dp_annotations(coco):
 def test_json_loads_with_pycocotools(dataset, coco_train):
     coco_val = COCO(dataset.val_json)
     assert len(coco_train.imgs) == NUM_IMAGES - NUM_VAL and len(coco_val.imgs) == NUM_VAL
-    assert coco_train.loadCats(coco_train.getCatIds()) == [
-        {"id": 1, "name": "person", "supercategory": "person"}
-    ]
+    (category,) = coco_train.loadCats(coco_train.getCatIds())
+    assert {k: category[k] for k in ("id", "name", "supercategory")} == {
+        "id": 1,
+        "name": "person",
+        "supercategory": "person",
+    }
+    assert len(category["keypoints"]) == 17 and len(category["skeleton"]) == 14
     anns = coco_train.dataset["annotations"]
     assert len({a["id"] for a in anns}) == len(anns)
     dp = _dp_annotations(coco_train)

@@ -79,6 +79,22 @@ LVIS_FORMAT_DATASETS = {
 CHIMPNSEE = "chimpnsee"
 
 
+def coco_person_keypoint_metadata() -> dict:
+    """COCO's person keypoint names, flip map and skeleton: DensePose-COCO annotations carry
+    COCO's keypoints, which the cascade models (docs/cascade.md) train on."""
+    from detectron2.data.datasets.builtin_meta import (
+        COCO_PERSON_KEYPOINT_FLIP_MAP,
+        COCO_PERSON_KEYPOINT_NAMES,
+        KEYPOINT_CONNECTION_RULES,
+    )
+
+    return {
+        "keypoint_names": COCO_PERSON_KEYPOINT_NAMES,
+        "keypoint_flip_map": COCO_PERSON_KEYPOINT_FLIP_MAP,
+        "keypoint_connection_rules": KEYPOINT_CONNECTION_RULES,
+    }
+
+
 def datasets_root() -> str:
     return os.environ.get("DETECTRON2_DATASETS", "datasets")
 
@@ -100,7 +116,10 @@ def register_builtin_datasets(root: Optional[str] = None) -> None:
     root = datasets_root() if root is None else root
     for name, (image_root, json_file) in COCO_FORMAT_DATASETS.items():
         register_densepose_coco_dataset(
-            name, os.path.join(root, json_file), os.path.join(root, image_root)
+            name,
+            os.path.join(root, json_file),
+            os.path.join(root, image_root),
+            metadata=coco_person_keypoint_metadata() if name.startswith("densepose_coco") else None,
         )
     for name, json_file in LVIS_FORMAT_DATASETS.items():
         register_densepose_lvis_dataset(name, os.path.join(root, json_file), root)

@@ -4,6 +4,8 @@ Box frame: the GT box [x0, x0 + w) x [y0, y0 + h) spans [0, 256) in `dp_x`, `dp_
 sampled at pixel centres: dp_x = (col + 0.5 - x0) / w * 256, so col = floor(x0 + dp_x * w / 256).
 `dp_masks[q - 1]` is the RLE of coarse part q on a 256x256 box-frame grid whose cell (r, c)
 takes the label of the image pixel under its centre; absent parts are empty lists.
+`keypoints`: the 17 COCO keypoints as [x, y, v] * 17 in COCO's convention (pixel index
+coordinates: screen x - 0.5; detectron2's loader adds the 0.5 back), (0, 0, 0) outside the image.
 """
 
 from typing import Dict, List, Tuple
@@ -13,6 +15,7 @@ from pycocotools import mask as mask_util
 
 from ...structures.constants import BOX_FRAME_SIZE
 from .body import FINE_TO_COARSE
+from .keypoints import COCO_PERSON_SKELETON, KEYPOINT_NAMES
 from .scene import RenderedScene
 
 __all__ = [
@@ -21,9 +24,27 @@ __all__ = [
     "box_frame_labels",
     "person_annotations",
     "PERSON_CATEGORY",
+    "coco_keypoints",
 ]
 
-PERSON_CATEGORY = {"id": 1, "name": "person", "supercategory": "person"}
+PERSON_CATEGORY = {
+    "id": 1,
+    "name": "person",
+    "supercategory": "person",
+    "keypoints": list(KEYPOINT_NAMES),
+    "skeleton": [list(pair) for pair in COCO_PERSON_SKELETON],
+}
+
+
+def coco_keypoints(keypoints: np.ndarray) -> Dict:
+    """One person's rendered keypoints [17, 3] (screen x, y, visibility) -> COCO fields."""
+    visible = keypoints[:, 2] > 0
+    xy = np.where(visible[:, None], np.round(keypoints[:, :2] - 0.5, 2), 0.0)
+    flat = np.concatenate([xy, keypoints[:, 2:3]], axis=1)
+    return {
+        "keypoints": [float(x) if i % 3 != 2 else int(x) for i, x in enumerate(flat.ravel())],
+        "num_keypoints": int(visible.sum()),
+    }
 
 
 def encode_rle(masks: np.ndarray) -> List[Dict]:
@@ -120,6 +141,8 @@ def person_annotations(
             "area": float(area),
             "segmentation": encode_rle(_label_masks(mask, np.array([True])))[0],
         }
+        if rendered.keypoints is not None:
+            ann.update(coco_keypoints(rendered.keypoints[k]))
         if area >= min_densepose_area and rng.uniform() >= skip_densepose_prob:
             ann.update(
                 _densepose_fields(rendered, k, box, rows, cols, rng, mesh_name, points_per_person)

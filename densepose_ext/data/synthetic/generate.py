@@ -33,7 +33,7 @@ __all__ = [
     "generate_synthetic_dataset",
 ]
 
-FORMAT_VERSION = 2  # 2: faces and necklines (front-of-body cues)
+FORMAT_VERSION = 3  # 2: faces and necklines (front-of-body cues); 3: COCO keypoints
 
 
 @dataclass(frozen=True)

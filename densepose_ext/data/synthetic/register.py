@@ -6,6 +6,7 @@ from typing import Dict, Optional, Tuple
 from ..datasets.coco import register_densepose_coco_dataset
 from .body_files import BodyFiles, register_body_mesh
 from .generate import SyntheticDataset, generate_synthetic_dataset
+from .keypoints import keypoint_metadata
 
 __all__ = [
     "register_builtin_synthetic_datasets",
@@ -25,13 +26,14 @@ def synthetic_metadata(body: BodyFiles, map_category_ids: bool = False) -> Dict[
     With `map_category_ids` (records carry class index 0) it also sets `thing_classes` and
     `thing_dataset_id_to_contiguous_id` for detectron2's stock loaders; otherwise the DensePose
     train loader derives them from the file's categories (detectron2 rejects raw id 1 when
-    `thing_classes` has one entry).
+    `thing_classes` has one entry). The keypoint names, flip map and skeleton are always set.
     """
     meta: Dict[str, object] = {
         "densepose_transform_src": body.flip_tables,
         "densepose_body_surface": body.surface,
         "mesh_name": body.mesh_name,
         "class_to_mesh_name": {0: body.mesh_name},
+        **keypoint_metadata(),
     }
     if map_category_ids:
         meta.update(thing_classes=["person"], thing_dataset_id_to_contiguous_id={1: 0})

@@ -6,12 +6,13 @@ yaw faces the camera (their left hand appears on the image's right). People are 
 """
 
 from dataclasses import dataclass, replace
-from typing import List
+from typing import List, Optional
 
 import cv2
 import numpy as np
 
 from .body import DIM_LENGTH, BodyTemplate, sample_body_dims
+from .keypoints import body_keypoints, keypoint_visibility
 from .pose import mirror_pose, posed_vertices, rest_pose, sample_pose
 from .raster import rasterize
 from .textures import Appearance, random_background, sample_appearance, shade_people
@@ -58,7 +59,10 @@ class RenderedScene:
 
     `image` uint8 RGB [H, W, 3]; `person` int64 (-1 = background, else index in scene.people);
     `part` int64 fine part (0 = background); `u`, `v` float32 (0 on background);
-    `vertex` int64 template vertex whose barycentric weight is largest (-1 = background).
+    `vertex` int64 template vertex whose barycentric weight is largest (-1 = background);
+    `depth` float64 screen depth of the visible surface (inf = background);
+    `keypoints` float64 [P, 17, 3] per person (x, y, COCO visibility) in pixels, pixel centres at
+    +0.5 (COCO files store x - 0.5, y - 0.5); see `keypoints.py`.
     """
 
     image: np.ndarray
@@ -67,6 +71,8 @@ class RenderedScene:
     u: np.ndarray
     v: np.ndarray
     vertex: np.ndarray
+    depth: Optional[np.ndarray] = None
+    keypoints: Optional[np.ndarray] = None
 
 
 def sample_scene(rng: np.random.Generator, height: int, width: int) -> SceneSpec:
@@ -120,16 +126,19 @@ def _vertex_normals(points: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
 
 
+def _to_screen(body: np.ndarray, p: PersonSpec, k: int, num_people: int) -> np.ndarray:
+    """Body-frame points [M, 3] of person `k` -> screen (x, y, depth) [M, 3]."""
+    depth = _DEPTH_SEPARATION * (num_people - k) - p.scale * body[:, 2]
+    return np.stack([p.tx + p.scale * body[:, 0], p.ty - p.scale * body[:, 1], depth], 1)
+
+
 def _scene_geometry(template: BodyTemplate, scene: SceneSpec):
     """Concatenated screen vertices [P*N, 3] (x, y, depth), rest positions [P*N, 3], faces."""
     screen, rest, faces = [], [], []
     n = template.num_vertices
     for k, p in enumerate(scene.people):
         body = posed_vertices(template, p.dims, p.angles)
-        depth = _DEPTH_SEPARATION * (len(scene.people) - k) - p.scale * body[:, 2]
-        screen.append(
-            np.stack([p.tx + p.scale * body[:, 0], p.ty - p.scale * body[:, 1], depth], 1)
-        )
+        screen.append(_to_screen(body, p, k, len(scene.people)))
         rest.append(posed_vertices(template, p.dims, rest_pose()))
         faces.append(template.faces + k * n)
     return np.concatenate(screen), np.concatenate(rest), np.concatenate(faces)
@@ -144,6 +153,7 @@ def render_scene(template: BodyTemplate, scene: SceneSpec) -> RenderedScene:
     u = np.zeros((h, w), dtype=np.float32)
     v = np.zeros((h, w), dtype=np.float32)
     vertex = np.full((h, w), -1, dtype=np.int64)
+    depth = np.full((h, w), np.inf)
     if scene.people:
         screen, rest, faces = _scene_geometry(template, scene)
         face_map, bary = rasterize(screen[:, :2], screen[:, 2], faces, h, w, cull=-1)
@@ -156,6 +166,7 @@ def render_scene(template: BodyTemplate, scene: SceneSpec) -> RenderedScene:
         u[fg] = np.einsum("kj,kj->k", weights, template.u[corners % n])
         v[fg] = np.einsum("kj,kj->k", weights, template.v[corners % n])
         vertex[fg] = corners[np.arange(corners.shape[0]), weights.argmax(axis=1)] % n
+        depth[fg] = np.einsum("kj,kj->k", weights, screen[corners, 2])
         normals = _vertex_normals(screen, faces)
         pixel_normals = np.einsum("kj,kjc->kc", weights, normals[corners])
         pixel_normals /= np.maximum(np.linalg.norm(pixel_normals, axis=1, keepdims=True), 1e-12)
@@ -171,4 +182,19 @@ def render_scene(template: BodyTemplate, scene: SceneSpec) -> RenderedScene:
     image = cv2.GaussianBlur(image, (3, 3), 0.6)
     noise = np.random.default_rng(scene.noise_seed).standard_normal(image.shape, dtype=np.float32)
     image = np.clip(image + scene.noise_sigma * noise, 0, 255).astype(np.uint8)
-    return RenderedScene(image=image, person=person, part=part, u=u, v=v, vertex=vertex)
+    keypoints = np.zeros((len(scene.people), 17, 3))
+    for k, p in enumerate(scene.people):
+        body = body_keypoints(p.dims, p.angles)
+        screen_kp = _to_screen(body, p, k, len(scene.people))
+        keypoints[k, :, :2] = screen_kp[:, :2]
+        keypoints[k, :, 2] = keypoint_visibility(screen_kp, k, p.scale, person, part, depth)
+    return RenderedScene(
+        image=image,
+        person=person,
+        part=part,
+        u=u,
+        v=v,
+        vertex=vertex,
+        depth=depth,
+        keypoints=keypoints,
+    )

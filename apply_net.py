@@ -2,7 +2,8 @@
 """Apply a DensePose model to images, directories, globs or videos.
 
     python apply_net.py show CONFIG MODEL INPUT VISUALIZATIONS [--output outputres.png] ...
-    python apply_net.py dump CONFIG MODEL INPUT [--output results.pkl] [--format pkl,iuv_png,npz,json]
+    python apply_net.py dump CONFIG MODEL INPUT [--output results.pkl] [--format
+    pkl,iuv_png,npz,json]
 
 See docs/apply_net.md; the implementation lives in densepose_ext/apply/.
 """

@@ -23,7 +23,8 @@ def read_version() -> str:
 
 
 class BuildPyWithConfigs(build_py):
-    """Copies the repository's ``configs/`` tree into ``densepose_ext/model_zoo/configs`` of the wheel."""
+    """Copies the repository's ``configs/`` tree into ``densepose_ext/model_zoo/configs`` of the
+    wheel."""
 
     def run(self):
         super().run()

@@ -3,7 +3,8 @@
 Random model weights (no model-zoo download); timings on CPU.
 
 Run:  python benchmarks/cse_assignment.py --threads 1 [--repeats 3] [--no-model]
-`benchmarks/inference.py` uses `make_cse_converter`; `run_cse_benchmark` + `format_report` print this.
+`benchmarks/inference.py` uses `make_cse_converter`;
+`run_cse_benchmark` + `format_report` print this.
 """
 
 import argparse
@@ -39,7 +40,8 @@ def offline_cse_cfg(config_path: Path):
 
 
 def _randomize_embedders(model) -> None:
-    """Zero-initialised embedders give all-equal distances; random ones make the search realistic."""
+    """Zero-initialised embedders give all-equal distances;
+    random ones make the search realistic."""
     embedder = model.roi_heads.embedder
     with torch.no_grad():
         for buf in list(embedder.buffers()) + list(embedder.parameters()):
@@ -151,7 +153,8 @@ def smooth_vertex_embeddings(
 def rendered_vertex_grid(xyz: torch.Tensor, grid: int, yaw: float) -> torch.Tensor:
     """int64 [grid, grid]: the front-most vertex under each cell of a frontal orthographic view of
     the mesh turned by `yaw` (radians) about the vertical (y) axis; off-body cells take the vertex
-    nearest in the image plane (what a network predicts there does not matter: it is searched too)."""
+    nearest in the image plane (what a network predicts there does not matter: it is searched
+    too)."""
     from scipy.spatial import cKDTree
 
     c, s = float(torch.cos(torch.tensor(yaw))), float(torch.sin(torch.tensor(yaw)))
@@ -184,7 +187,8 @@ def structured_pixel_embeddings(
 ) -> List[torch.Tensor]:
     """Per box [D, h, w] pixel embeddings as a CSE head would predict them: on a `grid` x `grid`
     map, the embedding of the visible vertex (random view) times a smooth random scale in [1, 4]
-    plus Gaussian noise, bilinearly resized to the box (as the converter resizes the head output)."""
+    plus Gaussian noise, bilinearly resized to the box (as the converter resizes the head
+    output)."""
     from densepose_ext.converters.resample import resize_maps
 
     g = torch.Generator().manual_seed(seed)
@@ -208,7 +212,8 @@ def _status_kib(field: str) -> int:
 
 
 def structured_inputs(box_sizes: Sequence, seed: int = 0):
-    """(vertex embeddings [V, 16], per-box pixel embeddings [16, h, w]) on smpl_27554 (see above)."""
+    """(vertex embeddings [V, 16], per-box pixel embeddings [16, h, w]) on smpl_27554 (see
+    above)."""
     xyz = mesh_vertices()
     vertex_embeddings = smooth_vertex_embeddings(xyz, seed=seed)
     return vertex_embeddings, structured_pixel_embeddings(
@@ -257,7 +262,8 @@ def time_structured_assignment(
     box_sizes: Sequence, repeats: int = 1, chunk_size: int = 10000
 ) -> Dict[str, float]:
     """Brute force vs pruned ("auto") closest-vertex search on structured embeddings of the 3 boxes
-    (all pixels foreground): median seconds, pruning statistics, one-off clustering time, equality."""
+    (all pixels foreground): median seconds, pruning statistics, one-off clustering time,
+    equality."""
     from densepose_ext.converters.cse_vertices import closest_vertices
     from densepose_ext.converters.vertex_search import vertex_clusters
 
@@ -344,19 +350,25 @@ def format_report(report: Dict[str, object]) -> List[str]:
     lines = [
         f"CSE closest-vertex assignment, CPU, {report['threads']} threads (load average at start "
         f"{report['load']:.1f}), 3 boxes of an {IMAGE_HW[0]}x{IMAGE_HW[1]} image "
-        f"{report['box_sizes']}, all {s['pixels']} px foreground, mesh smpl_27554 (27554 vertices), "
+        f"{report['box_sizes']}, all {s['pixels']} px foreground, "
+        "mesh smpl_27554 (27554 vertices), "
         f"structured embeddings (smooth on the mesh, rendered views, |e| ~ {s['mean_norm']:.1f}), "
         f"brute-force chunk {report['chunk_size']} px, pruned step 32768 px:",
-        f"  brute force: {s['brute_force_s'] * 1000:.0f} ms ({s['brute_force_s'] / s['pixels'] * 1e6:.1f} us/px)",
-        f"  pruned (auto): {s['pruned_s'] * 1000:.0f} ms ({s['pruned_s'] / s['pixels'] * 1e6:.2f} us/px), "
+        f"  brute force: {s['brute_force_s'] * 1000:.0f} ms "
+        f"({s['brute_force_s'] / s['pixels'] * 1e6:.1f} us/px)",
+        f"  pruned (auto): {s['pruned_s'] * 1000:.0f} ms ({s['pruned_s'] / s['pixels'] * 1e6:.2f} "
+        "us/px), "
         f"speed-up x{s['speedup']:.1f}, identical ids and distances: {s['identical']}",
         f"  distances evaluated: {100 * s['evaluated_fraction']:.2f}% of pixels x vertices "
-        f"({s['pruned_pixels']} px pruned); one-off clustering of the mesh: {s['clustering_s'] * 1000:.0f} ms",
+        f"({s['pruned_pixels']} px pruned); one-off clustering of the mesh: "
+        f"{s['clustering_s'] * 1000:.0f} ms",
     ]
     u = report["unstructured"]
     lines.append(
-        f"  unstructured (random) embeddings, {u['pixels']} px: brute force {u['brute_force_s'] * 1000:.0f} ms, "
-        f"auto {u['auto_s'] * 1000:.0f} ms (probe evaluated {100 * u['auto_evaluated']:.0f}%, then brute force), "
+        f"  unstructured (random) embeddings, {u['pixels']} px: "
+        f"brute force {u['brute_force_s'] * 1000:.0f} ms, "
+        f"auto {u['auto_s'] * 1000:.0f} ms (probe evaluated {100 * u['auto_evaluated']:.0f}%, then "
+        "brute force), "
         f"forced pruned {u['pruned_s'] * 1000:.0f} ms"
     )
     if "timing" in report:
@@ -364,7 +376,8 @@ def format_report(report: Dict[str, object]) -> List[str]:
         lines += [
             f"  model {Path(report['config']).name} (random weights; backbone + DensePose branch): "
             f"{t['model_s'] * 1000:.0f} ms/image",
-            f"  its assignment (random weights = unstructured embeddings, {t['foreground_pixels']} fg px, auto "
+            f"  its assignment (random weights = unstructured embeddings, {t['foreground_pixels']} "
+            "fg px, auto "
             f"falls back to brute force): {t['assignment_s'] * 1000:.0f} ms/image",
         ]
     for method, peak in report["peak_bytes"].items():

@@ -182,7 +182,8 @@ def main():
         f"speed-up {slow_time / fast_time:.1f}x   max |difference| {max_diff:.2e}"
     )
     print(
-        f"densepose_gps AP {results['densepose_gps']['AP']:.2f}, mean GPS {np.mean([f.mean() for f in fast]):.3f}"
+        f"densepose_gps AP {results['densepose_gps']['AP']:.2f}, "
+        f"mean GPS {np.mean([f.mean() for f in fast]):.3f}"
     )
     if slow_time / fast_time < 10 or max_diff > 1e-9:
         raise SystemExit("vectorised GPS must be >= 10x faster than the loop and agree with it")

@@ -6,7 +6,8 @@ is then set so that exactly --detections boxes pass (the DensePose head runs on 
 "Eager" is the same computation run by PyTorch without tracing (torch resize + detectron2 model).
 Example:
 
-    python benchmarks/export.py --config configs/densepose_rcnn_R_50_FPN_s1x.yaml --height 800 --width 1067
+    python benchmarks/export.py --config configs/densepose_rcnn_R_50_FPN_s1x.yaml --height 800
+    --width 1067
 
 Prints one JSON object (latencies in seconds: median of --repeats runs after --warmup runs; the
 backends alternate run by run, so that changes of machine load affect them alike).

@@ -142,7 +142,8 @@ def main():
     configs = args.config or ["configs/densepose_rcnn_R_50_FPN_s1x.yaml"]
     torch.set_num_threads(args.threads)
     print(
-        f"CPU, {args.threads} thread(s), image {IMAGE_HW[0]}x{IMAGE_HW[1]}, {len(BOXES_XYXY)} boxes, "
+        f"CPU, {args.threads} thread(s), image {IMAGE_HW[0]}x{IMAGE_HW[1]}, "
+        f"{len(BOXES_XYXY)} boxes, "
         f"RANDOM WEIGHTS, median of {args.repeats}; seconds per image"
     )
     columns = [

@@ -47,11 +47,13 @@ def main() -> None:
         json_mb = os.path.getsize(data.train_json) / 2**20
     print(f"body files (mesh, {body_template().num_vertices}^2 geodesics, tables): {body_s:.1f} s")
     print(
-        f"{args.num_images} images of {args.size}x{args.size} with {args.workers} workers: {images_s:.1f} s "
+        f"{args.num_images} images of {args.size}x{args.size} with {args.workers} workers: "
+        f"{images_s:.1f} s "
         f"= {args.num_images / images_s:.1f} images/s (annotations {json_mb:.1f} MiB)"
     )
     print(
-        f"CPU per image: {1000 * cpu_per_image:.1f} ms -> {args.workers / cpu_per_image:.1f} images/s "
+        f"CPU per image: {1000 * cpu_per_image:.1f} ms -> {args.workers / cpu_per_image:.1f} "
+        "images/s "
         f"on {args.workers} idle cores (load average now: {os.getloadavg()[0]:.1f})"
     )
 

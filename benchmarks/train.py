@@ -3,7 +3,8 @@
 Runs the DensePose `Trainer`'s model, optimiser and train loader on the synthetic set (generated
 under --data if absent) and times each part of each iteration after a warm-up. Example:
 
-    python benchmarks/train.py --config demo/configs/synthetic_R_18_chart.yaml --iters 20 --threads 2
+    python benchmarks/train.py --config demo/configs/synthetic_R_18_chart.yaml --iters 20 --threads
+    2
 """
 
 import argparse

@@ -1,8 +1,10 @@
 #!/usr/bin/env python
-"""Bootstrapping demo on synthetic data: master on a source style, student on an unlabelled target style.
+"""Bootstrapping demo on synthetic data: master on a source style,
+student on an unlabelled target style.
 
 Source style: the synthetic generator's images (seed 0). Target style: images of another seed
-re-rendered in a "grey, low-contrast, noisy camera" look (`stylise`), same geometry and ground truth.
+re-rendered in a "grey, low-contrast, noisy camera" look (`stylise`),
+same geometry and ground truth.
 Steps (each on CPU, sizes from the command line):
   1. master  = synthetic_R_18_chart.yaml trained on source-style images (full DensePose GT);
   2. student = master weights + training on source GT mixed 1:1 with the master's pseudo-GT on the
@@ -10,7 +12,8 @@ Steps (each on CPU, sizes from the command line):
   3. control = master weights + the same number of iterations on source GT only;
   all evaluated (bbox AP, DensePose GPS / GPSm AP) on annotated target-style validation images.
 
-    python demo/bootstrap_synthetic.py --out output/bootstrap_synth --master-iters 450 --student-iters 80
+    python demo/bootstrap_synthetic.py --out output/bootstrap_synth --master-iters 450
+    --student-iters 80
 """
 
 import argparse

@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Makes docs/images/apply_net_show.png: an input image and `apply_net.py show` panels side by side.
 
-    python scripts/make_apply_net_picture.py CONFIG MODEL IMAGE [--out docs/images/apply_net_show.png]
+    python scripts/make_apply_net_picture.py CONFIG MODEL IMAGE [--out
+    docs/images/apply_net_show.png]
     python scripts/make_apply_net_picture.py --synthetic-ground-truth [--out ...]
 
 Each panel is the output of one `show` run (bbox,dp_segm / dp_u / dp_contour / dp_iuv_texture

@@ -155,7 +155,8 @@ def test_evolution_student_values():
 
 
 def _roi_heads_layout(relative_path: str) -> list:
-    """`key [shape]` of every `roi_heads.*` state-dict entry (in order) of the model built from a config."""
+    """`key [shape]` of every `roi_heads.*` state-dict entry (in order) of the model built from a
+    config."""
     from detectron2.modeling import build_model
 
     cfg = _load(relative_path)

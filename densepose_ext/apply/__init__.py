@@ -1,4 +1,5 @@
-"""`apply_net`: inference on images / videos with visualization (`show`) or result files (`dump`)."""
+"""`apply_net`: inference on images / videos with visualization (`show`) or result files
+(`dump`)."""
 
 from .cli import build_parser, main, setup_config
 from .dump_writers import (

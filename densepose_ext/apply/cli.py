@@ -67,7 +67,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--device",
         default=None,
-        help="torch device (default: MODEL.DEVICE if given in --opts, else cuda if available, else cpu)",
+        help="torch device (default: MODEL.DEVICE if given in --opts, else cuda if available, else "
+        "cpu)",
     )
     parser.add_argument(
         "--no-progress", dest="progress", action="store_false", help="no progress bar"
@@ -285,7 +286,8 @@ def _parse_formats(spec: str) -> List[str]:
     unknown = [f for f in formats if f not in DUMP_FORMATS]
     if unknown or not formats:
         raise UsageError(
-            f"unknown dump format {', '.join(unknown) or '(none)'}; known: {', '.join(DUMP_FORMATS)}"
+            f"unknown dump format {', '.join(unknown) or '(none)'}; known: "
+            f"{', '.join(DUMP_FORMATS)}"
         )
     return formats
 

@@ -102,7 +102,8 @@ class PickleWriter:
         self._flush()
         tmp = temporary_path(self.path)
         try:
-            # mmap: tensors stay file-backed pages that the OS can drop while torch.save streams them
+            # mmap: tensors stay file-backed pages that the OS can drop while torch.save streams
+            # them
             records = []
             for name in sorted(os.listdir(self._spool)):
                 path = os.path.join(self._spool, name)

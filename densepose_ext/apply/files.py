@@ -42,7 +42,8 @@ def temporary_path(path: str) -> str:
 
 
 def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Writes `data` to a temporary file beside `path` and renames it: readers never see half a file."""
+    """Writes `data` to a temporary file beside `path` and renames it:
+    readers never see half a file."""
     tmp = temporary_path(path)
     try:
         with open(tmp, "wb") as f:

@@ -22,7 +22,8 @@ DEFAULT_FPS = 25.0
 
 
 class InputError(ValueError):
-    """The input argument names nothing processable (missing path, empty directory, no glob match)."""
+    """The input argument names nothing processable (missing path, empty directory, no glob
+    match)."""
 
 
 @dataclass

@@ -33,7 +33,8 @@ class RunStats:
 
     @property
     def overhead_share(self) -> float:
-        """Share of the wall time spent outside the model (reading, converting, drawing, writing)."""
+        """Share of the wall time spent outside the model (reading, converting, drawing,
+        writing)."""
         return 1.0 - self.model_seconds / self.total_seconds if self.total_seconds > 0 else 0.0
 
     def report_failure(self, message: str) -> None:
@@ -45,7 +46,8 @@ class RunStats:
 def batched(
     items: Iterable[InputItem], batch_size: int, stats: RunStats
 ) -> Iterator[List[InputItem]]:
-    """Groups readable items into lists of `batch_size`; unreadable ones are reported and dropped."""
+    """Groups readable items into lists of `batch_size`;
+    unreadable ones are reported and dropped."""
     batch: List[InputItem] = []
     for item in items:
         if item.error is not None:

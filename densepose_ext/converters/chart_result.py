@@ -44,7 +44,8 @@ def _check_chart_output(output) -> None:
 
 
 def _convert_group(output, idx: torch.Tensor, h: int, w: int, with_confidences: bool) -> dict:
-    """Fields of the results of equally sized boxes `idx`, each batched with leading dim len(idx)."""
+    """Fields of the results of equally sized boxes `idx`,
+    each batched with leading dim len(idx)."""
     labels = resample_labels(output.coarse_segm[idx].float(), output.fine_segm[idx].float(), h, w)
     fields = {"labels": labels}
     uv = torch.stack(

@@ -58,7 +58,8 @@ def _brute_force(
     chunk_size: int,
     vertex_chunk_size: int,
 ) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Every pixel against every vertex, in tiles; the running minimum keeps the first index on ties."""
+    """Every pixel against every vertex, in tiles;
+    the running minimum keeps the first index on ties."""
     num_pixels, device = pixel_sq.shape[0], pixel_sq.device
     ids = torch.zeros(num_pixels, dtype=torch.int64, device=device)
     dists = torch.zeros(num_pixels, dtype=pixel_sq.dtype, device=device)
@@ -142,13 +143,15 @@ def closest_vertices(
     stats: Optional[Dict[str, float]] = None,
     search_chunk_size: int = SEARCH_CHUNK_SIZE,
 ) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Closest vertex of every pixel embedding: ids int64 [P] and squared distances [P] (no gradient).
+    """Closest vertex of every pixel embedding:
+    ids int64 [P] and squared distances [P] (no gradient).
 
     method: "brute_force" computes every distance, in tiles of `chunk_size` pixels x
     `vertex_chunk_size` vertices (default: about 2M entries, 8 MiB of float32); "pruned" skips
     vertex clusters that cannot contain the minimum (`vertex_search`), `search_chunk_size` pixels
     at a time (a few [pixels, clusters] tensors per step); "auto" (default) prunes for meshes of
-    >= AUTO_MIN_VERTICES vertices and >= AUTO_MIN_PIXELS pixels, and hands over to the brute force when the first AUTO_PROBE_PIXELS pixels needed more
+    >= AUTO_MIN_VERTICES vertices and >= AUTO_MIN_PIXELS pixels,
+    and hands over to the brute force when the first AUTO_PROBE_PIXELS pixels needed more
     than AUTO_MAX_EVALUATED of their distances (unstructured embeddings). All give the same ids and
     distances: every distance is the same float32 tile entry, and ties take the first index. Other
     dtypes than float32 always use the brute force.

@@ -153,7 +153,8 @@ class ImagePrediction:
         return self._chart_results
 
     def cse_results(self) -> List[DensePoseEmbeddingResult]:
-        """Per-box closest-vertex maps (empty without DensePose output); KeyError for chart outputs."""
+        """Per-box closest-vertex maps (empty without DensePose output);
+        KeyError for chart outputs."""
         if self._cse_results is None:
             if self.densepose is None or len(self) == 0:
                 self._cse_results = []

@@ -7,7 +7,8 @@ are unit vectors, so a pixel embedding e cannot be closer to any member of clust
 allows any norms in [min, max] of the vertex norms). Each pixel first searches the cluster of its
 nearest axis exactly; that distance `best` bounds the answer, and every other cluster whose lower
 bound is above best + slack is skipped, slack = SLACK * (|e|^2 + 1) (times D / 16 for D > 16), far
-above the float32 rounding of the distances (< ~3e-6 (|e|^2 + 1) for D = 16; the bound is evaluated in float64 except one
+above the float32 rounding of the distances (< ~3e-6 (|e|^2 + 1) for D = 16; the bound is evaluated
+in float64 except one
 product, whose error is covered separately). The surviving clusters are searched with the same
 float32 distance tiles as the brute force (`distance_tile`), and ties go to the smallest original
 vertex index, so the result is the brute force's, index for index and bit for bit.
@@ -36,7 +37,8 @@ _CACHE: "List[Tuple[torch.Tensor, VertexClusters]]" = []  # (vertex embeddings, 
 
 
 def rounding_scale(dim: int) -> float:
-    """Factor on the safety margins for embeddings of `dim` > 16 (rounding grows with the sum's length)."""
+    """Factor on the safety margins for embeddings of `dim` > 16 (rounding grows with the sum's
+    length)."""
     return max(1.0, dim / 16)
 
 
@@ -48,8 +50,10 @@ def distance_tile(
 ) -> torch.Tensor:
     """[p, D] (-2 e), [p] |e|^2, [m, D] v, [m] |v|^2 -> [p, m] squared distances.
 
-    Product first, then |e|^2, then |v|^2 are added (float32, as the original). Both sides are padded
-    with zero rows to MIN_TILE so that the BLAS kernel, hence every rounded entry, does not depend on
+    Product first, then |e|^2, then |v|^2 are added (float32, as the original). Both sides are
+    padded
+    with zero rows to MIN_TILE so that the BLAS kernel, hence every rounded entry,
+    does not depend on
     the tile's shape: searching a vertex subset gives the same numbers as searching all vertices.
     """
     p, m = minus_two_pixels.shape[0], vertices.shape[0]
@@ -70,7 +74,8 @@ class VertexClusters:
     """Vertices grouped by cluster; within a cluster in ascending original index.
 
     order: int64 [V] original index of each grouped vertex; offsets: K + 1 ints (cluster k is
-    grouped rows offsets[k]:offsets[k+1]); embeddings / squared_norms: [V, D] / [V] in grouped order.
+    grouped rows offsets[k]:offsets[k+1]); embeddings / squared_norms: [V, D] / [V] in grouped
+    order.
     Cluster k's member directions lie in the cone of unit axis directions[k] [K, D] and half-angle
     a_k: cos_radius[k] <= cos a_k, sin_radius[k] >= sin a_k; all vertex norms lie in
     [min_norm, max_norm] (bounds rounded outwards).

@@ -2,7 +2,8 @@
 
 Every annotation with DensePose keys is checked: all per-point lists (dp_x, dp_y, dp_I, dp_U, dp_V,
 dp_vertex, dp_inpainted) have one length; coordinates are finite and inside the box frame
-[0, 256] (1 unit of slack); dp_I is an integer part 1..24; dp_U, dp_V lie in [0, 1]; dp_vertex are integers >= 0 and
+[0, 256] (1 unit of slack); dp_I is an integer part 1..24; dp_U, dp_V lie in [0, 1];
+dp_vertex are integers >= 0 and
 ref_model is a string; dp_inpainted (teacher-inpainted points, see docs/teacher.md) holds
 0 / 1 flags and comes with chart GT; dp_masks is one RLE or a list of at most 14 (empty entries
 allowed) whose runs cover exactly 256 x 256 pixels. Every annotation's `bbox` (DensePose or not)

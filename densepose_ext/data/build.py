@@ -1,7 +1,9 @@
-"""Train / test data loaders for DensePose: category whitelists and merges, DensePose-aware filtering.
+"""Train / test data loaders for DensePose: category whitelists and merges,
+DensePose-aware filtering.
 
 Category handling (per dataset, DATASETS.WHITELISTED_CATEGORIES / CATEGORY_MAPS): the kept category
-ids (whitelist or all) are mapped through the category map; the merged ids of all datasets are sorted
+ids (whitelist or all) are mapped through the category map;
+the merged ids of all datasets are sorted
 and enumerated into contiguous class indices. Annotations of other categories are dropped, the kept
 ones get the contiguous index as `category_id`, and the metadata gets `thing_classes`,
 `thing_dataset_id_to_contiguous_id` and `thing_dataset_id_to_merged_id`.
@@ -33,7 +35,8 @@ logger = logging.getLogger(__name__)
 
 
 def register_category_options(cfg, dataset_names: List[str]) -> None:
-    """Copies DATASETS.WHITELISTED_CATEGORIES / CATEGORY_MAPS / CLASS_TO_MESH_NAME_MAPPING to metadata."""
+    """Copies DATASETS.WHITELISTED_CATEGORIES / CATEGORY_MAPS / CLASS_TO_MESH_NAME_MAPPING to
+    metadata."""
     for name in dataset_names:
         meta = MetadataCatalog.get(name)
         if name in cfg.DATASETS.WHITELISTED_CATEGORIES:
@@ -49,7 +52,8 @@ def register_category_options(cfg, dataset_names: List[str]) -> None:
 
 
 def _dataset_categories(name: str, dicts: List[Dict[str, Any]]) -> Dict[int, str]:
-    """{dataset category id: name}: metadata `categories`, else derived from thing_classes / annotations."""
+    """{dataset category id: name}: metadata `categories`,
+    else derived from thing_classes / annotations."""
     meta = MetadataCatalog.get(name)
     if meta.get("categories", None):
         return {int(k): v for k, v in meta.categories.items()}
@@ -144,7 +148,8 @@ def combine_dataset_dicts(
         before = len(combined)
         combined = [d for d in combined if _keep_for_training(d, cfg)]
         logger.info(
-            f"Removed {before - len(combined)} images without usable annotations; {len(combined)} left"
+            f"Removed {before - len(combined)} images without usable annotations; "
+            f"{len(combined)} left"
         )
     if not combined:
         raise ValueError(f"No usable images in {names}")
@@ -152,7 +157,8 @@ def combine_dataset_dicts(
 
 
 def build_detection_train_loader(cfg, mapper: Optional[Any] = None):
-    """Infinite training loader over DATASETS.TRAIN with the DensePose mapper (batch IMS_PER_BATCH)."""
+    """Infinite training loader over DATASETS.TRAIN with the DensePose mapper (batch
+    IMS_PER_BATCH)."""
     names = list(cfg.DATASETS.TRAIN)
     register_category_options(cfg, names)
     dataset = combine_dataset_dicts(names, cfg, filter_for_training=True)

@@ -30,7 +30,8 @@ logger = logging.getLogger(__name__)
 
 
 def build_densepose_augmentation(cfg, is_train: bool) -> List[T.Augmentation]:
-    """detectron2's resize (+ flip when training), plus the training rotation of INPUT.ROTATION_ANGLES."""
+    """detectron2's resize (+ flip when training),
+    plus the training rotation of INPUT.ROTATION_ANGLES."""
     augmentations = utils.build_augmentation(cfg, is_train)
     if is_train:
         augmentations.append(
@@ -136,7 +137,8 @@ class DatasetMapper:
         return dataset_dict
 
     def _transform_annotation(self, obj: Dict[str, Any], transforms, image_shape) -> Dict[str, Any]:
-        """detectron2 box / mask / keypoint transform, then the DensePose GT (`obj["densepose"]`)."""
+        """detectron2 box / mask / keypoint transform,
+        then the DensePose GT (`obj["densepose"]`)."""
         if not self.mask_on:
             obj.pop("segmentation", None)
         if not self.keypoint_on:
@@ -199,6 +201,7 @@ def _mesh_id_or_unknown(mesh_name: str) -> int:
     """Catalog id of a mesh; unknown meshes fail with the list of registered ones."""
     if mesh_name not in MeshCatalog:
         raise KeyError(
-            f"annotation refers to mesh {mesh_name!r}, not in the mesh catalog: {MeshCatalog.names()}"
+            f"annotation refers to mesh {mesh_name!r}, not in the mesh catalog: "
+            f"{MeshCatalog.names()}"
         )
     return MeshCatalog.get_mesh_id(mesh_name)

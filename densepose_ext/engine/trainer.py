@@ -102,7 +102,8 @@ class Trainer(DefaultTrainer):
     @classmethod
     def build_optimizer(cls, cfg, model: torch.nn.Module) -> torch.optim.Optimizer:
         """SGD (default) or AdamW (`SOLVER.OPTIMIZER`) over detectron2's default parameter groups;
-        `features` / `embeddings` get the CSE LR factors; `SOLVER.CLIP_GRADIENTS` applies to both."""
+        `features` / `embeddings` get the CSE LR factors;
+        `SOLVER.CLIP_GRADIENTS` applies to both."""
         base_lr = cfg.SOLVER.BASE_LR
         cse = cfg.MODEL.ROI_DENSEPOSE_HEAD.CSE
         params = get_default_optimizer_params(

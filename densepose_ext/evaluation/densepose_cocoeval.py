@@ -40,7 +40,8 @@ def iou_thresholds(min_iou: float = 0.5) -> np.ndarray:
 
 
 def metric_names(min_iou: float = 0.5) -> List[str]:
-    """AP, AP20/30/40 (when min ≤ .201/.301/.401), AP50, AP75, APm, APl, AR, AR50, AR75, ARm, ARl."""
+    """AP, AP20/30/40 (when min ≤ .201/.301/.401), AP50, AP75, APm, APl, AR, AR50, AR75, ARm,
+    ARl."""
     extra = [f"AP{t}" for t, limit in ((20, 0.201), (30, 0.301), (40, 0.401)) if min_iou <= limit]
     return ["AP", *extra, "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"]
 

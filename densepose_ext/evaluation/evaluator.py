@@ -1,4 +1,5 @@
-"""`DensePoseCOCOEvaluator`: collects per-image DensePose predictions and reports GPS / GPSm / IOU AP."""
+"""`DensePoseCOCOEvaluator`: collects per-image DensePose predictions and reports GPS / GPSm /
+IOU AP."""
 
 import itertools
 import logging
@@ -162,7 +163,8 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
         if any("embedding" in d for d in detections):
             if self._embedder is None:
                 raise ValueError(
-                    "CSE evaluation needs the model's embedder (DensePoseCOCOEvaluator(embedder=...))"
+                    "CSE evaluation needs the model's embedder "
+                    "(DensePoseCOCOEvaluator(embedder=...))"
                 )
             return CseScorer(self._embedder, self._mesh_geodesics)
         surface = self._surface

@@ -46,14 +46,16 @@ def decode_dp_masks(dp_masks) -> np.ndarray:
 
 
 def paste_box_mask(box_mask: np.ndarray, x0: int, y0: int, image_hw) -> np.ndarray:
-    """Pastes a [h, w] mask with its top-left corner at (x0, y0) into a uint8 [H, W] canvas (clipped)."""
+    """Pastes a [h, w] mask with its top-left corner at (x0, y0) into a uint8 [H, W] canvas
+    (clipped)."""
     canvas = np.zeros((int(image_hw[0]), int(image_hw[1])), dtype=np.uint8)
     paste_box_mask_into(canvas, np.asarray(box_mask) > 0, int(x0), int(y0))
     return canvas
 
 
 def gt_mask(ann: dict, image_hw) -> np.ndarray:
-    """uint8 [H, W] GT mask: from `dp_masks` (zoomed, order-1 spline, > 0.5), else `segmentation`."""
+    """uint8 [H, W] GT mask: from `dp_masks` (zoomed, order-1 spline, > 0.5),
+    else `segmentation`."""
     height, width = int(image_hw[0]), int(image_hw[1])
     if ann.get("dp_masks"):
         gx, gy, gw, gh = (float(c) for c in ann["bbox"])
@@ -70,7 +72,8 @@ def gt_mask(ann: dict, image_hw) -> np.ndarray:
 
 
 def chart_detection_mask(iuv: np.ndarray, det_box, image_hw) -> np.ndarray:
-    """uint8 [H, W]: quantised labels (row 0 of [3, h, w]) > 0 pasted at the truncated box corner."""
+    """uint8 [H, W]: quantised labels (row 0 of [3, h, w]) > 0 pasted at the truncated box
+    corner."""
     return paste_box_mask(
         (np.asarray(iuv)[0] > 0).astype(np.uint8), int(det_box[0]), int(det_box[1]), image_hw
     )

@@ -51,7 +51,8 @@ def _chart_fields(
 def instances_to_records(
     instances, image_id: int, image_hw, storage: Optional[TensorStorage] = None, rank: int = 0
 ) -> List[dict]:
-    """Converts one image's `Instances` (pred_boxes, scores, pred_classes, pred_densepose) to records.
+    """Converts one image's `Instances` (pred_boxes, scores, pred_classes, pred_densepose) to
+    records.
 
     `image_hw` is the size of the image the boxes refer to (the original image).
     """

@@ -126,7 +126,8 @@ def build_tensor_storage(storage: str, eval_type: str, output_dir: Optional[str]
         return None
     if eval_type.lower() not in STORAGE_TYPES_BY_EVAL_TYPE:
         raise ValueError(
-            f"DENSEPOSE_EVALUATION.TYPE {eval_type!r} unknown; expected one of {list(STORAGE_TYPES_BY_EVAL_TYPE)}"
+            f"DENSEPOSE_EVALUATION.TYPE {eval_type!r} unknown; "
+            f"expected one of {list(STORAGE_TYPES_BY_EVAL_TYPE)}"
         )
     if storage == "ram":
         return RamTensorStorage()

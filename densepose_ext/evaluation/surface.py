@@ -1,4 +1,5 @@
-"""The body surface GPS evaluation needs: chart points (part, U, V), their geodesic vertices, distances.
+"""The body surface GPS evaluation needs: chart points (part, U, V), their geodesic vertices,
+distances.
 
 Sources: the official DensePose evaluation files (`SMPL_subdiv.mat`, `SMPL_SUBDIV_TRANSFORM.mat`,
 `Pdist_matrix.pkl`), an offline approximation built from the chart definition `UV_Processed.mat` and
@@ -116,7 +117,8 @@ def _official_hint(location: str) -> str:
 
 
 def load_official_surface(directory: Optional[str] = None) -> ChartSurface:
-    """Loads the three official files from `directory` (local dir or URL prefix; None = official URLs).
+    """Loads the three official files from `directory` (local dir or URL prefix; None = official
+    URLs).
 
     Raises ExternalFileError naming every missing file, where it goes and how to get it.
     """
@@ -174,7 +176,8 @@ def _chart_points_to_mesh(chart_to_smpl, edges, mesh_vertices) -> np.ndarray:
     scale = np.linalg.norm(mesh_vertices.max(0) - mesh_vertices.min(0))
     if np.any(dist > 1e-6 * scale):
         raise ValueError(
-            f"{int(np.sum(dist > 1e-6 * scale))} chart edge midpoints have no matching mesh vertex: "
+            f"{int(np.sum(dist > 1e-6 * scale))} chart edge midpoints have no matching mesh "
+            "vertex: "
             "the mesh is not the midpoint subdivision of the chart surface"
         )
     return np.concatenate([chart_to_smpl, nearest]).astype(np.int64)
@@ -222,7 +225,8 @@ def build_approximate_smpl_surface(
 
 
 def load_synthetic_surface(npz_path: str) -> ChartSurface:
-    """Synthetic body `.npz`: per vertex `part_ids` (1..24), `u`, `v` and dense `geodists` [V, V]."""
+    """Synthetic body `.npz`: per vertex `part_ids` (1..24), `u`,
+    `v` and dense `geodists` [V, V]."""
     data = np.load(resolve_file(npz_path, what="synthetic body surface (.npz)"))
     missing = [k for k in ("part_ids", "u", "v", "geodists") if k not in data]
     if missing:

@@ -91,7 +91,8 @@ class DensePoseExportModule(nn.Module):
         return self.model.pixel_mean.dtype
 
     def preprocess(self, image_bgr: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """uint8 [H, W, 3] -> (float [3, h, w] model input in the model's dtype, int64 [2] (H, W))."""
+        """uint8 [H, W, 3] -> (float [3, h, w] model input in the model's dtype, int64 [2] (H,
+        W))."""
         chw, height_width = resize_image(image_bgr, self.min_size, self.max_size, self.to_rgb)
         return chw.to(self.dtype), height_width
 
@@ -138,7 +139,8 @@ class DensePoseExportModule(nn.Module):
         return features, self._detect(features, proposals[0]), height_width
 
     def detection_scores(self, image_bgr: torch.Tensor) -> torch.Tensor:
-        """Scores [N] of the detections (>= `score_thresh`), without running the DensePose branch."""
+        """Scores [N] of the detections (>= `score_thresh`),
+        without running the DensePose branch."""
         return self._features_and_detections(image_bgr)[1].scores
 
     def forward(self, image_bgr: torch.Tensor) -> Tuple[torch.Tensor, ...]:

@@ -58,7 +58,8 @@ def _normalize(name: str) -> str:
 
 
 def get_config_file(config_path: str) -> str:
-    """Absolute path of a shipped config, e.g. ``get_config_file("densepose_rcnn_R_50_FPN_s1x")``."""
+    """Absolute path of a shipped config,
+    e.g. ``get_config_file("densepose_rcnn_R_50_FPN_s1x")``."""
     rel = _normalize(config_path)
     path = os.path.join(configs_root(), rel)
     if not os.path.isfile(path):
@@ -79,7 +80,8 @@ def get_checkpoint_url(config_path: str) -> str:
     if entry is None:
         get_config_file(config_path)  # raises for unknown names
         raise RuntimeError(
-            f"{config_path!r} has no official trained checkpoint (base, HRNet, quick-schedule and some "
+            f"{config_path!r} has no official trained checkpoint (base, HRNet, quick-schedule and "
+            "some "
             "animal finetuning configs have none); train it with train_net.py."
         )
     return entry.url

@@ -1,4 +1,5 @@
-"""Panoptic-FPN style decoder: fuses several FPN levels into one map at the finest in-feature stride."""
+"""Panoptic-FPN style decoder: fuses several FPN levels into one map at the finest in-feature
+stride."""
 
 import math
 from typing import Dict, List

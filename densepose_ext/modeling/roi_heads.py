@@ -102,7 +102,8 @@ class DensePoseROIHeads(StandardROIHeads):
         return self.densepose_predictor(self.densepose_head(rois))
 
     def _forward_densepose(self, features: Dict[str, torch.Tensor], instances: List[Instances]):
-        """Training: dict of DensePose losses. Inference: `instances` with `pred_densepose` added."""
+        """Training: dict of DensePose losses. Inference:
+        `instances` with `pred_densepose` added."""
         if not self.densepose_on:
             return {} if self.training else instances
         features_list = [features[f] for f in self.in_features]

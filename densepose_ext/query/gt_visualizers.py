@@ -127,7 +127,8 @@ class CoarseSegmentationGT(GroundTruthVisualizer):
 
 
 class PointsGT(GroundTruthVisualizer):
-    """Filled circles at the annotated points, coloured by `values(ann)` in [0, 1] (or one colour)."""
+    """Filled circles at the annotated points,
+    coloured by `values(ann)` in [0, 1] (or one colour)."""
 
     def __init__(
         self,

@@ -24,7 +24,8 @@ __all__ = [
 
 @dataclass
 class DensePoseChartResult:
-    """`labels` int64 [h, w] (0 = background, 1..24 parts); `uv` float32 [2, h, w] (U, V; not clamped).
+    """`labels` int64 [h, w] (0 = background, 1..24 parts);
+    `uv` float32 [2, h, w] (U, V; not clamped).
 
     h, w are the truncated integer box size.
     """

@@ -72,7 +72,8 @@ class DensePoseDataRelative:
     # ------------------------------------------------------------------ annotation helpers
     @staticmethod
     def has_annotation(annotation: Dict[str, Any]) -> bool:
-        """True iff the annotation has points and chart (dp_I/U/V) or CSE (dp_vertex, ref_model) GT."""
+        """True iff the annotation has points and chart (dp_I/U/V) or CSE (dp_vertex, ref_model)
+        GT."""
         if not ("dp_x" in annotation and "dp_y" in annotation):
             return False
         return all(k in annotation for k in DENSEPOSE_CHART_KEYS) or all(

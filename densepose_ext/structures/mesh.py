@@ -85,7 +85,8 @@ def _load_vertices_faces(path_or_url: str, name: str):
         raise MeshLoadError(f"mesh file {path_or_url!r} of {name!r} has no vertices")
     if not np.any(vertices):
         raise MeshLoadError(
-            f"mesh file {path_or_url!r} of {name!r}: all {vertices.shape[0]} vertex positions are zero. "
+            f"mesh file {path_or_url!r} of {name!r}: all {vertices.shape[0]} vertex positions are "
+            "zero. "
             "This is a known defect of the official download of the human mesh (smpl_27554.pkl). "
             "Get a correct copy (the vertices are the 1-to-4 midpoint subdivision of the SMPL "
             "template) and register it with "

@@ -75,7 +75,8 @@ class PredictorOutput:
 
 @dataclass
 class DensePoseChartPredictorOutput(PredictorOutput):
-    """Chart outputs: logits `coarse_segm` [N,K,S,S], `fine_segm` [N,C,S,S], raw `u`, `v` [N,C,S,S]."""
+    """Chart outputs: logits `coarse_segm` [N,K,S,S], `fine_segm` [N,C,S,S], raw `u`,
+    `v` [N,C,S,S]."""
 
     coarse_segm: torch.Tensor
     fine_segm: torch.Tensor

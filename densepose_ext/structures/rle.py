@@ -72,7 +72,8 @@ def rle_run_lengths(rle: Any) -> Tuple[np.ndarray, Tuple[int, int]]:
 
 
 def check_rle(rle: Any, expected_size: Tuple[int, int] = None) -> None:
-    """Raises `RLEError` unless `rle` has non-negative runs summing to h * w (and the given size)."""
+    """Raises `RLEError` unless `rle` has non-negative runs summing to h * w (and the given
+    size)."""
     runs, (h, w) = rle_run_lengths(rle)
     if h < 0 or w < 0:
         raise RLEError(f"RLE size must be non-negative, got {(h, w)}")

@@ -1,4 +1,5 @@
-"""Visualizers of DensePose predictions (the `apply_net show` names) and their drawing primitives."""
+"""Visualizers of DensePose predictions (the `apply_net show` names) and their drawing
+primitives."""
 
 from ..converters.prediction import CseContext, ImagePrediction
 from .base import (

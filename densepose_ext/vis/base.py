@@ -56,7 +56,8 @@ def apply_colormap(values: np.ndarray, colormap: Union[str, int]) -> np.ndarray:
 
 
 def make_background(image_bgr: np.ndarray, mode: str = "grey") -> np.ndarray:
-    """The canvas visualizers draw on: grayscale copy replicated to 3 channels, the image, or black."""
+    """The canvas visualizers draw on: grayscale copy replicated to 3 channels, the image,
+    or black."""
     if mode == "grey":
         gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
         return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2))

@@ -13,7 +13,8 @@ FONT_SCALE = 0.35
 
 
 class ScoredBoxVisualizer(Visualizer):
-    """1-px rectangles (XYXY, truncated to integers) and the score as "%6.4f" at the top-left corner."""
+    """1-px rectangles (XYXY, truncated to integers) and the score as "%6.4f" at the top-left
+    corner."""
 
     name = "bbox"
 

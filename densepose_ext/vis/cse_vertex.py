@@ -58,7 +58,8 @@ def default_vertex_scalars(
 
 
 class VertexVisualizer(Visualizer):
-    """Each foreground pixel coloured by the scalar of its closest vertex (·255, colormap), blended."""
+    """Each foreground pixel coloured by the scalar of its closest vertex (·255, colormap),
+    blended."""
 
     name = "dp_vertex"
 

@@ -1,4 +1,5 @@
-"""Deprecated location of `ImagePrediction` / `CseContext`: use `densepose_ext.converters.prediction`.
+"""Deprecated location of `ImagePrediction` / `CseContext`:
+use `densepose_ext.converters.prediction`.
 
 Kept for one release so that existing imports keep working.
 """

@@ -27,7 +27,8 @@ def vertex_colors_from_coordinates(vertices: np.ndarray) -> np.ndarray:
 def colorize_vertex_map(
     vertices: torch.Tensor, mask: torch.Tensor, vertex_colors: np.ndarray
 ) -> np.ndarray:
-    """Vertex ids [h, w] + mask [h, w] -> uint8 [h, w, 3] image (colours in [0, 1]; black off-mask)."""
+    """Vertex ids [h, w] + mask [h, w] -> uint8 [h, w, 3] image (colours in [0, 1]; black
+    off-mask)."""
     ids = vertices.cpu().numpy().astype(np.int64)
     image = np.asarray(vertex_colors, dtype=np.float32)[ids] * 255.0
     image[~mask.cpu().numpy().astype(bool)] = 0
@@ -81,7 +82,8 @@ def _smpl_vertex_iuv(charts: SmplChartData) -> Tuple[np.ndarray, np.ndarray, np.
 def _edge_iuv(
     charts: SmplChartData, edges: np.ndarray
 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """I, U, V of SMPL edge midpoints [E, 2]: chart-edge midpoint in the first face having the edge."""
+    """I, U, V of SMPL edge midpoints [E, 2]:
+    chart-edge midpoint in the first face having the edge."""
     n = np.int64(charts.num_smpl_vertices)
     c0 = charts.faces.reshape(-1)  # [3F] chart vertices, then their successors in each face
     c1 = charts.faces[:, [1, 2, 0]].reshape(-1)

@@ -23,7 +23,8 @@ S = 4
 
 
 def _output(n=1, parts=None, fg_cols=2, with_conf=False):
-    """coarse fg in the first `fg_cols` columns; fine argmax = `parts` [S, S]; u = c/100, v = c/50."""
+    """coarse fg in the first `fg_cols` columns; fine argmax = `parts` [S, S]; u = c/100,
+    v = c/50."""
     parts = torch.arange(S * S).reshape(S, S) % 24 + 1 if parts is None else parts
     coarse = torch.zeros(n, 2, S, S)
     coarse[:, 1, :, :fg_cols] = 5.0

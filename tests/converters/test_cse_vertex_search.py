@@ -1,5 +1,6 @@
 """Pruned closest-vertex search: identical to the brute force (ids and distances, bit for bit) on
-structured, tied, nearly tied, unstructured, empty, masked and non-finite inputs; bound soundness."""
+structured, tied, nearly tied, unstructured, empty, masked and non-finite inputs;
+bound soundness."""
 
 import pickle
 

@@ -119,7 +119,8 @@ def _person_of(rendered, ann):
 
 
 def test_dp_masks_agree_with_rendered_parts(coco_train):
-    """Each box pixel, looked up in the 256x256 mask at the cell nearest its centre, has its part."""
+    """Each box pixel, looked up in the 256x256 mask at the cell nearest its centre,
+    has its part."""
     agreement, part_sizes = [], []
     for image in coco_train.dataset["images"]:
         rendered, _ = render_example(_index(image), SEED, SIZE)

@@ -1,4 +1,5 @@
-"""Rendered scenes: image statistics, determinism, and horizontal flip against mirrored rendering."""
+"""Rendered scenes: image statistics, determinism,
+and horizontal flip against mirrored rendering."""
 
 import numpy as np
 import pytest

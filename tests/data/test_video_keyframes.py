@@ -1,4 +1,5 @@
-"""Video key frames (OpenCV backend, and PyAV when installed), frame selectors, video/image datasets."""
+"""Video key frames (OpenCV backend, and PyAV when installed), frame selectors,
+video/image datasets."""
 
 import os
 import random
@@ -31,7 +32,8 @@ BGR = (200, 90, 40)  # blue-dominant frames; a 16 x 16 grey patch encodes the fr
 
 
 def _write_video(path):
-    """mp4v video of a nearly static scene: OpenCV's FFmpeg writer puts a key frame every 12 frames."""
+    """mp4v video of a nearly static scene:
+    OpenCV's FFmpeg writer puts a key frame every 12 frames."""
     writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"mp4v"), 10, (W, H))
     assert writer.isOpened()
     for i in range(NUM_FRAMES):

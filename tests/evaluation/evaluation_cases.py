@@ -38,7 +38,8 @@ def box_mask_rle(rows: int = 256) -> dict:
 def gt_annotation(
     ann_id=1, image_id=1, box=GT_BOX, part=1, with_dp=True, mask_rows=256, category_id=0
 ):
-    """Chart GT at POINT_PIXELS (pixel centres mapped with the /255 rule), part `part`, u = GRID_U."""
+    """Chart GT at POINT_PIXELS (pixel centres mapped with the /255 rule), part `part`,
+    u = GRID_U."""
     gx, gy, gw, gh = box
     ann = {
         "id": ann_id,

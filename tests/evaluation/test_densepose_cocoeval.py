@@ -126,7 +126,8 @@ def test_images_without_densepose_annotations_ignore_their_detections(surface):
 
 
 def test_zero_similarity_never_matches(surface):
-    # min threshold 0: a plain COCO matcher would match GPS 0 at threshold 0 (AP 5); DensePose does not
+    # min threshold 0: a plain COCO matcher would match GPS 0 at threshold 0 (AP 5);
+    # DensePose does not
     results = _evaluate(
         surface, [image_entry()], [gt_annotation()], [chart_detection(part=0)], min_iou=0.0
     )

@@ -41,7 +41,8 @@ def _dp_points(extra):
 
 
 def _dataset_dicts(kind):
-    """Image 1: GT agrees with the constant prediction; image 2: GT is 0.5 m away (u 0.75 / vertex 4)."""
+    """Image 1: GT agrees with the constant prediction; image 2:
+    GT is 0.5 m away (u 0.75 / vertex 4)."""
     records = []
     for image_id, (u, vertex) in ((1, (0.5, 2)), (2, (0.75, 4))):
         extra = (

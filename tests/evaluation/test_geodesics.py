@@ -48,7 +48,8 @@ def test_graph_geodesics_on_flat_grid():
     a, b = np.array([0, 0, 0, 0]), np.array([5, 35, 11, 17])
     exact = np.linalg.norm(vertices[a] - vertices[b], axis=1)  # flat: geodesic = Euclidean
     np.testing.assert_allclose(edges_only.distances(a[:2], b[:2]), [5.0, 5 * np.sqrt(2)], rtol=1e-6)
-    # (0,0) -> (5,1): edges give 4 + sqrt 2 ≈ 5.414; unfolded pairs give the exact sqrt(26)≈5.099 or close
+    # (0,0) -> (5,1): edges give 4 + sqrt 2 ≈ 5.414;
+    # unfolded pairs give the exact sqrt(26)≈5.099 or close
     got_edges, got_unfolded = edges_only.distances(a, b), unfolded.distances(a, b)
     assert np.all(got_unfolded >= exact - 1e-5) and np.all(
         got_unfolded <= got_edges + 1e-5

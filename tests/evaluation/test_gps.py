@@ -29,7 +29,8 @@ def test_gt_point_pixels_uses_255_and_truncation():
         y=np.array([0.0, 127.5, 1.0, 1.0]),
     )
     px, py, valid = gt_point_pixels(gt, (10.6, 20.0, 100.0, 200.0))
-    # x·100/255 + 10 − 10.6: 0 → −0.6 → trunc 0 (valid!), 127.5 → 49.4 → 49, 254.9 → 99.36 → 99, 255 → 99.4
+    # x·100/255 + 10 − 10.6: 0 → −0.6 → trunc 0 (valid!), 127.5 → 49.4 → 49, 254.9 → 99.36 → 99,
+    # 255 → 99.4
     assert px.tolist() == [0, 49, 99, 99]
     assert py.tolist() == [0, 100, 0, 0]
     assert valid.all()

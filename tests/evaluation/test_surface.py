@@ -28,7 +28,8 @@ def test_missing_official_files_error_names_files_location_and_source(tmp_path):
 
 
 def _write_official_files(directory):
-    """4 subdiv points (parts 1,1,2,2) mapped (1-based) to 3 geodesic vertices; distances 1, 2, 3."""
+    """4 subdiv points (parts 1,1,2,2) mapped (1-based) to 3 geodesic vertices; distances 1, 2,
+    3."""
     scipy.io.savemat(
         directory / "SMPL_subdiv.mat",
         {

@@ -61,7 +61,8 @@ def test_cli_torchscript_fp32_and_bf16(tmp_path, config_and_weights):
 
 
 def test_cli_onnx_fp16_on_cpu(tmp_path, config_and_weights):
-    """fp16 ONNX can be exported without CUDA (for a CUDA / TensorRT runtime); it runs in ORT CPU too."""
+    """fp16 ONNX can be exported without CUDA (for a CUDA / TensorRT runtime);
+    it runs in ORT CPU too."""
     import onnxruntime as ort
 
     config, weights = config_and_weights

@@ -18,7 +18,8 @@ BOX_ATOL = 1e-4
 
 
 def eager_outputs(model, cfg, image: torch.Tensor) -> dict:
-    """The eager detectron2 model on the same resized input: numpy outputs named as the artefact's."""
+    """The eager detectron2 model on the same resized input:
+    numpy outputs named as the artefact's."""
     chw, _ = resize_image(
         image, cfg.INPUT.MIN_SIZE_TEST, cfg.INPUT.MAX_SIZE_TEST, cfg.INPUT.FORMAT == "RGB"
     )

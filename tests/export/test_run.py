@@ -142,7 +142,8 @@ def test_artefact_runs_where_detectron2_is_not_importable(tmp_path, exported_cha
     assert_matches_eager(outputs, eager_outputs(model, cfg, image), exact=(fmt == "torchscript"))
 
     if fmt == "torchscript":
-        return  # the command line is the same for both formats (one cold TorchScript start is enough)
+        # the command line is the same for both formats (one cold TorchScript start is enough)
+        return
     # the runner's command line, from the copied location, still without detectron2
     cv2.imwrite(str(tmp_path / "person.png"), image.numpy())
     out_dir = tmp_path / "vis"

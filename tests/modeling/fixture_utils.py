@@ -94,7 +94,8 @@ def fpn_input_shape(channels: int) -> Dict[str, ShapeSpec]:
 
 
 def densepose_state_dict(roi_heads: torch.nn.Module) -> Dict[str, torch.Tensor]:
-    """State-dict entries of the DensePose submodules, named as in a full model (`roi_heads.` prefix)."""
+    """State-dict entries of the DensePose submodules,
+    named as in a full model (`roi_heads.` prefix)."""
     full = {"roi_heads." + k: v for k, v in roi_heads.state_dict().items()}
     return {k: v for k, v in full.items() if k.startswith(DENSEPOSE_PREFIXES)}
 

@@ -1,4 +1,5 @@
-"""Golden fixtures (tests/fixtures/golden, chart cases): our DensePose branch reproduces the original.
+"""Golden fixtures (tests/fixtures/golden, chart cases):
+our DensePose branch reproduces the original.
 
 Checks follow the fixtures README, "How a test should use them": same state-dict keys/shapes,
 raw outputs within rtol 1e-4 / atol 1e-5, exact labels, U/V and confidences within 1e-5 (+rtol),

@@ -1,4 +1,5 @@
-"""HRNet / HRFPN backbones: key layout, shapes, checkpoints and inference of the configs/HRNet models."""
+"""HRNet / HRFPN backbones: key layout, shapes,
+checkpoints and inference of the configs/HRNet models."""
 
 import pickle
 from pathlib import Path
@@ -250,7 +251,8 @@ def test_raw_hrnet_weights_are_renamed_into_backbone(repo_root, tmp_path):
 
 def test_matches_timm_imagenet_hrnet_when_available(repo_root):
     """Optional cross-check (timm is not a dependency): timm's ImageNet HRNet-W32 state dict is the
-    raw-HRNet layout (1956 keys); ours is its subset minus the classifier and gives equal features."""
+    raw-HRNet layout (1956 keys); ours is its subset minus the classifier and gives equal
+    features."""
     timm = pytest.importorskip("timm")
     reference = timm.create_model("hrnet_w32", pretrained=False).eval()
     reference_state = reference.state_dict()

@@ -1,4 +1,5 @@
-"""`DensePoseROIHeads`: key layout of every chart config, output shapes, inference path behaviour."""
+"""`DensePoseROIHeads`: key layout of every chart config, output shapes,
+inference path behaviour."""
 
 from pathlib import Path
 

@@ -1,4 +1,5 @@
-"""Training path of `DensePoseROIHeads`: the configured loss gets the filtered proposals and outputs."""
+"""Training path of `DensePoseROIHeads`:
+the configured loss gets the filtered proposals and outputs."""
 
 import torch
 from detectron2.modeling import build_roi_heads
@@ -58,6 +59,7 @@ def test_loss_called_with_filtered_proposals():
     ((dp_proposals, outputs, embedder),) = CALLS
     assert embedder is None and isinstance(outputs, DensePoseChartPredictorOutput)
     (image_proposals,) = dp_proposals
-    # kept: foreground proposals of person 0 with IoU > 0.7 (the far-off jitter and person 1 are dropped)
+    # kept: foreground proposals of person 0 with IoU > 0.7 (the far-off jitter and person 1 are
+    # dropped)
     assert len(image_proposals) == len(outputs) >= 1
     assert all(d == "annotation" for d in image_proposals.gt_densepose)

@@ -1,4 +1,5 @@
-"""DensePose test-time augmentation: the flip view is mirrored back and averaged with the plain view."""
+"""DensePose test-time augmentation:
+the flip view is mirrored back and averaged with the plain view."""
 
 import numpy as np
 import torch

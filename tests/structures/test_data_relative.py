@@ -22,7 +22,8 @@ def _rle(mask: np.ndarray, as_str: bool = True) -> dict:
 
 
 def _transform_data() -> DensePoseTransformData:
-    """U table: value = 1 - column / 255; V table: value = row / 255 + part / 1000 (identifies part)."""
+    """U table: value = 1 - column / 255; V table:
+    value = row / 255 + part / 1000 (identifies part)."""
     cols = torch.arange(256, dtype=torch.float32)[None, :].expand(256, 256) / 255
     rows = torch.arange(256, dtype=torch.float32)[:, None].expand(256, 256) / 255
     u = torch.stack([1 - cols for _ in range(24)])

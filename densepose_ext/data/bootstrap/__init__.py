@@ -1,6 +1,7 @@
 """Bootstrapping (DensePose evolution): pseudo ground truth from a master model on unlabelled data.
 
-See docs/bootstrapping.md. Entry point for training: `build_master_model` + `build_bootstrap_train_loader`
+See docs/bootstrapping.md. Entry point for training:
+`build_master_model` + `build_bootstrap_train_loader`
 (called by `Trainer.build_train_loader` when `BOOTSTRAP_DATASETS` is non-empty).
 """
 

@@ -86,7 +86,8 @@ def _video_list_dataset(meta, loader_cfg) -> VideoKeyframeDataset:
 def _image_list_dataset(meta, loader_cfg) -> ImageListDataset:
     if loader_cfg.TYPE not in ("", IMAGE_LIST):
         raise ValueError(
-            f"image_list datasets need IMAGE_LOADER.TYPE '' or 'image_list', got {loader_cfg.TYPE!r}"
+            "image_list datasets need IMAGE_LOADER.TYPE '' or 'image_list', "
+            f"got {loader_cfg.TYPE!r}"
         )
     base_path = meta.get("image_base_path", None)
     images = meta.get("image_list", None)
@@ -211,8 +212,10 @@ def build_inference_based_loaders(
 
 
 def build_master_model(cfg, build_model: Callable[[Any], torch.nn.Module]) -> torch.nn.Module:
-    """The master (teacher) model: built from `cfg` with `build_model`, placed on BOOTSTRAP_MODEL.DEVICE
-    (cpu, with a warning, when CUDA is requested but unavailable), loaded from BOOTSTRAP_MODEL.WEIGHTS,
+    """The master (teacher) model: built from `cfg` with `build_model`,
+    placed on BOOTSTRAP_MODEL.DEVICE
+    (cpu, with a warning, when CUDA is requested but unavailable),
+    loaded from BOOTSTRAP_MODEL.WEIGHTS,
     in eval mode."""
     device = str(cfg.BOOTSTRAP_MODEL.DEVICE)
     if device.startswith("cuda") and not torch.cuda.is_available():
@@ -240,7 +243,8 @@ def build_master_model(cfg, build_model: Callable[[Any], torch.nn.Module]) -> to
 def build_bootstrap_train_loader(
     cfg, annotated_loader, master: torch.nn.Module, embedder: Optional[Any] = None
 ) -> SampleCountingLoader:
-    """Annotated loader (ratio 1.0) mixed with the pseudo-GT loaders; batches of IMS_PER_BATCH / world size."""
+    """Annotated loader (ratio 1.0) mixed with the pseudo-GT loaders;
+    batches of IMS_PER_BATCH / world size."""
     loaders, ratios = build_inference_based_loaders(cfg, master, embedder)
     batch_size = max(1, cfg.SOLVER.IMS_PER_BATCH // comm.get_world_size())
     combined = CombinedDataLoader([annotated_loader] + loaders, batch_size, [1.0] + ratios)

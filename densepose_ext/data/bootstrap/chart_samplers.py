@@ -68,7 +68,8 @@ class DensePoseUniformSampler:
         values = getattr(result, self.confidence_channel, None)
         if values is None:
             raise ValueError(
-                f"{type(self).__name__} samples by {self.confidence_channel!r}, which the model does not "
+                f"{type(self).__name__} samples by {self.confidence_channel!r}, "
+                "which the model does not "
                 "predict (enable the corresponding confidence in MODEL.ROI_DENSEPOSE_HEAD)"
             )
         return values
@@ -98,7 +99,8 @@ class DensePoseUniformSampler:
 
 
 class DensePoseConfidenceBasedSampler(DensePoseUniformSampler):
-    """Per part, `count` points drawn uniformly among the min(max(floor(0.5 k), count), k) pixels with
+    """Per part, `count` points drawn uniformly among the min(max(floor(0.5 k), count), k) pixels
+    with
     the LOWEST values of `confidence_channel` (`sigma_2`, `fine_segm_confidence` or
     `coarse_segm_confidence`), as the original does for every channel."""
 

@@ -1,4 +1,5 @@
-"""Mixing batches of several loaders: `CombinedDataLoader` and the per-dataset `SampleCountingLoader`."""
+"""Mixing batches of several loaders:
+`CombinedDataLoader` and the per-dataset `SampleCountingLoader`."""
 
 import random
 from collections import deque

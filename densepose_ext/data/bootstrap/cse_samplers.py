@@ -60,7 +60,8 @@ class DensePoseCSEUniformSampler:
         return self.class_to_mesh_name[class_id]
 
     def __call__(self, instances: Instances) -> DensePoseList:
-        """`instances` with `pred_boxes`, `pred_classes` (or `dataset_classes`), CSE `pred_densepose`."""
+        """`instances` with `pred_boxes`, `pred_classes` (or `dataset_classes`),
+        CSE `pred_densepose`."""
         output = instances.pred_densepose
         boxes = instances.pred_boxes.tensor.detach()
         classes = instances.dataset_classes if self.use_gt_categories else instances.pred_classes
@@ -81,7 +82,8 @@ class DensePoseCSEUniformSampler:
         return select_per_group(groups, self.count_per_class, generator=self.generator)
 
     def _sample(self, output_i, h: int, w: int, mesh_name: str) -> Dict[str, Any]:
-        """One detection (outputs with leading dim 1) at box size (h, w) -> dp_x/dp_y/dp_vertex/ref_model."""
+        """One detection (outputs with leading dim 1) at box size (h, w) ->
+        dp_x/dp_y/dp_vertex/ref_model."""
         embedding = resize_maps(output_i.embedding.float(), h, w)[0]  # [D, h, w]
         mask = channel_argmax(resize_maps(output_i.coarse_segm.float(), h, w))[0] > 0  # [h, w]
         pixels = torch.nonzero(mask.reshape(-1)).flatten().cpu()
@@ -113,7 +115,8 @@ class DensePoseCSEUniformSampler:
 
 
 class DensePoseCSEConfidenceBasedSampler(DensePoseCSEUniformSampler):
-    """`count` pixels drawn uniformly among the min(max(floor(0.5 k), count), k) mask pixels with the
+    """`count` pixels drawn uniformly among the min(max(floor(0.5 k), count), k) mask pixels with
+    the
     HIGHEST `coarse_segm_confidence` (unlike the chart samplers, which take the lowest)."""
 
     def __init__(

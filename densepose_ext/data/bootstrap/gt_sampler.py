@@ -30,7 +30,8 @@ class PredictionToGroundTruthSampler:
     """Applies registered (src -> dst) field samplers to the `instances` of each model output.
 
     Defaults: pred_boxes -> gt_boxes and pred_classes -> gt_classes (copies), scores removed.
-    Source fields are removed once all samplers have run; every output gets `dataset` = dataset_name.
+    Source fields are removed once all samplers have run;
+    every output gets `dataset` = dataset_name.
     """
 
     def __init__(self, dataset_name: str = ""):

@@ -1,4 +1,5 @@
-"""`InferenceBasedLoader`: unlabelled images -> master-model predictions -> pseudo-GT training samples."""
+"""`InferenceBasedLoader`: unlabelled images -> master-model predictions -> pseudo-GT training
+samples."""
 
 import logging
 import random
@@ -13,7 +14,8 @@ logger = logging.getLogger(__name__)
 
 
 def images_and_categories(batch: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """Flattens dataset items {"images": [F, 3, H, W], "categories": [c] or [F]} into per-image dicts
+    """Flattens dataset items {"images": [F, 3, H, W], "categories": [c] or [F]} into per-image
+    dicts
     {"image": [3, H, W], "category": c}. A single category applies to every image of the item."""
     pairs = []
     for item in batch:
@@ -113,7 +115,8 @@ class InferenceBasedLoader:
     WARN_EVERY = 200
 
     def _watch_empty(self, num_images: int, num_kept: int) -> None:
-        """Warns when many consecutive images give no pseudo-GT (e.g. a too strict FILTER.MIN_VALUE):
+        """Warns when many consecutive images give no pseudo-GT (e.g. a too strict
+        FILTER.MIN_VALUE):
         the loader would then run the teacher indefinitely without yielding."""
         if num_kept:
             self.images_without_samples = 0

@@ -136,7 +136,8 @@ def read_keyframes(
 
 
 def read_keyframe_helper_data(path: str) -> Dict[int, List[int]]:
-    """KEYFRAME_HELPER CSV with header `video_id,keyframes`, keyframes as "[k0,k1,...]" -> {video_id: [k]}.
+    """KEYFRAME_HELPER CSV with header `video_id,keyframes`,
+    keyframes as "[k0,k1,...]" -> {video_id: [k]}.
 
     `video_id` is the 0-based position of the video in the video list. Unreadable files give {}.
     """

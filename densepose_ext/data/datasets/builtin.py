@@ -1,6 +1,7 @@
 """The original project's dataset names, registered on import.
 
-Paths are relative to `$DETECTRON2_DATASETS` (default `datasets`), read when `register_builtin_datasets`
+Paths are relative to `$DETECTRON2_DATASETS` (default `datasets`),
+read when `register_builtin_datasets`
 runs (on import). Loading a dataset whose file is missing raises `ExternalFileError` naming it.
 """
 

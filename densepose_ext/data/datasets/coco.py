@@ -46,7 +46,8 @@ def densepose_default_metadata() -> Dict[str, str]:
 
 
 def _valid_segmentation(segm: Any) -> Optional[Any]:
-    """Drops polygons with an odd number of coordinates or fewer than 3 points; None if none left."""
+    """Drops polygons with an odd number of coordinates or fewer than 3 points;
+    None if none left."""
     if isinstance(segm, dict):  # RLE
         return segm
     polygons = [p for p in segm if len(p) % 2 == 0 and len(p) >= 6]
@@ -103,7 +104,8 @@ def load_densepose_coco_json(
     local = resolve_file(
         json_file,
         what=f"annotation file of dataset {dataset_name!r}" if dataset_name else "annotation file",
-        hint="Place the DensePose-COCO-format JSON there (paths are relative to $DETECTRON2_DATASETS, "
+        hint="Place the DensePose-COCO-format JSON there (paths are relative to "
+        "$DETECTRON2_DATASETS, "
         "default ./datasets; see docs/synthetic.md to generate a synthetic one).",
     )
     with contextlib.redirect_stdout(io.StringIO()):

@@ -34,11 +34,13 @@ def _image_path(image: Dict[str, Any], images_root: str) -> str:
 def load_densepose_lvis_json(
     json_file: str, images_root: str, dataset_name: Optional[str] = None
 ) -> List[Dict]:
-    """Loads an LVIS-format DensePose file; records get `not_exhaustive_category_ids`, `neg_category_ids`."""
+    """Loads an LVIS-format DensePose file; records get `not_exhaustive_category_ids`,
+    `neg_category_ids`."""
     local = resolve_file(
         json_file,
         what=f"LVIS annotation file of dataset {dataset_name!r}",
-        hint="Place the DensePose LVIS JSON there (paths are relative to $DETECTRON2_DATASETS, default ./datasets).",
+        hint="Place the DensePose LVIS JSON there (paths are relative to $DETECTRON2_DATASETS, "
+        "default ./datasets).",
     )
     with open(local) as f:
         data = json.load(f)
@@ -67,7 +69,8 @@ def load_densepose_lvis_json(
 
 
 def register_densepose_lvis_dataset(name: str, json_file: str, images_root: str) -> None:
-    """Registers an LVIS-format dataset (metadata `evaluator_type="lvis"` and the DensePose URLs)."""
+    """Registers an LVIS-format dataset (metadata `evaluator_type="lvis"` and the DensePose
+    URLs)."""
     if name in DatasetCatalog.list():
         DatasetCatalog.remove(name)
     DatasetCatalog.register(name, lambda: load_densepose_lvis_json(json_file, images_root, name))

@@ -239,7 +239,8 @@ def _part_grid(
 
 
 def build_body_template() -> BodyTemplate:
-    """Builds the 24-part grid mesh; vertices are ordered by part (1..24), then row-major (s, theta)."""
+    """Builds the 24-part grid mesh; vertices are ordered by part (1..24),
+    then row-major (s, theta)."""
     grids: Dict[int, Dict[str, np.ndarray]] = {}
     for part, (seg, t0, t1, n_theta) in _PRIMARY_PARTS.items():
         grids[part] = _part_grid(part, seg, t0, t1, n_theta)

@@ -82,7 +82,8 @@ def _grid_edges(template: BodyTemplate) -> np.ndarray:
 
 
 def _edge_graph(template: BodyTemplate, points: np.ndarray) -> coo_matrix:
-    """Grid edges + welds of coincident vertices + bridges between overlapping parent/child segments."""
+    """Grid edges + welds of coincident vertices + bridges between overlapping parent/child
+    segments."""
     grid = _grid_edges(template)
     src, dst = grid[:, 0], grid[:, 1]
     weights = [np.maximum(np.linalg.norm(points[src] - points[dst], axis=1), _SEAM_WEIGHT)]
@@ -112,7 +113,8 @@ def _edge_graph(template: BodyTemplate, points: np.ndarray) -> coo_matrix:
 
 
 def geodesic_distances(template: BodyTemplate) -> np.ndarray:
-    """All-pairs geodesic distances on the rest-pose mean body (Dijkstra on edges), float32 [N, N]."""
+    """All-pairs geodesic distances on the rest-pose mean body (Dijkstra on edges),
+    float32 [N, N]."""
     graph = _edge_graph(template, rest_vertices(template)).tocsr()
     num_components, _ = connected_components(graph, directed=False)
     if num_components != 1:
@@ -126,7 +128,8 @@ def geodesic_distances(template: BodyTemplate) -> np.ndarray:
 
 
 def flip_tables() -> Dict[str, np.ndarray]:
-    """`U_transforms`, `V_transforms`: float32 [24, 256, 256] indexed [part-1, floor(255 v), floor(255 u)]."""
+    """`U_transforms`, `V_transforms`:
+    float32 [24, 256, 256] indexed [part-1, floor(255 v), floor(255 u)]."""
     centres = np.minimum((np.arange(256) + 0.5) / 255.0, 1.0).astype(np.float32)
     u_table = np.broadcast_to(centres[None, None, :], (24, 256, 256)).copy()
     v_table = np.broadcast_to(centres[None, :, None], (24, 256, 256)).copy()

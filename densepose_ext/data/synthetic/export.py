@@ -61,7 +61,8 @@ def _label_masks(labels: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 def box_frame_grid(box: np.ndarray, shape, size: int = BOX_FRAME_SIZE):
-    """Image rows [size] and columns [size] under the cell centres of a size x size grid over the box."""
+    """Image rows [size] and columns [size] under the cell centres of a size x size grid over the
+    box."""
     x0, y0, w, h = box
     rows = np.floor(y0 + (np.arange(size) + 0.5) * h / size).astype(np.int64)
     cols = np.floor(x0 + (np.arange(size) + 0.5) * w / size).astype(np.int64)
@@ -69,7 +70,8 @@ def box_frame_grid(box: np.ndarray, shape, size: int = BOX_FRAME_SIZE):
 
 
 def box_frame_labels(labels: np.ndarray, box: np.ndarray, size: int = BOX_FRAME_SIZE) -> np.ndarray:
-    """Samples an image label map [H, W] at the centres of a size x size grid over box (x0, y0, w, h)."""
+    """Samples an image label map [H, W] at the centres of a size x size grid over box (x0, y0,
+    w, h)."""
     rows, cols = box_frame_grid(box, labels.shape, size)
     return labels[rows[:, None], cols[None, :]]
 
@@ -116,11 +118,13 @@ def person_annotations(
     skip_densepose_prob: float = 0.15,
     points_per_person: Tuple[int, int] = (80, 120),
 ) -> List[Dict]:
-    """COCO annotations (no `id` / `image_id` yet) for every person with >= `min_area` visible pixels.
+    """COCO annotations (no `id` / `image_id` yet) for every person with >= `min_area` visible
+    pixels.
 
     People smaller than `min_densepose_area` pixels, and a random `skip_densepose_prob` fraction of
     the others, get no DensePose fields (as in DensePose-COCO, where not every person is annotated).
-    Annotated people get a uniform random number of points in `points_per_person` (inclusive range; the
+    Annotated people get a uniform random number of points in `points_per_person` (inclusive range;
+    the
     default is DensePose-COCO's density), at most one per visible pixel.
     """
     annotations = []

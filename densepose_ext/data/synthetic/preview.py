@@ -16,7 +16,8 @@ __all__ = ["iuv_visualization"]
 
 
 def iuv_visualization(rendered: RenderedScene) -> np.ndarray:
-    """BGR uint8 [H, 3W, 3]: part index I, U and V side by side (JET colour maps, black background)."""
+    """BGR uint8 [H, 3W, 3]: part index I,
+    U and V side by side (JET colour maps, black background)."""
     fg = rendered.part > 0
     panels = []
     for values in (rendered.part / 24.0, rendered.u, rendered.v):

@@ -1,4 +1,5 @@
-"""Registration of synthetic datasets in detectron2's catalogs (and of the body in the mesh catalog)."""
+"""Registration of synthetic datasets in detectron2's catalogs (and of the body in the mesh
+catalog)."""
 
 import os
 from typing import Dict, Optional, Tuple
@@ -78,7 +79,8 @@ def register_synthetic_datasets(
     val_name: str = SYNTH_VAL,
     points_per_person: Tuple[int, int] = (80, 120),
 ) -> SyntheticDataset:
-    """Generates (unless already present with the same parameters) and registers a train/val pair."""
+    """Generates (unless already present with the same parameters) and registers a train/val
+    pair."""
     data = generate_synthetic_dataset(
         root,
         num_images=num_train + num_val,

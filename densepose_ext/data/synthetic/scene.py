@@ -32,7 +32,8 @@ _DEPTH_SEPARATION = 1e5  # screen depth between consecutive people (they never i
 
 @dataclass
 class PersonSpec:
-    """One person: proportions [14, 8], pose [14, 3], scale (pixels per metre), pelvis at (tx, ty)."""
+    """One person: proportions [14, 8], pose [14, 3], scale (pixels per metre),
+    pelvis at (tx, ty)."""
 
     dims: np.ndarray
     angles: np.ndarray

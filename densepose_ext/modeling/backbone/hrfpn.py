@@ -80,14 +80,16 @@ class HRFPN(Backbone):
                     nn.init.zeros_(m.bias)
 
     def _stride4_concat(self, branches: List[torch.Tensor]) -> torch.Tensor:
-        """All branches upsampled to stride 4, cropped to the smallest, concatenated: [B, ΣC, h, w]."""
+        """All branches upsampled to stride 4, cropped to the smallest, concatenated:
+        [B, ΣC, h, w]."""
         upsampled = [conv(x) for conv, x in zip(self.interp_conv, branches)]
         height = min(u.shape[2] for u in upsampled)
         width = min(u.shape[3] for u in upsampled)
         return torch.cat([u[:, :, :height, :width] for u in upsampled], dim=1)
 
     def forward(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """x: [B, 3, H, W] -> {"p<i+1>": [B, out_channels, h_i, w_i]} with h_i = h_last * 2**(L-1-i)."""
+        """x: [B, 3, H, W] -> {"p<i+1>": [B, out_channels, h_i, w_i]} with h_i = h_last *
+        2**(L-1-i)."""
         bottom_up_features = self.bottom_up(x)
         concat = self._stride4_concat([bottom_up_features[f] for f in self.in_features])
         levels = [conv(concat) for conv in self.reduction_pooling_conv]

@@ -84,7 +84,8 @@ BLOCKS: Dict[str, Block] = {"BASIC": BasicBlock, "BOTTLENECK": Bottleneck}
 
 
 def make_residual_layer(block: Block, inplanes: int, planes: int, num_blocks: int) -> nn.Sequential:
-    """`num_blocks` blocks at stride 1; the first gets a 1x1 conv + BN shortcut if channels change."""
+    """`num_blocks` blocks at stride 1;
+    the first gets a 1x1 conv + BN shortcut if channels change."""
     downsample = None
     if inplanes != planes * block.expansion:
         downsample = nn.Sequential(
@@ -213,7 +214,8 @@ def make_transition_layer(prev_channels: Sequence[int], channels: Sequence[int])
     """Adapts the previous stage's branches to the next stage's; adds new lower-resolution branches.
 
     Existing branch b: None if widths agree, else 3x3 conv + BN + ReLU. New branch b (>= number of
-    previous branches): a chain of stride-2 3x3 conv + BN + ReLU steps from the lowest previous branch.
+    previous branches): a chain of stride-2 3x3 conv + BN + ReLU steps from the lowest previous
+    branch.
     """
     num_prev = len(prev_channels)
     layers: List[Optional[nn.Module]] = []
@@ -247,14 +249,16 @@ def make_transition_layer(prev_channels: Sequence[int], channels: Sequence[int])
 def make_stage(
     spec: HRNetStageSpec, in_channels: Sequence[int], multi_scale_output: bool = True
 ) -> nn.Sequential:
-    """`spec.num_modules` HighResolutionModules; only the last may drop the low-resolution outputs."""
+    """`spec.num_modules` HighResolutionModules;
+    only the last may drop the low-resolution outputs."""
     if spec.block not in BLOCKS:
         raise ValueError(
             f"HRNet stage: unknown BLOCK {spec.block!r}; expected one of {list(BLOCKS)}"
         )
     if len(spec.num_channels) != spec.num_branches:
         raise ValueError(
-            f"HRNet stage: NUM_BRANCHES={spec.num_branches} but NUM_CHANNELS={list(spec.num_channels)}"
+            f"HRNet stage: NUM_BRANCHES={spec.num_branches} but "
+            f"NUM_CHANNELS={list(spec.num_channels)}"
         )
     block = BLOCKS[spec.block]
     modules = []

@@ -23,7 +23,8 @@ def normalize_embeddings(embeddings: torch.Tensor, epsilon: float = 1e-6) -> tor
 
 
 def read_init_file(path_or_url: str) -> Dict[str, Any]:
-    """Reads an embedder init pickle (path or URL, cached): a dict with `features` / `embeddings`."""
+    """Reads an embedder init pickle (path or URL, cached):
+    a dict with `features` / `embeddings`."""
     local = resolve_file(
         path_or_url, what="CSE embedder init file", hint="(CSE.EMBEDDERS.<mesh>.INIT_FILE)"
     )

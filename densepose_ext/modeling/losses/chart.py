@@ -2,7 +2,8 @@
 
 Points: `valid` = inside the proposal box, `fg` = valid with part label > 0.
   loss_densepose_I = mean CE of the 25 sampled fine logits over valid points   x PART_WEIGHTS
-  loss_densepose_U/V = sum of smooth-L1 (beta 1) over fg points               x POINT_REGRESSION_WEIGHTS
+  loss_densepose_U/V = sum of smooth-L1 (beta 1) over fg points               x
+  POINT_REGRESSION_WEIGHTS
   loss_densepose_S = coarse segm loss (`MaskOrSegmentationLoss`)              x INDEX_WEIGHTS
 
 Teacher-inpainted points (docs/teacher.md) count INPAINTED_POINT_WEIGHT times an annotated point:

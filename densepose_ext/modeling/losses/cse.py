@@ -28,7 +28,8 @@ class DensePoseCseLoss:
         cse = head.CSE
         if cse.EMBED_LOSS_NAME not in EMBEDDING_LOSSES:
             raise KeyError(
-                f"unknown CSE.EMBED_LOSS_NAME {cse.EMBED_LOSS_NAME!r}; known: {list(EMBEDDING_LOSSES)}"
+                f"unknown CSE.EMBED_LOSS_NAME {cse.EMBED_LOSS_NAME!r}; known: "
+                f"{list(EMBEDDING_LOSSES)}"
             )
         self.embed_loss = EMBEDDING_LOSSES[cse.EMBED_LOSS_NAME](cfg)
         self.w_segm = head.INDEX_WEIGHTS

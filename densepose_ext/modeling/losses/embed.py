@@ -2,7 +2,8 @@
 
 For mesh m: points = valid and GT mesh id = m; e_p = L2-normalised bilinear sample of the embedding
 (all D channels); E = embedder(m) (normalised, [V, D]); d2(p, k) = |e_p - E_k|^2.
-  EmbeddingLoss:     mean CE over vertices of logits -d2 / EMBEDDING_DIST_GAUSS_SIGMA, target = GT vertex
+  EmbeddingLoss:     mean CE over vertices of logits -d2 / EMBEDDING_DIST_GAUSS_SIGMA,
+  target = GT vertex
   SoftEmbeddingLoss: target q_k = softmax_k(-G[gt, k] / GEODESIC_DIST_GAUSS_SIGMA) (G geodesics);
                      mean over points of -sum_k q_k log_softmax_k(-d2 / EMBEDDING_DIST_GAUSS_SIGMA)
 Both return {mesh name: unweighted loss} for the meshes present in the batch.

@@ -1,4 +1,5 @@
-"""`DensePoseChartPredictor`: head features -> coarse / fine segmentation logits and U, V per part."""
+"""`DensePoseChartPredictor`: head features -> coarse / fine segmentation logits and U,
+V per part."""
 
 import torch
 from torch import nn

@@ -1,4 +1,5 @@
-"""The layer recipe shared by all DensePose predictors: stride-2 transposed conv + bilinear upsampling."""
+"""The layer recipe shared by all DensePose predictors:
+stride-2 transposed conv + bilinear upsampling."""
 
 import torch
 from detectron2.layers import ConvTranspose2d
@@ -23,7 +24,8 @@ def make_deconv_layer(in_channels: int, out_channels: int, kernel_size: int) -> 
 
 
 def upsample_output(x: torch.Tensor, scale_factor: int) -> torch.Tensor:
-    """Bilinear upsampling by `scale_factor` (align_corners=False); [N, C, S, S] -> [N, C, sS, sS]."""
+    """Bilinear upsampling by `scale_factor` (align_corners=False);
+    [N, C, S, S] -> [N, C, sS, sS]."""
     if scale_factor == 1:
         return x
     return F.interpolate(x, scale_factor=scale_factor, mode="bilinear", align_corners=False)

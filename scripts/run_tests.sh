@@ -18,6 +18,7 @@ fi
 
 echo "== ruff"
 "$PY" -m ruff check .
+"$PY" -m ruff format --check .
 
 echo "== pytest"
 set +e

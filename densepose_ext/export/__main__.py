@@ -85,60 +85,45 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
     dtype_name = "fp16" if args.fp16 else "bf16" if args.bf16 else "fp32"
     name = config_name_of(args.config)
-    suffix = "" if dtype_name == "fp32" else f"_{dtype_name}"
-    output = args.output or f"{name}{suffix}{EXTENSIONS[args.format]}"
-    if args.interface != "densepose_ext":
-        return _export_interface(args, name, dtype_name)
+    if args.interface == "densepose_ext":
+        suffix = "" if dtype_name == "fp32" else f"_{dtype_name}"
+        output = args.output or f"{name}{suffix}{EXTENSIONS[args.format]}"
+        export_kwargs = {"fmt": args.format, "device": args.device}
+        what = f"{args.format}, {dtype_name}"
+    else:
+        from .interface_export import default_interface_output, export_interface
+
+        if args.format != "torchscript":
+            print(
+                f"error: --interface {args.interface} writes TorchScript files only",
+                file=sys.stderr,
+            )
+            return 2
+        fp16 = dtype_name == "fp16"
+        output = args.output or default_interface_output(name, args.interface, fp16)
+        export_kwargs = {"interface": args.interface}
+        what = f"{args.interface}, {dtype_name} weights"
     try:
         cfg = load_config(args.config, args.opts)
-        result = export_model(
+        export = export_model if args.interface == "densepose_ext" else export_interface
+        result = export(
             cfg,
             args.model,
-            args.format,
-            output,
+            output=output,
             dtype_name=dtype_name,
-            device=args.device,
             config_name=name,
             class_names=args.class_names,
+            **export_kwargs,
         )
     except (ExportError, ExternalFileError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     size_mb = os.path.getsize(result.path) / 2**20
+    graphs = result.metadata.get("graphs")
     print(
-        f"wrote {result.path} ({args.format}, {dtype_name}, {size_mb:.1f} MiB); "
-        f"outputs: {', '.join(result.metadata['output_names'])}"
-    )
-    return 0
-
-
-def _export_interface(args: argparse.Namespace, name: str, dtype_name: str) -> int:
-    """`--interface densepose-torchscript|controlnet`: see `interface_export`."""
-    from .interface_export import default_interface_output, export_interface
-
-    if args.format != "torchscript":
-        print(f"error: --interface {args.interface} writes TorchScript files only", file=sys.stderr)
-        return 2
-    output = args.output or default_interface_output(name, args.interface, dtype_name == "fp16")
-    try:
-        cfg = load_config(args.config, args.opts)
-        result = export_interface(
-            cfg,
-            args.model,
-            args.interface,
-            output,
-            dtype_name=dtype_name,
-            config_name=name,
-            class_names=args.class_names,
-        )
-    except (ExportError, ExternalFileError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    size_mb = os.path.getsize(result.path) / 2**20
-    print(
-        f"wrote {result.path} ({args.interface}, {dtype_name} weights, {size_mb:.1f} MiB); "
-        f"graphs: {', '.join(result.metadata['graphs'])}; "
-        f"outputs: {', '.join(result.metadata['output_names'])}"
+        f"wrote {result.path} ({what}, {size_mb:.1f} MiB); "
+        + (f"graphs: {', '.join(graphs)}; " if graphs else "")
+        + f"outputs: {', '.join(result.metadata['output_names'])}"
     )
     return 0
 

@@ -22,6 +22,7 @@ from densepose_ext.config import is_cse, load_densepose_config
 from densepose_ext.data.meshes import (
     MESH_DIR_ENV,
     LocalMeshError,
+    add_mesh_option,
     parse_mesh_options,
     register_local_meshes,
     require_meshes,
@@ -39,14 +40,7 @@ def load_config(args):
 def build_argument_parser():
     """detectron2's training options plus `--mesh NAME=PATH` (repeatable)."""
     parser = default_argument_parser()
-    parser.add_argument(
-        "--mesh",
-        action="append",
-        default=[],
-        metavar="NAME=PATH",
-        help="local mesh file (or directory holding NAME.pkl) for CSE mesh NAME; repeatable. "
-        f"${MESH_DIR_ENV} gives a directory of mesh files",
-    )
+    add_mesh_option(parser)
     return parser
 
 

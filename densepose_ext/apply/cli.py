@@ -6,7 +6,6 @@ fast-path options --no-optimize, --fp16, --no-overlap, --backend, --exported-mod
 """
 
 import argparse
-import contextlib
 import json
 import logging
 import os
@@ -18,7 +17,14 @@ from detectron2.config import CfgNode
 
 from ..config import ConfigError, is_cse, load_densepose_config
 from ..converters.prediction import CseContext
-from ..data.meshes import MESH_DIR_ENV, parse_mesh_options, register_local_meshes, require_meshes
+from ..data.meshes import (
+    MESH_DIR_ENV,
+    add_mesh_option,
+    parse_mesh_options,
+    register_local_meshes,
+    require_meshes,
+)
+from ..utils.cli_logging import logging_to_stderr
 from ..utils.files import ExternalFileError, resolve_file
 from ..utils.third_party_noise import silence_third_party_noise
 from ..vis.base import BACKGROUNDS, VisStyle
@@ -81,14 +87,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         default=0,
         help="-v: info, -vv: debug (default: warnings only)",
     )
-    parser.add_argument(
-        "--mesh",
-        action="append",
-        default=[],
-        metavar="NAME=PATH",
-        help="local mesh file (or directory holding NAME.pkl) for CSE mesh NAME; repeatable. "
-        "$DENSEPOSE_MESH_DIR gives a directory of mesh files",
-    )
+    add_mesh_option(parser)
     # consumes the rest of the command line, as in the original: must come last
     parser.add_argument(
         "--opts",
@@ -398,44 +397,6 @@ def execute(args: argparse.Namespace) -> RunStats:
     )
 
 
-class _StderrHandler(logging.StreamHandler):
-    """Writes to the current `sys.stderr` (which may be replaced after setup, e.g. by pytest)."""
-
-    @property
-    def stream(self):
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value):
-        pass
-
-
-@contextlib.contextmanager
-def _logging_for_run(verbosity: int):
-    """Routes our, detectron2's and fvcore's logs to stderr at the requested level during a run,
-    then restores the loggers (so calling `main` from Python leaves logging as it was)."""
-    level = (
-        logging.WARNING if verbosity <= 0 else (logging.INFO if verbosity == 1 else logging.DEBUG)
-    )
-    handler = _StderrHandler()
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    saved = {}
-    for name in ("apply_net", "densepose_ext", "detectron2", "fvcore"):
-        named = logging.getLogger(name)
-        saved[name] = (named.handlers[:], named.level, named.propagate)
-        named.handlers[:] = [handler]
-        named.setLevel(level)
-        named.propagate = False
-    try:
-        yield
-    finally:
-        for name, (handlers, old_level, propagate) in saved.items():
-            named = logging.getLogger(name)
-            named.handlers[:] = handlers
-            named.setLevel(old_level)
-            named.propagate = propagate
-
-
 def _one_line(error: BaseException) -> str:
     text = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
     return " ".join(str(text).split())
@@ -450,7 +411,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.print_help()
         return 0
     try:
-        with _logging_for_run(args.verbosity):
+        with logging_to_stderr(
+            args.verbosity, names=("apply_net", "densepose_ext", "detectron2", "fvcore")
+        ):
             stats = execute(args)
     except (InputError, ExternalFileError, UsageError, ValueError, KeyError, OSError) as e:
         print(f"apply_net.py {args.command}: error: {_one_line(e)}", file=sys.stderr)

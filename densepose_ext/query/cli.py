@@ -10,7 +10,6 @@ An entry whose image cannot be read or written is reported and skipped; the othe
 """
 
 import argparse
-import contextlib
 import difflib
 import logging
 import os
@@ -19,6 +18,7 @@ from typing import Any, Dict, List, Optional
 
 import cv2
 
+from ..utils.cli_logging import logging_to_stderr
 from ..utils.files import ExternalFileError
 from ..vis.base import BACKGROUNDS, VisStyle, make_background
 from .entry_format import format_entry
@@ -167,27 +167,6 @@ def run_show(args: argparse.Namespace, selector: EntrySelector) -> int:
     return 0 if written or not failed else 1
 
 
-@contextlib.contextmanager
-def _logging_to_stderr(verbosity: int):
-    """Our warnings on stderr for the duration of the command; previous handlers restored."""
-    level = logging.WARNING if verbosity <= 0 else logging.INFO
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    saved = {}
-    for name in ("densepose_ext", "detectron2"):
-        named = logging.getLogger(name)
-        saved[name] = (named.handlers[:], named.level, named.propagate)
-        named.handlers[:] = [handler]
-        named.setLevel(level)
-        named.propagate = False
-    try:
-        yield
-    finally:
-        for name, (handlers, old_level, propagate) in saved.items():
-            named = logging.getLogger(name)
-            named.handlers[:], named.level, named.propagate = handlers, old_level, propagate
-
-
 def main(argv: Optional[List[str]] = None) -> int:
     """Exit status 0 on success, 1 on a bad argument, dataset or when no image could be drawn."""
     parser = build_parser()
@@ -197,7 +176,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     try:
         selector = parse_selector(args.selector)
-        with _logging_to_stderr(args.verbosity):
+        with logging_to_stderr(args.verbosity):
             if args.command == "print":
                 return run_print(args, selector)
             return run_show(args, selector)

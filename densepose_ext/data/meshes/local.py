@@ -24,6 +24,7 @@ __all__ = [
     "MESH_DIR_ENV",
     "MESH_OPTION_HINT",
     "LocalMeshError",
+    "add_mesh_option",
     "parse_mesh_options",
     "register_local_meshes",
     "register_meshes_from_environment",
@@ -42,6 +43,18 @@ _EXTRAS = ("geodists", "symmetry", "texcoords")
 
 class LocalMeshError(ValueError):
     """A `--mesh` option or mesh directory that does not name usable mesh files."""
+
+
+def add_mesh_option(parser) -> None:
+    """`--mesh NAME=PATH` (repeatable) on an argparse parser; read it with `parse_mesh_options`."""
+    parser.add_argument(
+        "--mesh",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="local mesh file (or directory holding NAME.pkl) for CSE mesh NAME; repeatable. "
+        f"${MESH_DIR_ENV} gives a directory of mesh files",
+    )
 
 
 def parse_mesh_options(options: Optional[Sequence[str]]) -> Dict[str, str]:

@@ -216,8 +216,8 @@ def _cell(values: List[float]) -> str:
     if not values:
         return "-"
     if len(values) == 1:
-        return f"{values[0]:.1f}"
-    return f"{np.mean(values):.1f} ± {np.std(values, ddof=1):.1f}"
+        return f"{values[0]:.2f}"
+    return f"{np.mean(values):.2f} ± {np.std(values, ddof=1):.2f}"
 
 
 def table(results: List[Dict[str, object]], bench: Optional[Dict[str, float]] = None) -> str:
@@ -235,6 +235,48 @@ def table(results: List[Dict[str, object]], bench: Optional[Dict[str, float]] = 
             cells.append(_cell([float(r[name]) for r in runs if name in r]))
         cells.append(f"{np.mean([float(r['seconds_per_iter']) for r in runs]):.2f}")
         cells.append(f"{bench[row]:.2f}" if row in bench else "-")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+LOSSES = ("loss_densepose_I", "loss_densepose_S", "loss_densepose_U", "loss_cls")
+
+
+def final_losses(run_dir: str) -> Dict[str, float]:
+    """Training losses at the last iteration (detectron2's median over the last 20 iterations)."""
+    path = os.path.join(run_dir, "metrics.json")
+    if not os.path.isfile(path):
+        return {}
+    with open(path) as f:
+        records = [json.loads(line) for line in f if line.strip()]
+    training = [r for r in records if "loss_cls" in r]
+    return (
+        {k: float(v) for k, v in training[-1].items() if k.startswith("loss_")} if training else {}
+    )
+
+
+def loss_table(out: str, results: List[Dict[str, object]]) -> str:
+    """Markdown table of the final DensePose / box training losses (final stage for the cascade;
+    its stage-1 DensePose losses in the `stage 1` columns), mean ± std over seeds."""
+    header = (
+        ["model"] + [f"{n[5:]}" for n in LOSSES] + ["densepose_I stage 1", "densepose_S stage 1"]
+    )
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in ROWS:
+        runs = [
+            final_losses(os.path.join(out, f"{row}_seed{r['seed']}"))
+            for r in results
+            if r["row"] == row
+        ]
+        if not runs:
+            continue
+        names = list(LOSSES) + ["loss_densepose_I_stage1", "loss_densepose_S_stage1"]
+        cells = [ROW_TITLES[row]]
+        for name in names:
+            values = [r[name] for r in runs if name in r]
+            cells.append(
+                f"{np.mean(values):.3f} ± {np.std(values, ddof=1):.3f}" if len(values) > 1 else "-"
+            )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -264,7 +306,10 @@ def main(argv=None):
     )
     args = p.parse_args(argv)
     if args.table:
-        print(table(load_results(args.out), load_benchmark(args.out)))
+        results = load_results(args.out)
+        print(table(results, load_benchmark(args.out)))
+        print()
+        print(loss_table(args.out, results))
         return
     torch.set_num_threads(1)
     setup_logger(name="densepose_ext")

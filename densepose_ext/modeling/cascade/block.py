@@ -21,6 +21,7 @@ __all__ = ["resample", "CrossCascadeBlock"]
 
 def resample(x: torch.Tensor, size: int) -> torch.Tensor:
     """[N, C, H, W] -> [N, C, size, size]: area averaging when shrinking, bilinear when growing."""
+    size = int(size)  # a traced shape (export) is a 0-d tensor; ROI map sizes are constants
     if x.shape[-2:] == (size, size):
         return x
     if x.shape[-1] > size and x.shape[-2] > size:

@@ -282,7 +282,7 @@ def main():
     peak = peak_rate(args.threads)
     print(
         f"float32 GEMM rate: best measured {rate / 1e9:.1f} GFLOP/s, theoretical peak "
-        f"{peak / 1e9:.1f} GFLOP/s (AVX2 FMA; the compute limits below use the measured rate)"
+        f"{peak / 1e9:.1f} GFLOP/s at the nominal clock (AVX2 FMA; turbo can exceed it)"
     )
     rows = []
     for config in configs:

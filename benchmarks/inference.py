@@ -351,7 +351,8 @@ def print_row(row: dict) -> None:
     print(
         f"  compute: {row['gflop']:.0f} GFLOP (direct convolution) -> limit {row['limit_s']:.2f} s "
         f"at the measured GEMM rate ({row['limit_peak_s']:.2f} s at the nominal peak); plain "
-        f"{row['given_plain_s'] / row['limit_s']:.2f}x, fast {row['given_fast_s'] / row['limit_s']:.2f}x"
+        f"{row['given_plain_s'] / row['limit_s']:.2f}x, fast "
+        f"{row['given_fast_s'] / row['limit_s']:.2f}x"
         " the measured-rate limit (Winograd computes fewer multiplications than the direct count)"
     )
     if "dump_ratio" in row:

@@ -1,5 +1,4 @@
-"""`apply_net --backend torchscript|onnxruntime`:
-the model as a file made by `densepose_ext.export`.
+"""`apply_net --backend torchscript|onnxruntime`: the model as a `densepose_ext.export` file.
 
 Without `--exported-model` the file is exported on the fly from the config and checkpoint and
 cached (`$DENSEPOSE_EXT_CACHE`, default `~/.cache/densepose_ext/exported/`), keyed by the config,

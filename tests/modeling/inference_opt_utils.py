@@ -46,9 +46,9 @@ def small_model_config(config: str, small: bool = True):
 
 
 def randomize(model: torch.nn.Module, seed: int = 0) -> None:
-    """Random batch-norm statistics (so folding matters), random predictor biases,
-    U/V layers scaled to outputs of order 1
-    (random weights otherwise give U/V in the hundreds) and random CSE embedders."""
+    """Random batch-norm statistics (so folding matters), random predictor biases, U/V layers
+    scaled to outputs of order 1 (random weights otherwise give U/V in the hundreds) and random
+    CSE embedders."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for module in model.modules():

@@ -86,8 +86,8 @@ def fold_batch_norms(model: nn.Module) -> int:
     """Folds every conv -> batch norm pair of `model` in place; returns the number folded.
 
     Handles detectron2 `Conv2d(norm=FrozenBatchNorm2d | BatchNorm2d)` (ResNet, FPN with BN),
-    `nn.Sequential(conv or transposed conv, bn, ...)` and `convK` / `bnK` attribute pairs (HRNet
-    blocks and stem).
+    `nn.Sequential(conv or transposed conv, bn, ...)` and `convK` / `bnK` attribute pairs
+    (HRNet blocks and stem).
     GroupNorm depends on the input and is left alone.
     """
     folded = 0

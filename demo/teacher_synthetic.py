@@ -229,7 +229,8 @@ def rcnn_cfg(args, out_dir: str, train_name: str, seed: int):
         ["INPUT.MIN_SIZE_TRAIN", f"({size},)", "INPUT.MIN_SIZE_TEST", size,
          "SOLVER.MAX_ITER", str(args.rcnn_iters),
          "SOLVER.STEPS", f"({int(args.rcnn_iters * 0.8)},)",
-         "SEED", str(seed)]
+         "SEED", str(seed),
+         "MODEL.ROI_DENSEPOSE_HEAD.INPAINTED_POINT_WEIGHT", str(args.inpainted_weight)]
     )  # fmt: skip
     cfg.OUTPUT_DIR = out_dir
     cfg.DATASETS.TRAIN = (train_name,)
@@ -271,7 +272,8 @@ def gt_box_scores(model, val_people) -> Dict[str, float]:
 
 
 def run_rcnn(args, condition: str, train_name: str, seed: int, val_people) -> dict:
-    out_dir = os.path.join(args.out, "rcnn", f"{condition}_seed{seed}")
+    suffix = "" if args.inpainted_weight == 1.0 else f"_w{args.inpainted_weight:g}"
+    out_dir = os.path.join(args.out, "rcnn", f"{condition}{suffix}_seed{seed}")
     result_file = os.path.join(out_dir, "result.json")
     if os.path.isfile(result_file):
         with open(result_file) as f:
@@ -334,6 +336,8 @@ def main(argv=None):
                    help="also train and evaluate a teacher without point input")  # fmt: skip
     p.add_argument("--grid-step", type=float, default=8.0)
     p.add_argument("--rcnn-iters", type=int, default=600)
+    p.add_argument("--inpainted-weight", type=float, default=1.0,
+                   help="MODEL.ROI_DENSEPOSE_HEAD.INPAINTED_POINT_WEIGHT of the R-CNN runs")  # fmt: skip
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--conditions", default="abc")
     p.add_argument("--teacher-only", action="store_true")
@@ -348,7 +352,8 @@ def main(argv=None):
         os.path.join(args.out, "data"), args.num_train + args.num_val, args.size, seed=0,
         num_val=args.num_val,
     )  # fmt: skip
-    report_file = os.path.join(args.out, "report.json")
+    tag = "" if args.inpainted_weight == 1.0 else f"_w{args.inpainted_weight:g}"
+    report_file = os.path.join(args.out, f"report{tag}.json")
     report = json.load(open(report_file)) if os.path.isfile(report_file) else {}
     report["args"] = vars(args)
     val_people = dense_people(data.val_json, 0, args.size)

@@ -103,7 +103,7 @@ def dense_people(json_file: str, seed: int, size: int) -> List[Tuple[dict, dict]
                 v=rendered.v[rows, cols],
                 file_name=os.path.join(
                     os.path.dirname(os.path.dirname(json_file)), "images", image["file_name"]
-                ),  # fmt: skip
+                ),
                 maps=maps,
                 person=int(k),
             )
@@ -152,8 +152,9 @@ def teacher_scores(model, people) -> Dict[str, Dict[str, float]]:
         teacher.add(i, u, v, gt["part"], gt["u"], gt["v"])
         px, py = np.asarray(ann["dp_x"]), np.asarray(ann["dp_y"])
         x0, y0, w, h = ann["bbox"]
-        d2 = ((gt["cols"][:, None] + 0.5 - (x0 + px * w / 256)[None]) ** 2
-              + (gt["rows"][:, None] + 0.5 - (y0 + py * h / 256)[None]) ** 2)  # fmt: skip
+        d2 = (gt["cols"][:, None] + 0.5 - (x0 + px * w / 256)[None]) ** 2 + (
+            gt["rows"][:, None] + 0.5 - (y0 + py * h / 256)[None]
+        ) ** 2
         j = d2.argmin(axis=1)
         nearest.add(
             np.rint(np.asarray(ann["dp_I"]))[j].astype(np.int64),
@@ -172,8 +173,9 @@ def get_teacher(args, data, point_input: bool):
     path = os.path.join(out, "teacher.pth")
     if os.path.isfile(path):
         return load_teacher(path), None
-    config = TeacherConfig(crop_size=args.crop_size, width=args.teacher_width,
-                           point_input=point_input)  # fmt: skip
+    config = TeacherConfig(
+        crop_size=args.crop_size, width=args.teacher_width, point_input=point_input
+    )
     records = load_densepose_coco_json(data.train_json, data.image_root)
     crops = crops_of_records(records, config.crop_size)
     settings = TrainSettings(iterations=args.teacher_iters, batch_size=args.teacher_batch)
@@ -226,12 +228,21 @@ def rcnn_cfg(args, out_dir: str, train_name: str, seed: int):
     cfg.merge_from_file(CONFIG)
     size = str(args.size)
     cfg.merge_from_list(
-        ["INPUT.MIN_SIZE_TRAIN", f"({size},)", "INPUT.MIN_SIZE_TEST", size,
-         "SOLVER.MAX_ITER", str(args.rcnn_iters),
-         "SOLVER.STEPS", f"({int(args.rcnn_iters * 0.8)},)",
-         "SEED", str(seed),
-         "MODEL.ROI_DENSEPOSE_HEAD.INPAINTED_POINT_WEIGHT", str(args.inpainted_weight)]
-    )  # fmt: skip
+        [
+            "INPUT.MIN_SIZE_TRAIN",
+            f"({size},)",
+            "INPUT.MIN_SIZE_TEST",
+            size,
+            "SOLVER.MAX_ITER",
+            str(args.rcnn_iters),
+            "SOLVER.STEPS",
+            f"({int(args.rcnn_iters * 0.8)},)",
+            "SEED",
+            str(seed),
+            "MODEL.ROI_DENSEPOSE_HEAD.INPAINTED_POINT_WEIGHT",
+            str(args.inpainted_weight),
+        ]
+    )
     cfg.OUTPUT_DIR = out_dir
     cfg.DATASETS.TRAIN = (train_name,)
     cfg.DATASETS.TEST = ()
@@ -251,14 +262,28 @@ def gt_box_scores(model, val_people) -> Dict[str, float]:
     for file_name, people in by_file.items():
         image = cv2.imread(file_name, cv2.IMREAD_COLOR)
         height, width = image.shape[:2]
-        boxes = torch.tensor([[a["bbox"][0], a["bbox"][1], a["bbox"][0] + a["bbox"][2],
-                               a["bbox"][1] + a["bbox"][3]] for a, _ in people],
-                             dtype=torch.float32)  # fmt: skip
+        boxes = torch.tensor(
+            [
+                [
+                    a["bbox"][0],
+                    a["bbox"][1],
+                    a["bbox"][0] + a["bbox"][2],
+                    a["bbox"][1] + a["bbox"][3],
+                ]
+                for a, _ in people
+            ],
+            dtype=torch.float32,
+        )
         instances = Instances((height, width))
         instances.pred_boxes = Boxes(boxes)
         instances.pred_classes = torch.zeros(len(people), dtype=torch.int64)
-        inputs = [{"image": torch.as_tensor(image.transpose(2, 0, 1).copy()), "height": height,
-                   "width": width}]  # fmt: skip
+        inputs = [
+            {
+                "image": torch.as_tensor(image.transpose(2, 0, 1).copy()),
+                "height": height,
+                "width": width,
+            }
+        ]
         out = model.inference(inputs, detected_instances=[instances], do_postprocess=False)[0]
         results = chart_outputs_to_results(out.pred_densepose, out.pred_boxes, False)
         for (_ann, gt), result, box in zip(people, results, out.pred_boxes.tensor):
@@ -332,12 +357,19 @@ def main(argv=None):
     p.add_argument("--teacher-width", type=int, default=16)
     p.add_argument("--teacher-iters", type=int, default=1500)
     p.add_argument("--teacher-batch", type=int, default=16)
-    p.add_argument("--image-only-teacher", action="store_true",
-                   help="also train and evaluate a teacher without point input")  # fmt: skip
+    p.add_argument(
+        "--image-only-teacher",
+        action="store_true",
+        help="also train and evaluate a teacher without point input",
+    )
     p.add_argument("--grid-step", type=float, default=8.0)
     p.add_argument("--rcnn-iters", type=int, default=600)
-    p.add_argument("--inpainted-weight", type=float, default=1.0,
-                   help="MODEL.ROI_DENSEPOSE_HEAD.INPAINTED_POINT_WEIGHT of the R-CNN runs")  # fmt: skip
+    p.add_argument(
+        "--inpainted-weight",
+        type=float,
+        default=1.0,
+        help="MODEL.ROI_DENSEPOSE_HEAD.INPAINTED_POINT_WEIGHT of the R-CNN runs",
+    )
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--conditions", default="abc")
     p.add_argument("--teacher-only", action="store_true")
@@ -349,9 +381,12 @@ def main(argv=None):
     logging.getLogger("d2.engine.train_loop").setLevel(logging.WARNING)
     os.makedirs(args.out, exist_ok=True)
     data = generate_synthetic_dataset(
-        os.path.join(args.out, "data"), args.num_train + args.num_val, args.size, seed=0,
+        os.path.join(args.out, "data"),
+        args.num_train + args.num_val,
+        args.size,
+        seed=0,
         num_val=args.num_val,
-    )  # fmt: skip
+    )
     tag = "" if args.inpainted_weight == 1.0 else f"_w{args.inpainted_weight:g}"
     report_file = os.path.join(args.out, f"report{tag}.json")
     report = json.load(open(report_file)) if os.path.isfile(report_file) else {}
@@ -373,10 +408,14 @@ def main(argv=None):
     files["b"] = os.path.join(args.out, "train_inpainted.json")
     files["c"] = os.path.join(args.out, "train_exact_dense.json")
     if not os.path.isfile(files["b"]):
-        stats = inpaint_coco_json(data.train_json, data.image_root, teacher, files["b"],
-                                  grid_step=args.grid_step)  # fmt: skip
-        report["inpainting"] = {"people": stats.people, "annotated_points": stats.original_points,
-                                "inpainted_points": stats.new_points}  # fmt: skip
+        stats = inpaint_coco_json(
+            data.train_json, data.image_root, teacher, files["b"], grid_step=args.grid_step
+        )
+        report["inpainting"] = {
+            "people": stats.people,
+            "annotated_points": stats.original_points,
+            "inpainted_points": stats.new_points,
+        }
     if not os.path.isfile(files["c"]):
         train_people = dense_people(files["b"], 0, args.size)
         report["exact_dense"] = exact_dense_file(files["b"], files["c"], train_people)

@@ -26,8 +26,21 @@ def test_preset_picture_equals_dump_labels_drawn(checkpoint, tmp_path):
     image_path = tmp_path / "person.png"
     cv2.imwrite(str(image_path), draw_test_image(100, 140, seed=3))
     out = tmp_path / "hint.png"
-    assert run("show", TINY_CONFIG, checkpoint, image_path, "--preset", "magicanimate",
-               "--min_score", "0.5", "--output", out) == 0  # fmt: skip
+    assert (
+        run(
+            "show",
+            TINY_CONFIG,
+            checkpoint,
+            image_path,
+            "--preset",
+            "magicanimate",
+            "--min_score",
+            "0.5",
+            "--output",
+            out,
+        )
+        == 0
+    )
     hint = cv2.imread(str(tmp_path / "hint.0001.png"))
     assert hint.shape == (100, 140, 3)
 
@@ -55,8 +68,19 @@ def test_preset_video_in_video_out(checkpoint, tmp_path):
     for seed in range(3):
         writer.write(draw_test_image(96, 128, seed))
     writer.release()
-    assert run("show", TINY_CONFIG, checkpoint, video, "--preset", "civitai",
-               "--output", tmp_path / "hint.png") == 0  # fmt: skip
+    assert (
+        run(
+            "show",
+            TINY_CONFIG,
+            checkpoint,
+            video,
+            "--preset",
+            "civitai",
+            "--output",
+            tmp_path / "hint.png",
+        )
+        == 0
+    )
     capture = cv2.VideoCapture(str(tmp_path / "hint.0001.mp4"))
     frames = []
     while True:

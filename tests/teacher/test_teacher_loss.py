@@ -79,8 +79,9 @@ def test_nearest_point_planes_and_the_prior_make_an_untrained_teacher_copy_neigh
     from densepose_ext.teacher.inputs import nearest_point_planes
 
     x, y = np.array([32.0, 224.0]), np.array([128.0, 128.0])
-    planes = nearest_point_planes(x, y, np.array([3, 9]), np.array([0.1, 0.7]),
-                                  np.array([0.2, 0.9]), S)  # fmt: skip
+    planes = nearest_point_planes(
+        x, y, np.array([3, 9]), np.array([0.1, 0.7]), np.array([0.2, 0.9]), S
+    )
     assert planes[3, :, :2].all() and planes[9, :, 2:].all()  # left half part 3, right half 9
     assert planes[25, 0, 0] == np.float32(0.1) and planes[26, 0, 3] == np.float32(0.9)
     assert planes[0, 1, 0] == pytest.approx(np.hypot(0, 128 - 96) / 256)  # pixel (1, 0) centre
@@ -88,8 +89,9 @@ def test_nearest_point_planes_and_the_prior_make_an_untrained_teacher_copy_neigh
     torch.nn.init.zeros_(model.head.weight)
     torch.nn.init.zeros_(model.head.bias)
     inputs = torch.zeros(1, 31, 8, 8)
-    inputs[0, 4:] = torch.from_numpy(nearest_point_planes(x, y, np.array([3, 9]),
-                                     np.array([0.1, 0.7]), np.array([0.2, 0.9]), 8))  # fmt: skip
+    inputs[0, 4:] = torch.from_numpy(
+        nearest_point_planes(x, y, np.array([3, 9]), np.array([0.1, 0.7]), np.array([0.2, 0.9]), 8)
+    )
     with torch.no_grad():
         out = model(inputs)
     assert (out.fine_segm[0].argmax(dim=0)[:, :4] == 3).all()

@@ -74,11 +74,35 @@ def test_cli_trains_and_inpaints(tmp_path):
     files = write_teacher_dataset(str(tmp_path), num_images=1)
     source = ["--json", files["json_file"], "--image-root", files["image_root"]]
     out = str(tmp_path / "t")
-    teacher_main(["train", *source, "--output", out, "--iterations", "2", "--crop-size", "16",
-                  "--width", "4", "--no-progress"])  # fmt: skip
+    teacher_main(
+        [
+            "train",
+            *source,
+            "--output",
+            out,
+            "--iterations",
+            "2",
+            "--crop-size",
+            "16",
+            "--width",
+            "4",
+            "--no-progress",
+        ]
+    )
     target = str(tmp_path / "inpainted.json")
-    teacher_main(["inpaint", *source, "--weights", f"{out}/teacher.pth", "--output", target,
-                  "--points-per-person", "50", "--no-progress"])  # fmt: skip
+    teacher_main(
+        [
+            "inpaint",
+            *source,
+            "--weights",
+            f"{out}/teacher.pth",
+            "--output",
+            target,
+            "--points-per-person",
+            "50",
+            "--no-progress",
+        ]
+    )
     anns = [a for a in json.load(open(target))["annotations"] if "dp_x" in a]
     assert [sum(a["dp_inpainted"]) for a in anns] == [50, 50]
 

@@ -1,7 +1,10 @@
 #!/usr/bin/env python
 """Makes the pictures of docs/texture.md with the texture command line on synthetic people.
 
-    python scripts/make_texture_pictures.py [--out docs/images] [--work /tmp/texture_pictures]
+    python scripts/make_texture_pictures.py [--out docs/images] [--work DIR]
+
+`--work` (intermediate photos and IUV files) defaults to `output/texture_pictures` in the
+repository (ignored by git).
 
 No model: the DensePose results are the synthetic generator's exact I, U, V, written as
 `apply_net dump --format iuv_png` files. Person A is rendered from four directions (photos
@@ -68,7 +71,11 @@ def run(argv) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=os.path.join(REPO, "docs", "images"))
-    parser.add_argument("--work", default="/tmp/texture_pictures")
+    parser.add_argument(
+        "--work",
+        default=os.path.join(REPO, "output", "texture_pictures"),
+        help="directory for the intermediate photos and IUV files",
+    )
     args = parser.parse_args()
     photos, iuv = os.path.join(args.work, "photos"), os.path.join(args.work, "iuv")
     for d in (photos, iuv, args.out):

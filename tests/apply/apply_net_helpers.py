@@ -63,6 +63,23 @@ def draw_test_image(height: int, width: int, seed: int) -> np.ndarray:
     return image
 
 
+def write_test_images(folder: Path, sizes: dict) -> Path:
+    """`draw_test_image`s named and sized by `sizes` ({file name: (height, width)}) in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for seed, (name, (h, w)) in enumerate(sizes.items()):
+        cv2.imwrite(str(folder / name), draw_test_image(h, w, seed))
+    return folder
+
+
+def write_test_video(path: Path, num_frames: int, fps: float) -> Path:
+    """An MJPG video of `num_frames` 96 x 128 `draw_test_image`s (seeds 0, 1, ...)."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (128, 96))
+    for seed in range(num_frames):
+        writer.write(draw_test_image(96, 128, seed))
+    writer.release()
+    return path
+
+
 def register_quad_mesh(folder: Path) -> str:
     """Registers a 4-vertex mesh with texture coordinates (files written to `folder`)."""
     from densepose_ext.data.meshes import MeshInfo, register_mesh

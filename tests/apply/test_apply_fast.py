@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 import pytest
 import torch
-from apply_net_helpers import TINY_CONFIG, draw_test_image, make_tiny_checkpoint
+from apply_net_helpers import TINY_CONFIG, draw_test_image, make_tiny_checkpoint, write_test_images
 
 from densepose_ext.apply import main
 from densepose_ext.modeling.inference_opt import chart_agreement, max_box_difference
@@ -22,11 +22,7 @@ def checkpoint(tmp_path_factory) -> str:
 
 @pytest.fixture
 def image_dir(tmp_path) -> Path:
-    folder = tmp_path / "images"
-    folder.mkdir()
-    for seed, (name, (h, w)) in enumerate(IMAGES.items()):
-        cv2.imwrite(str(folder / name), draw_test_image(h, w, seed))
-    return folder
+    return write_test_images(tmp_path / "images", IMAGES)
 
 
 def dump(checkpoint, inputs, output, *extra) -> list:

@@ -13,9 +13,10 @@ from apply_net_helpers import (
     QUAD_MESH,
     TINY_CONFIG,
     TINY_CSE_CONFIG,
-    draw_test_image,
     make_tiny_checkpoint,
     register_quad_mesh,
+    write_test_images,
+    write_test_video,
 )
 from PIL import Image
 
@@ -43,11 +44,7 @@ def atlas(tmp_path_factory) -> str:
 
 @pytest.fixture
 def image_dir(tmp_path) -> Path:
-    folder = tmp_path / "images"
-    folder.mkdir()
-    for seed, (name, (h, w)) in enumerate(IMAGES.items()):
-        cv2.imwrite(str(folder / name), draw_test_image(h, w, seed))
-    return folder
+    return write_test_images(tmp_path / "images", IMAGES)
 
 
 def run(command, *args) -> int:
@@ -187,11 +184,7 @@ def test_iuv_png_matches_in_memory_prediction(image_dir, checkpoint, tmp_path):
 
 
 def test_video_in_video_out(checkpoint, tmp_path):
-    video = tmp_path / "clip.avi"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 7.0, (128, 96))
-    for seed in range(4):
-        writer.write(draw_test_image(96, 128, seed))
-    writer.release()
+    video = write_test_video(tmp_path / "clip.avi", num_frames=4, fps=7.0)
     assert (
         run(
             "show",

@@ -4,7 +4,13 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from apply_net_helpers import TINY_CONFIG, TINY_CSE_CONFIG, draw_test_image, make_tiny_checkpoint
+from apply_net_helpers import (
+    TINY_CONFIG,
+    TINY_CSE_CONFIG,
+    draw_test_image,
+    make_tiny_checkpoint,
+    write_test_video,
+)
 
 from densepose_ext.apply import main
 from densepose_ext.converters.prediction import ImagePrediction
@@ -63,11 +69,7 @@ def test_preset_picture_equals_dump_labels_drawn(checkpoint, tmp_path):
 
 
 def test_preset_video_in_video_out(checkpoint, tmp_path):
-    video = tmp_path / "clip.avi"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 5.0, (128, 96))
-    for seed in range(3):
-        writer.write(draw_test_image(96, 128, seed))
-    writer.release()
+    video = write_test_video(tmp_path / "clip.avi", num_frames=3, fps=5.0)
     assert (
         run(
             "show",

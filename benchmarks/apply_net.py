@@ -22,13 +22,15 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from random_checkpoints import save_detecting_checkpoint  # noqa: E402
 
 from densepose_ext.apply.cli import build_parser, execute  # noqa: E402
 
 
 def make_random_checkpoint(config: str, path: str, seed: int = 0) -> str:
     """Random weights; box classifier biased to foreground so that detections exist."""
-    from detectron2.checkpoint import DetectionCheckpointer
     from detectron2.modeling import build_model
 
     from densepose_ext.config import get_densepose_cfg
@@ -37,18 +39,7 @@ def make_random_checkpoint(config: str, path: str, seed: int = 0) -> str:
     cfg.merge_from_file(config)
     cfg.MODEL.DEVICE = "cpu"
     torch.manual_seed(seed)
-    model = build_model(cfg)
-    with torch.no_grad():
-        cls_score = model.roi_heads.box_predictor.cls_score
-        cls_score.weight.mul_(0.01)
-        cls_score.bias.zero_()
-        cls_score.bias[:-1] = 4.0  # foreground classes before the background logit
-        dp = model.roi_heads.densepose_predictor
-        coarse = getattr(dp, "ann_index_lowres", None) or dp.coarse_segm_lowres
-        coarse.bias[1:] += 2.0
-    directory, name = os.path.split(path)
-    DetectionCheckpointer(model, save_dir=directory).save(os.path.splitext(name)[0])
-    return path
+    return save_detecting_checkpoint(build_model(cfg), path)
 
 
 def make_images(folder: str, num_images: int, size: int, seed: int) -> str:

@@ -34,6 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from detectron2.modeling import build_model  # noqa: E402
 from detectron2.structures import Boxes, Instances  # noqa: E402
+from random_checkpoints import save_detecting_checkpoint  # noqa: E402
 
 from densepose_ext import optimize_for_inference  # noqa: E402
 from densepose_ext.apply.cli import build_parser, execute  # noqa: E402
@@ -88,22 +89,10 @@ def _randomize(model) -> None:
 def make_random_checkpoint(config: str, path: str, seed: int = 0) -> str:
     """Random weights (no external file), box classifier biased to foreground so that every
     image keeps --detections boxes, coarse segmentation biased to foreground, random embedders."""
-    from detectron2.checkpoint import DetectionCheckpointer
-
     torch.manual_seed(seed)
     model = build_model(load_cfg(config))
     _randomize(model)
-    with torch.no_grad():
-        cls_score = model.roi_heads.box_predictor.cls_score
-        cls_score.weight.mul_(0.01)
-        cls_score.bias.zero_()
-        cls_score.bias[:-1] = 4.0
-        dp = model.roi_heads.densepose_predictor
-        coarse = getattr(dp, "ann_index_lowres", None) or dp.coarse_segm_lowres
-        coarse.bias[1:] += 2.0
-    directory, name = os.path.split(path)
-    DetectionCheckpointer(model, save_dir=directory).save(os.path.splitext(name)[0])
-    return path
+    return save_detecting_checkpoint(model, path)
 
 
 def offline_opts(config: str) -> List[str]:

@@ -1,6 +1,7 @@
 """Command line: generate a synthetic dataset.
 
 python -m densepose_ext.data.synthetic --out DIR --num-images N [--split-val K] [--seed S]
+python -m densepose_ext.data.synthetic --video --out DIR [--num-clips C] [--num-frames T]
 """
 
 import argparse
@@ -8,6 +9,7 @@ import os
 import time
 
 from .generate import generate_synthetic_dataset
+from .video import generate_synthetic_video
 
 
 def main(argv=None) -> None:
@@ -16,7 +18,7 @@ def main(argv=None) -> None:
         description="Generate a synthetic DensePose-COCO dataset.",
     )
     parser.add_argument("--out", required=True, help="output directory")
-    parser.add_argument("--num-images", type=int, required=True, help="total number of images")
+    parser.add_argument("--num-images", type=int, help="total number of images (still images)")
     parser.add_argument("--size", type=int, default=256, help="image side in pixels")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--split-val", type=int, default=0, help="the last K images form val.json")
@@ -31,8 +33,44 @@ def main(argv=None) -> None:
         "(default: DensePose-COCO's ~100)",
     )
     parser.add_argument("--overwrite", action="store_true", help="regenerate even if up to date")
+    video = parser.add_argument_group("video (docs/video.md)")
+    video.add_argument(
+        "--video",
+        action="store_true",
+        help="write clips of moving people with exact I/U/V, track ids and motion instead",
+    )
+    video.add_argument(
+        "--num-clips",
+        type=int,
+        default=8,
+        help="clips (kinds cycle: walk, crossing, turn, pan_zoom)",
+    )
+    video.add_argument("--num-frames", type=int, default=24, help="frames per clip")
+    video.add_argument(
+        "--jpeg-quality",
+        type=int,
+        nargs=2,
+        default=(50, 90),
+        metavar=("MIN", "MAX"),
+        help="per-frame JPEG quality, uniform in [MIN, MAX]",
+    )
     args = parser.parse_args(argv)
     start = time.perf_counter()
+    if args.video:
+        clips = generate_synthetic_video(
+            args.out,
+            num_clips=args.num_clips,
+            num_frames=args.num_frames,
+            size=args.size,
+            seed=args.seed,
+            jpeg_quality=tuple(args.jpeg_quality),
+            overwrite=args.overwrite,
+        )
+        print(f"wrote {len(clips)} clips of {args.num_frames} frames in {args.out}/clips")
+        print(f"done in {time.perf_counter() - start:.1f} s")
+        return
+    if args.num_images is None:
+        parser.error("--num-images is required (unless --video)")
     data = generate_synthetic_dataset(
         args.out,
         num_images=args.num_images,

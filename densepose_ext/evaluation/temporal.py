@@ -6,7 +6,9 @@ surface point that was at (c + 0.5, r + 0.5) + flow[r, c] in frame t - 1 where `
 
 * Temporal consistency: over GT person pixels of frame t with a valid flow, the fraction whose
   predicted label equals the previous frame's prediction carried along by the true motion (the
-  prediction at the pixel the point came from: nearest pixel, no interpolation across labels).
+  prediction at the pixel the point came from: nearest pixel, no interpolation across labels);
+  pixels that are background in both predictions are not compared (a model that finds nobody is
+  not "consistent").
 * U/V change: at those pixels, where both labels are the same part, |(u, v)_t - carried (u, v)|.
   The true surface point does not change its chart coordinates, so any change is flicker, apart
   from the pixel-grid rounding of the carry, which the ground truth itself shows (measure it by
@@ -67,10 +69,12 @@ def label_consistency(
     person: np.ndarray,
 ) -> Tuple[int, int]:
     """(agreeing pixels, compared pixels) over GT person pixels `person` [H, W] bool with valid
-    motion: agreeing = label equals the carried previous label (background included)."""
+    motion where the current or the carried label is a part: agreeing = the two are equal (so a
+    person lost in one of the two frames disagrees; missed in both, it is not compared)."""
     index, (carried,) = carry_back([prev_labels], flow, valid & person)
     current = labels.reshape(-1)[index]
-    return int(np.count_nonzero(current == carried)), int(index.shape[0])
+    compared = (current > 0) | (carried > 0)
+    return int(np.count_nonzero((current == carried) & compared)), int(compared.sum())
 
 
 def uv_changes(

@@ -194,3 +194,38 @@ def test_generation_is_reused_and_validated(video_dir, tmp_path):
         generate_synthetic_video(str(tmp_path), num_clips=1, num_frames=1)
     with pytest.raises(ValueError, match="gt"):
         load_clip_ground_truth(clip_dir, 99)
+
+
+def test_photo_clip_flow_is_the_camera_motion(tmp_path):
+    """An image with an IUV map, animated by pan and zoom: the flow maps each pixel to where the
+    same photo point was, and the warped labels follow it up to the nearest-pixel grid."""
+    from densepose_ext.data.synthetic.photo_clip import photo_camera, write_photo_clip
+
+    h, w = 60, 80
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 255, (h, w, 3), dtype=np.uint8)
+    iuv = np.zeros((h, w, 3), np.uint8)
+    iuv[10:50, 20:40, 0] = 2
+    iuv[10:50, 40:60, 0] = 5
+    iuv[..., 1] = np.arange(w, dtype=np.uint8)[None] * 3
+    inds = (iuv[..., 0] > 0).astype(np.uint8) * 3
+    paths = [str(tmp_path / n) for n in ("im.png", "iuv.png", "inds.png")]
+    for path, data in zip(paths, (image, iuv, inds)):
+        cv2.imwrite(path, data)
+    clip_dir = write_photo_clip(*paths, str(tmp_path / "clip"), num_frames=3, short_side=60)
+    (m1, size), (m2, _) = photo_camera((h, w), 60, 1, 3), photo_camera((h, w), 60, 2, 3)
+    gt1, gt2 = load_clip_ground_truth(clip_dir, 1), load_clip_ground_truth(clip_dir, 2)
+    assert gt2.part.shape == size and set(np.unique(gt2.track)) == {0, 3}
+    rows, cols = np.nonzero(gt2.flow_valid)
+    x, y = cols + 0.5, rows + 0.5
+    photo = np.stack([(x - m2[0, 2]) / m2[0, 0], (y - m2[1, 2]) / m2[1, 1]], 1)
+    prev = photo * m1[0, 0] + m1[:, 2]
+    np.testing.assert_allclose(gt2.flow[rows, cols], prev - np.stack([x, y], 1), atol=1e-4)
+    person = gt2.flow_valid & (gt2.part > 0)
+    rows, cols = np.nonzero(person)
+    pr = np.floor(rows + 0.5 + gt2.flow[rows, cols, 1]).astype(np.int64)
+    pc = np.floor(cols + 0.5 + gt2.flow[rows, cols, 0]).astype(np.int64)
+    assert (gt1.part[pr, pc] == gt2.part[rows, cols]).mean() > 0.95
+    assert len(clip_frame_paths(clip_dir)) == 3 and not os.path.exists(clip_dir + ".tmp")
+    with pytest.raises(ValueError, match="missing.png"):
+        write_photo_clip(str(tmp_path / "missing.png"), *paths[1:], str(tmp_path / "c2"))

@@ -56,6 +56,10 @@ def test_label_consistency_follows_the_motion():
     assert label_consistency(prev, cur, _flow((1, 5)), valid, person) == (0, 3)
     flicker = np.array([[0, 1, 5, 3, 0]])
     assert label_consistency(prev, flicker, _flow((1, 5), dx=-1.0), valid, person) == (2, 3)
+    missed = np.zeros((1, 5), np.int64)
+    assert label_consistency(missed, missed, _flow((1, 5)), valid, person) == (0, 0)
+    lost = label_consistency(prev, missed, _flow((1, 5), dx=-1.0), valid, person)
+    assert lost == (0, 3)  # the person disappeared: every pixel disagrees
     no_motion = np.zeros((1, 5), bool)
     assert label_consistency(prev, cur, _flow((1, 5), dx=-1.0), no_motion, person) == (0, 0)
 

@@ -27,6 +27,7 @@ import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
 from densepose_ext.apply.cli import build_parser, execute  # noqa: E402
 from densepose_ext.data.synthetic.photo_clip import write_photo_clip  # noqa: E402
@@ -37,7 +38,7 @@ from densepose_ext.data.synthetic.video import (  # noqa: E402
     load_clip_ground_truth,
 )
 from densepose_ext.evaluation.temporal import ClipTemporalMetrics, DenseFrame  # noqa: E402
-from densepose_ext.evaluation.video_dumps import clip_predictions  # noqa: E402
+from densepose_ext.evaluation.video_dumps import clip_predictions, read_dump_records  # noqa: E402
 
 CONFIG = "demo/configs/synthetic_R_18_chart.yaml"
 MODES = {
@@ -45,6 +46,7 @@ MODES = {
     "temporal causal": ["--temporal"],
     "temporal offline": ["--temporal", "--temporal-mode", "offline"],
 }
+GROUP_NAMES = {"synthetic": "synthetic clips", "photos": "real photos animated by pan and zoom"}
 PHOTOS = (("demo_im.jpg", "demo_im"), ("demo_data_2_im.jpg", "demo_data_2"))
 COLUMNS = (
     ("consistency", "label consistency", "{:.3f}"),
@@ -148,6 +150,12 @@ def gps_ap(clip_dir: str, dump: str, surface: str) -> float:
     """GPS AP (x100) of the dump against the clip's annotations, with the project's scorer."""
     from densepose_ext.evaluation.__main__ import parse_args, score
 
+    records = read_dump_records(dump)
+    if any("frame_index" in r for r in records):
+        # a frame folder read as one video (--temporal): the scorer takes records with a
+        # frame_index for frames of a video file, so score a copy keyed by the frame files
+        dump = dump + ".frames.pkl"
+        torch.save([{k: v for k, v in r.items() if k != "frame_index"} for r in records], dump)
     argv = ["--annotations", os.path.join(clip_dir, "annotations.json"), "--results", dump]
     with contextlib.redirect_stdout(io.StringIO()):  # the scorer prints its tables
         results = score(parse_args(argv + ["--surface", surface]))
@@ -259,9 +267,72 @@ def parse_args(argv=None):
     parser.add_argument("--photos", default=None, help="folder with the DensePose demo photos")
     parser.add_argument("--min-score", type=float, default=0.5)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--timing-frames", type=int, default=4, help="R_50 timing clip (0: off)")
+    parser.add_argument("--timing-size", type=int, default=800)
+    parser.add_argument("--timing-repeats", type=int, default=1)
     parser.add_argument("--rerun", action="store_true", help="rerun dumps present in OUT/dumps")
     parser.add_argument("--write-docs", action="store_true", help="update docs/video.md")
     return parser.parse_args(argv)
+
+
+def measure(args, weights: str, clips: Dict[str, List[str]], modes: List[str]):
+    """Per group, per mode, per clip metrics; seconds per mode; dumps per clip. The modes run
+    back to back on each clip, so that load changes on the machine hit them alike."""
+    surface = os.path.join(args.out, "video", "body", "synthetic_body_2426_surface.npz")
+    results: Dict[str, Dict[str, List[Dict[str, float]]]] = {}
+    seconds = {mode: 0.0 for mode in modes}
+    dumps_of: Dict[str, Dict[str, str]] = {}
+    for group, clip_dirs in clips.items():
+        results[group] = {"ground truth (grid floor)": [clip_metrics(c, None) for c in clip_dirs]}
+        results[group].update({mode: [] for mode in modes})
+        for clip_dir in clip_dirs:
+            name = os.path.basename(clip_dir)
+            for mode in modes:
+                dump = os.path.join(args.out, "dumps", mode.replace(" ", "_"), f"{name}.pkl")
+                os.makedirs(os.path.dirname(dump), exist_ok=True)
+                seconds[mode] += run_dump(args, weights, clip_dir, mode, dump)
+                metrics = clip_metrics(clip_dir, dump)
+                if group == "synthetic":
+                    metrics["gps_ap"] = gps_ap(clip_dir, dump, surface)
+                metrics["kind"] = clip_info(clip_dir)["kind"]
+                results[group][mode].append(metrics)
+                dumps_of.setdefault(clip_dir, {})[mode] = dump
+                values = [f"{k} {v:.3f}" for k, v in metrics.items() if isinstance(v, float)]
+                _log(f"{group} {name} {mode}: " + ", ".join(values))
+    return results, seconds, dumps_of
+
+
+def r50_time_ratio(args) -> Optional[Dict[str, float]]:
+    """Dump seconds of R_50_FPN_s1x (random weights that detect; 4 detections per frame) on one
+    synthetic clip at --timing-size px, per-frame and --temporal, interleaved."""
+    if args.timing_frames <= 0:
+        return None
+    from detectron2.modeling import build_model
+    from random_checkpoints import save_detecting_checkpoint
+
+    from densepose_ext.config import get_densepose_cfg
+
+    config = "configs/densepose_rcnn_R_50_FPN_s1x.yaml"
+    weights = os.path.join(args.out, "timing", "r50_random.pth")
+    if not os.path.isfile(weights):
+        cfg = get_densepose_cfg()
+        cfg.merge_from_file(config)
+        cfg.MODEL.DEVICE = "cpu"
+        torch.manual_seed(0)
+        os.makedirs(os.path.dirname(weights), exist_ok=True)
+        save_detecting_checkpoint(build_model(cfg), weights)
+    (clip_dir,) = generate_synthetic_video(
+        os.path.join(args.out, "timing", "video"), 1, args.timing_frames, args.timing_size, seed=1
+    )
+    seconds = {"per-frame": 0.0, "temporal causal": 0.0}
+    for repeat in range(args.timing_repeats):
+        for mode in seconds:
+            dump = os.path.join(args.out, "timing", f"{mode.replace(' ', '_')}_{repeat}.pkl")
+            argv = ["dump", config, weights, os.path.join(clip_dir, "frames"), "--output", dump]
+            argv += ["--no-progress", *MODES[mode], "--opts", "TEST.DETECTIONS_PER_IMAGE", "4"]
+            seconds[mode] += execute(build_parser().parse_args(argv)).total_seconds
+    _log(f"R_50_FPN_s1x at {args.timing_size} px: {seconds}")
+    return seconds
 
 
 def main(argv=None) -> None:
@@ -274,33 +345,14 @@ def main(argv=None) -> None:
     modes = list(MODES) if temporal_flags_available() else ["per-frame"]
     if len(modes) == 1:
         _log("apply_net.py has no --temporal here: only the per-frame rows are measured")
-    surface = os.path.join(args.out, "video", "body", "synthetic_body_2426_surface.npz")
-    results: Dict[str, Dict[str, List[Dict[str, float]]]] = {}
-    seconds = {mode: 0.0 for mode in modes}
-    dumps_of: Dict[str, Dict[str, str]] = {}
-    for group, clip_dirs in clips.items():
-        results[group] = {"ground truth (grid floor)": [clip_metrics(c, None) for c in clip_dirs]}
-        for mode in modes:
-            results[group][mode] = []
-            for clip_dir in clip_dirs:
-                name = os.path.basename(clip_dir)
-                dump = os.path.join(args.out, "dumps", mode.replace(" ", "_"), f"{name}.pkl")
-                os.makedirs(os.path.dirname(dump), exist_ok=True)
-                seconds[mode] += run_dump(args, weights, clip_dir, mode, dump)
-                metrics = clip_metrics(clip_dir, dump)
-                if group == "synthetic":
-                    metrics["gps_ap"] = gps_ap(clip_dir, dump, surface)
-                metrics["kind"] = clip_info(clip_dir)["kind"]
-                results[group][mode].append(metrics)
-                dumps_of.setdefault(clip_dir, {})[mode] = dump
-                values = [f"{k} {v:.3f}" for k, v in metrics.items() if isinstance(v, float)]
-                _log(f"{group} {name} {mode}: " + ", ".join(values))
-    report = render_report(args, results, seconds, time.perf_counter() - start)
+    results, seconds, dumps_of = measure(args, weights, clips, modes)
+    r50 = r50_time_ratio(args) if len(modes) > 1 else None
+    report = render_report(args, results, seconds, r50, time.perf_counter() - start)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "table.md"), "w") as f:
         f.write(report)
     with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump({"results": results, "seconds": seconds}, f, indent=1)
+        json.dump({"results": results, "seconds": seconds, "r50_seconds": r50}, f, indent=1)
     crossing = [c for c in clips["synthetic"] if clip_info(c)["kind"] == "crossing"]
     shown = crossing[0] if crossing else clips["synthetic"][0]
     image = os.path.join(ROOT, "docs", "images", "video_flicker_strip.jpg")
@@ -310,7 +362,7 @@ def main(argv=None) -> None:
         write_docs_section(os.path.join(ROOT, "docs", "video.md"), report)
 
 
-def render_report(args, results, seconds, wall: float) -> str:
+def render_report(args, results, seconds, r50, wall: float) -> str:
     lines = ["## Flicker table", ""]
     lines.append(
         f"Produced by `python benchmarks/temporal.py --threads {args.threads} --write-docs` "
@@ -321,7 +373,7 @@ def render_report(args, results, seconds, wall: float) -> str:
     for group, rows in results.items():
         if not rows["ground truth (grid floor)"]:
             continue
-        lines += ["", f"**{group} clips** ({len(rows['ground truth (grid floor)'])})", ""]
+        lines += ["", f"**{GROUP_NAMES[group]}** ({len(rows['ground truth (grid floor)'])})", ""]
         lines.append(table(rows))
         no_cross = {
             mode: sum(m.get("id_switches", 0) for m in per_clip if m.get("kind") != "crossing")
@@ -336,8 +388,17 @@ def render_report(args, results, seconds, wall: float) -> str:
         ratios = ", ".join(
             f"{mode} {seconds[mode] / base:.2f}" for mode in seconds if mode != "per-frame"
         )
-        lines += ["", f"Dump time relative to per-frame (all clips): {ratios or '-'} "
+        lines += ["", f"Dump time relative to per-frame (all clips, this model): {ratios or '-'} "
                       f"(per-frame: {base:.1f} s)."]  # fmt: skip
+    if r50:
+        ratio = r50["temporal causal"] / r50["per-frame"]
+        lines += [
+            "",
+            f"R_50_FPN_s1x (random weights that detect, 4 per frame), one {args.timing_frames}"
+            f"-frame clip at {args.timing_size} px, {args.timing_repeats} interleaved run(s): "
+            f"`--temporal` / per-frame dump time = {ratio:.3f} "
+            f"(per-frame {r50['per-frame']:.1f} s).",
+        ]
     return "\n".join(lines) + "\n"
 
 

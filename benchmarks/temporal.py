@@ -209,6 +209,12 @@ def _labels_overlay(image: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return out
 
 
+def _id_color(track_id: int):
+    hue = (int(track_id) * 47) % 180
+    bgr = cv2.cvtColor(np.uint8([[[hue, 220, 255]]]), cv2.COLOR_HSV2BGR)[0, 0]
+    return tuple(int(c) for c in bgr)
+
+
 def picture(clip_dir: str, dumps: Dict[str, str], path: str, num: int = 5) -> None:
     """A strip of frames: one row per mode (part labels, boxes, track ids when present)."""
     info = clip_info(clip_dir)
@@ -223,10 +229,11 @@ def picture(clip_dir: str, dumps: Dict[str, str], path: str, num: int = 5) -> No
             tile = _labels_overlay(cv2.imread(frames[t]), pred.labels)
             for k, box in enumerate(boxes):
                 x0, y0, x1, y1 = (int(round(c)) for c in box)
-                cv2.rectangle(tile, (x0, y0), (x1, y1), (255, 255, 255), 1)
+                color = _id_color(ids[k]) if ids else (255, 255, 255)
+                cv2.rectangle(tile, (x0, y0), (x1, y1), color, 1)
                 if ids:
-                    cv2.putText(tile, f"id {ids[k]}", (x0 + 2, max(y0 - 3, 10)),
-                                cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1)  # fmt: skip
+                    cv2.putText(tile, f"#{ids[k]}", (x0 + 2, max(y0 - 3, 10)),
+                                cv2.FONT_HERSHEY_SIMPLEX, 0.45, color, 1)  # fmt: skip
             cv2.putText(tile, f"{mode}, frame {t}", (4, info["height"] - 6),
                         cv2.FONT_HERSHEY_SIMPLEX, 0.38, (255, 255, 255), 1)  # fmt: skip
             tiles.append(tile)
@@ -362,13 +369,47 @@ def main(argv=None) -> None:
         write_docs_section(os.path.join(ROOT, "docs", "video.md"), report)
 
 
+DEFINITIONS = """\
+Metrics (`densepose_ext/evaluation/temporal.py`), on ground-truth person pixels: *label
+consistency* = fraction of pixels whose predicted part equals the previous frame's prediction
+carried along by the exact motion (nearest pixel; pixels background in both predictions are not
+compared); *U/V change* = |(u, v) - carried (u, v)| where both are the same part (median, 90th
+percentile); *part accuracy* and *U/V error* (mean |(u, v) - GT| where the part is right) per
+frame against the exact ground truth; *GPS AP* (x100) with the project's scorer against the
+clips' DensePose-COCO annotations; *IDF1* and *ID switches* with `motmetrics` (box IoU >= 0.5).
+The *ground truth* row applies the same metrics to the ground truth itself: the consistency and
+U/V change that the nearest-pixel carry leaves even without flicker."""
+
+
+def comparison_lines(rows: Dict[str, List[Dict[str, float]]]) -> List[str]:
+    """Label flicker (1 - consistency) and part accuracy of each temporal mode against the
+    per-frame run, in words, from the numbers."""
+    base = rows.get("per-frame")
+    out = []
+    for mode, per_clip in rows.items():
+        if not base or mode in ("per-frame", "ground truth (grid floor)"):
+            continue
+        flicker = [1 - m["consistency"] for m in per_clip]
+        base_flicker = [1 - m["consistency"] for m in base]
+        acc = [m["part_accuracy"] - b["part_accuracy"] for m, b in zip(per_clip, base)]
+        spread = float(np.std([b["part_accuracy"] for b in base]))
+        out.append(
+            f"{mode}: label flicker x{np.nanmean(flicker) / np.nanmean(base_flicker):.2f} of "
+            f"per-frame ({np.nanmean(flicker):.3f} vs {np.nanmean(base_flicker):.3f}); part "
+            f"accuracy {np.nanmean(acc):+.3f} (clip-to-clip spread of per-frame: {spread:.3f})."
+        )
+    return ["", *("- " + line for line in out)] if out else []
+
+
 def render_report(args, results, seconds, r50, wall: float) -> str:
-    lines = ["## Flicker table", ""]
+    lines = ["## Flicker table", "", DEFINITIONS, ""]
     lines.append(
         f"Produced by `python benchmarks/temporal.py --threads {args.threads} --write-docs` "
         f"({args.num_clips} synthetic clips of {args.num_frames} frames at {args.size}x"
         f"{args.size} px, seed {args.seed}; detections with score >= {args.min_score}). "
-        f"Mean ± standard deviation over clips; wall time of the whole run {wall / 60:.1f} min."
+        f"Mean ± standard deviation over clips; wall time of the whole run {wall / 60:.1f} min "
+        f"on {os.cpu_count()} CPU cores, torch threads {args.threads}, load average at the end "
+        f"{os.getloadavg()[0]:.1f} (other jobs were running: timings are noisy)."
     )
     for group, rows in results.items():
         if not rows["ground truth (grid floor)"]:
@@ -383,6 +424,7 @@ def render_report(args, results, seconds, r50, wall: float) -> str:
         if no_cross:
             lines += ["", "Identity switches summed over the clips without crossings: " + ", ".join(
                 f"{mode} {n}" for mode, n in no_cross.items())]  # fmt: skip
+        lines += comparison_lines(rows)
     base = seconds.get("per-frame")
     if base:
         ratios = ", ".join(

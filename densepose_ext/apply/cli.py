@@ -24,17 +24,17 @@ from ..data.meshes import (
     register_local_meshes,
     require_meshes,
 )
+from ..engine.predictor import BackendError, BatchPredictor, InstancesPredictor
 from ..utils.cli import UsageError, run_cli
 from ..utils.files import ExternalFileError, resolve_file
 from ..utils.third_party_noise import silence_third_party_noise
 from ..vis.base import BACKGROUNDS, VisStyle
 from ..vis.hint_image import HINT_PRESETS, HintImageRenderer
 from ..vis.registry import VisOptions, build_visualizer, parse_visualizer_names
-from .backend import BACKENDS, BackendError, ExportedPredictor
+from .backend import BACKENDS, ExportedPredictor
 from .dump_writers import DUMP_FORMATS, IuvPngWriter, JsonWriter, NpzWriter, PickleWriter
 from .files import ItemNamer
 from .inputs import InputError, count_frames, list_inputs, read_inputs
-from .predictor import BatchPredictor
 from .runner import RunStats, run_apply
 from .show_writer import ShowWriter
 
@@ -314,15 +314,10 @@ def _build_predictor(args: argparse.Namespace, cfg: CfgNode):
         raise UsageError(str(e)) from e
 
 
-def _cse_context(predictor, cfg: CfgNode):
-    if isinstance(predictor, ExportedPredictor):
-        if predictor.embedder is None or not is_cse(cfg):
-            return None
-        return CseContext(predictor.embedder, cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING)
-    embedder = getattr(predictor.model.roi_heads, "embedder", None)
-    if not is_cse(cfg) or embedder is None:
+def _cse_context(predictor: InstancesPredictor, cfg: CfgNode):
+    if not is_cse(cfg) or predictor.embedder is None:
         return None
-    return CseContext(embedder, cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING)
+    return CseContext(predictor.embedder, cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING)
 
 
 def _preset_names(args: argparse.Namespace) -> List[str]:

@@ -100,7 +100,7 @@ class ModelSource:
     """People per input from a chart model (config + checkpoint, see apply_net)."""
 
     def __init__(self, cfg):
-        from ..apply.predictor import BatchPredictor  # loads detectron2's model code
+        from ..engine.predictor import BatchPredictor  # loads detectron2's model code
 
         self.predictor = BatchPredictor(cfg)
 

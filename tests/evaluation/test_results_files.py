@@ -33,9 +33,9 @@ def dumped(tmp_path_factory):
     """A 3-image synthetic set, a tiny random chart model, its dump (.pkl, .json) and the
     evaluator's tables on the same model's predictions."""
     from densepose_ext.apply import main as apply_net
-    from densepose_ext.apply.predictor import BatchPredictor
     from densepose_ext.config import load_densepose_config
     from densepose_ext.data.synthetic.generate import generate_synthetic_dataset
+    from densepose_ext.engine.predictor import BatchPredictor
 
     tmp = tmp_path_factory.mktemp("dump_scoring")
     data = generate_synthetic_dataset(str(tmp / "synthetic"), num_images=3, size=128, seed=3)

@@ -1,6 +1,7 @@
 """`apply_net`: inference on images / videos with visualization (`show`) or result files
 (`dump`)."""
 
+from ..engine.predictor import BatchPredictor
 from .cli import build_parser, main, setup_config
 from .dump_writers import (
     DUMP_FORMATS,
@@ -11,7 +12,6 @@ from .dump_writers import (
     dump_record,
 )
 from .inputs import InputError, InputItem, list_inputs, read_inputs
-from .predictor import BatchPredictor
 from .runner import RunStats, run_apply
 from .show_writer import ShowWriter
 

@@ -24,31 +24,26 @@ from ..data.meshes import (
     register_local_meshes,
     require_meshes,
 )
-from ..utils.cli_logging import logging_to_stderr
+from ..engine.predictor import BackendError, BatchPredictor, InstancesPredictor
+from ..utils.cli import UsageError, run_cli
 from ..utils.files import ExternalFileError, resolve_file
 from ..utils.third_party_noise import silence_third_party_noise
 from ..vis.base import BACKGROUNDS, VisStyle
 from ..vis.hint_image import HINT_PRESETS, HintImageRenderer
 from ..vis.registry import VisOptions, build_visualizer, parse_visualizer_names
-from .backend import BACKENDS, BackendError, ExportedPredictor
+from .backend import BACKENDS, ExportedPredictor
 from .dump_writers import DUMP_FORMATS, IuvPngWriter, JsonWriter, NpzWriter, PickleWriter
 from .files import ItemNamer
 from .inputs import InputError, count_frames, list_inputs, read_inputs
-from .pipeline import run_apply_overlapped
-from .predictor import BatchPredictor
 from .runner import RunStats, run_apply
 from .show_writer import ShowWriter
 
-__all__ = ["build_parser", "main", "setup_config"]
+__all__ = ["UsageError", "build_parser", "main", "setup_config"]
 
 logger = logging.getLogger("apply_net")
 
 CHART_ONLY = {"dp_segm", "dp_u", "dp_v", "dp_contour", "dp_iuv_texture", "iuv_png"}
 CSE_ONLY = {"dp_vertex", "dp_cse_texture"}
-
-
-class UsageError(ValueError):
-    """A bad argument combination, reported in one line before anything is loaded."""
 
 
 def _add_common_arguments(parser: argparse.ArgumentParser) -> None:
@@ -319,15 +314,10 @@ def _build_predictor(args: argparse.Namespace, cfg: CfgNode):
         raise UsageError(str(e)) from e
 
 
-def _cse_context(predictor, cfg: CfgNode):
-    if isinstance(predictor, ExportedPredictor):
-        if predictor.embedder is None or not is_cse(cfg):
-            return None
-        return CseContext(predictor.embedder, cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING)
-    embedder = getattr(predictor.model.roi_heads, "embedder", None)
-    if not is_cse(cfg) or embedder is None:
+def _cse_context(predictor: InstancesPredictor, cfg: CfgNode):
+    if not is_cse(cfg) or predictor.embedder is None:
         return None
-    return CseContext(embedder, cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING)
+    return CseContext(predictor.embedder, cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING)
 
 
 def _preset_names(args: argparse.Namespace) -> List[str]:
@@ -385,8 +375,7 @@ def execute(args: argparse.Namespace) -> RunStats:
         else _dump_writers(args, names)
     )
     logger.info(f"{len(paths)} input file(s); model {args.model} on {cfg.MODEL.DEVICE}")
-    run = run_apply_overlapped if args.overlap else run_apply
-    return run(
+    return run_apply(
         read_inputs(paths),
         predictor,
         writers,
@@ -394,12 +383,8 @@ def execute(args: argparse.Namespace) -> RunStats:
         cse=cse,
         expected_total=count_frames(paths),
         progress=args.progress,
+        overlap=args.overlap,
     )
-
-
-def _one_line(error: BaseException) -> str:
-    text = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
-    return " ".join(str(text).split())
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -410,17 +395,20 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not hasattr(args, "command"):
         parser.print_help()
         return 0
-    try:
-        with logging_to_stderr(
-            args.verbosity, names=("apply_net", "densepose_ext", "detectron2", "fvcore")
-        ):
-            stats = execute(args)
-    except (InputError, ExternalFileError, UsageError, ValueError, KeyError, OSError) as e:
-        print(f"apply_net.py {args.command}: error: {_one_line(e)}", file=sys.stderr)
-        return 1
-    summary = f"{args.command}: processed {stats.processed} item(s)"
-    if stats.failed:
-        summary += f", skipped {stats.failed} (see warnings above)"
-    summary += f" in {stats.total_seconds:.1f}s; outputs: {', '.join(stats.outputs) or 'none'}"
-    print(summary, file=sys.stderr)
-    return 0 if stats.processed > 0 else 1
+
+    def body() -> int:
+        stats = execute(args)
+        summary = f"{args.command}: processed {stats.processed} item(s)"
+        if stats.failed:
+            summary += f", skipped {stats.failed} (see warnings above)"
+        outputs = ", ".join(stats.outputs) or "none"
+        print(summary + f" in {stats.total_seconds:.1f}s; outputs: {outputs}", file=sys.stderr)
+        return 0 if stats.processed > 0 else 1
+
+    return run_cli(
+        f"apply_net.py {args.command}",
+        body,
+        args.verbosity,
+        errors=(InputError, ExternalFileError, ValueError, KeyError, OSError),
+        loggers=("apply_net", "densepose_ext", "detectron2", "fvcore"),
+    )

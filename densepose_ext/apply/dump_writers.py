@@ -1,7 +1,8 @@
 """`apply_net dump` outputs: the original's pickle, and files readable without this package.
 
-- pkl: `torch.save` of a list with one dict per image (keys file_name, scores, pred_boxes_XYXY,
-  pred_densepose; plus frame_index for video frames). Records are spooled in chunks into a
+- pkl: `torch.save` of a list with one dict per image, `structures.dump_record.DumpRecord`
+  (keys file_name, scores, pred_boxes_XYXY, pred_classes, pred_densepose; plus frame_index for
+  video frames). Records are spooled in chunks into a
   hidden directory beside the output and assembled at `close()` from memory-mapped spool files,
   so they do not accumulate in RAM; the final file appears atomically.
 - iuv_png: `<stem>_IUV.png` (cv2.imread gives [..., 0] = part I, [..., 1] = U·255, [..., 2] = V·255)
@@ -25,6 +26,7 @@ import torch
 from ..converters.iuv_image import make_iuv_image
 from ..converters.prediction import ImagePrediction
 from ..structures.chart_result import encode_png_base64, quantize_densepose_chart_result
+from ..structures.dump_record import DumpRecord
 from .files import ItemNamer, atomic_write_bytes, atomic_write_image, temporary_path
 from .inputs import InputItem
 
@@ -42,32 +44,26 @@ DUMP_FORMATS = ("pkl", "iuv_png", "npz", "json")
 
 
 def dump_record(item: InputItem, prediction: ImagePrediction) -> dict:
-    """The original's per-image dict; chart models store per-box chart results, CSE models the
-    image's raw embedding output."""
-    record = {"file_name": item.path}
-    if item.frame_index is not None:
-        record["frame_index"] = item.frame_index
-    record["scores"] = prediction.scores
-    record["pred_boxes_XYXY"] = prediction.boxes_xyxy
+    """The original's per-image dict (plus `pred_classes`, see `DumpRecord`); chart models store
+    per-box chart results, CSE models the image's raw embedding output."""
     if prediction.is_chart:
-        record["pred_densepose"] = prediction.chart_results()
+        densepose = prediction.chart_results()
     elif prediction.densepose is not None:
-        record["pred_densepose"] = prediction.densepose
+        densepose = prediction.densepose
     elif prediction.is_cse:  # only per-box vertex results are available
-        record["pred_densepose"] = prediction.cse_results()
-    record.update(instance_extras(prediction))
-    return record
-
-
-def instance_extras(prediction: ImagePrediction) -> Dict[str, torch.Tensor]:
-    """Mask / keypoint outputs of models that have them (e.g. the cascade): `pred_masks` bool
-    [N, H, W] and `pred_keypoints` float [N, K, 3] (x, y in pixels, score); absent otherwise."""
-    extras = {}
-    if prediction.masks is not None:
-        extras["pred_masks"] = prediction.masks
-    if prediction.keypoints is not None:
-        extras["pred_keypoints"] = prediction.keypoints
-    return extras
+        densepose = prediction.cse_results()
+    else:
+        densepose = None
+    return DumpRecord(
+        file_name=item.path,
+        boxes_xyxy=prediction.boxes_xyxy,
+        scores=prediction.scores,
+        classes=prediction.classes,
+        densepose=densepose,
+        frame_index=item.frame_index,
+        masks=prediction.masks,
+        keypoints=prediction.keypoints,
+    ).to_dict()
 
 
 class PickleWriter:

@@ -9,7 +9,6 @@ checkpoint path or URL (downloaded with cache); `--opts KEY VALUE ...` overrides
 """
 
 import argparse
-import logging
 import os
 import sys
 from typing import List, Optional
@@ -17,16 +16,20 @@ from typing import List, Optional
 from detectron2.config import CfgNode
 
 from ..config import ConfigError, load_densepose_config
+from ..utils.cli import UsageError, print_error
+from ..utils.cli_logging import logging_to_stderr
 from ..utils.files import ExternalFileError
 from .exporter import ExportError, export_model
 from .interfaces import INTERFACES
 
 EXTENSIONS = {"torchscript": ".pt", "onnx": ".onnx"}
 
+PROG = "python -m densepose_ext.export"
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m densepose_ext.export",
+        prog=PROG,
         description="Export a DensePose model to TorchScript or ONNX (runs without detectron2).",
     )
     parser.add_argument("config", help="config YAML file or model-zoo config name")
@@ -82,7 +85,6 @@ def config_name_of(config: str) -> str:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
     dtype_name = "fp16" if args.fp16 else "bf16" if args.bf16 else "fp32"
     name = config_name_of(args.config)
     if args.interface == "densepose_ext":
@@ -94,10 +96,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         from .interface_export import default_interface_output, export_interface
 
         if args.format != "torchscript":
-            print(
-                f"error: --interface {args.interface} writes TorchScript files only",
-                file=sys.stderr,
-            )
+            problem = f"--interface {args.interface} writes TorchScript files only"
+            print_error(PROG, UsageError(problem))
             return 2
         fp16 = dtype_name == "fp16"
         output = args.output or default_interface_output(name, args.interface, fp16)
@@ -106,17 +106,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         cfg = load_config(args.config, args.opts)
         export = export_model if args.interface == "densepose_ext" else export_interface
-        result = export(
-            cfg,
-            args.model,
-            output=output,
-            dtype_name=dtype_name,
-            config_name=name,
-            class_names=args.class_names,
-            **export_kwargs,
-        )
+        with logging_to_stderr(1 if args.verbose else 0):
+            result = export(
+                cfg,
+                args.model,
+                output=output,
+                dtype_name=dtype_name,
+                config_name=name,
+                class_names=args.class_names,
+                **export_kwargs,
+            )
     except (ExportError, ExternalFileError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print_error(PROG, e)
         return 2
     size_mb = os.path.getsize(result.path) / 2**20
     graphs = result.metadata.get("graphs")

@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Optional
 
 import cv2
 
-from ..utils.cli_logging import logging_to_stderr
+from ..utils.cli import UsageError, run_cli
 from ..utils.files import ExternalFileError
 from ..vis.base import BACKGROUNDS, VisStyle, make_background
 from .entry_format import format_entry
@@ -30,10 +30,6 @@ __all__ = ["build_parser", "main"]
 logger = logging.getLogger(__name__)
 
 PROG = "query_db.py"
-
-
-class UsageError(ValueError):
-    """A bad command line: unknown dataset, bad selector or visualization."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -174,13 +170,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    try:
+
+    def body() -> int:
         selector = parse_selector(args.selector)
-        with logging_to_stderr(args.verbosity):
-            if args.command == "print":
-                return run_print(args, selector)
-            return run_show(args, selector)
-    except (SelectorError, UsageError, ValueError, KeyError) as e:
-        text = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-        print(f"{PROG} {args.command}: error: {' '.join(str(text).split())}", file=sys.stderr)
-        return 1
+        if args.command == "print":
+            return run_print(args, selector)
+        return run_show(args, selector)
+
+    return run_cli(
+        f"{PROG} {args.command}", body, args.verbosity, errors=(SelectorError, ValueError, KeyError)
+    )

@@ -18,6 +18,7 @@ from ..apply.files import ItemNamer, atomic_write_image
 from ..apply.inputs import InputError, InputItem, count_frames, list_inputs, read_inputs
 from ..apply.show_writer import ShowWriter
 from ..config import ConfigError, is_cse
+from ..utils.cli import UsageError, one_line, run_cli
 from ..utils.files import ExternalFileError
 from .extract import WEIGHTINGS, TextureAccumulator
 from .files import load_texture, read_texture_image, with_alpha
@@ -33,10 +34,6 @@ logger = logging.getLogger("densepose_ext.texture")
 ITEM_ERRORS = (ExternalFileError, NoPersonError, ValueError, KeyError, OSError, RuntimeError)
 
 
-class UsageError(ValueError):
-    """A bad argument combination, reported before any work."""
-
-
 @dataclass
 class JobStats:
     processed: int = 0
@@ -49,11 +46,6 @@ class JobStats:
 
 def _item_name(item: InputItem) -> str:
     return item.path if item.frame_index is None else f"{item.path} (frame {item.frame_index})"
-
-
-def _one_line(error: BaseException) -> str:
-    text = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
-    return " ".join(str(text).split())
 
 
 def _add_results_options(p: argparse.ArgumentParser, default_instance: str) -> None:
@@ -187,7 +179,7 @@ def _people_per_item(
                 people = source.people(item, namer.stem(item))
                 chosen = select_people(people, instance, _item_name(item))
             except ITEM_ERRORS as e:
-                stats.report(f"skipped {_item_name(item)}: {_one_line(e)}")
+                stats.report(f"skipped {_item_name(item)}: {one_line(e)}")
                 yield item, None
                 continue
             yield item, chosen
@@ -275,7 +267,7 @@ def run_apply(args) -> Tuple[JobStats, List[str]]:
             try:
                 writer.write(item, people or [])
             except (OSError, ValueError) as e:
-                stats.report(f"cannot write {_item_name(item)}: {_one_line(e)}")
+                stats.report(f"cannot write {_item_name(item)}: {one_line(e)}")
                 continue
             stats.processed += people is not None
     finally:
@@ -290,20 +282,20 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s texture: %(message)s"))
-    logger.addHandler(handler)
-    logger.setLevel(logging.WARNING)
     runners = {"extract": run_extract, "convert": run_convert, "apply": run_apply}
-    try:
+
+    def body() -> int:
         stats, written = runners[args.command](args)
-    except (InputError, *ITEM_ERRORS) as e:
-        print(f"texture {args.command}: error: {_one_line(e)}", file=sys.stderr)
-        return 1
-    finally:
-        logger.removeHandler(handler)
-    summary = f"texture {args.command}: processed {stats.processed} item(s)"
-    if stats.errors:
-        summary += f", skipped {len(stats.errors)} (see warnings above)"
-    print(summary + f"; wrote {', '.join(written) or 'nothing'}", file=sys.stderr)
-    return 0 if written else 1
+        summary = f"texture {args.command}: processed {stats.processed} item(s)"
+        if stats.errors:
+            summary += f", skipped {len(stats.errors)} (see warnings above)"
+        print(summary + f"; wrote {', '.join(written) or 'nothing'}", file=sys.stderr)
+        return 0 if written else 1
+
+    return run_cli(
+        f"texture {args.command}",
+        body,
+        errors=(InputError, *ITEM_ERRORS),
+        loggers=(logger.name,),
+        log_format="%(levelname)s texture: %(message)s",
+    )

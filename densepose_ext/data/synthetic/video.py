@@ -143,7 +143,8 @@ def _frame_annotations(rendered: RenderedScene, rng, mesh_name: str) -> List[Dic
     anns = person_annotations(rendered, rng, mesh_name, min_area=_MIN_AREA)
     areas = np.bincount(rendered.person[rendered.person >= 0], minlength=1)
     people = [k for k in range(areas.shape[0]) if areas[k] >= _MIN_AREA]
-    assert len(people) == len(anns)
+    if len(people) != len(anns):  # person_annotations keeps exactly the people with >= min_area
+        raise RuntimeError(f"{len(anns)} annotations for {len(people)} visible people")
     for k, ann in zip(people, anns):
         ann["track_id"] = k + 1
     return anns

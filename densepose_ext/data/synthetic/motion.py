@@ -121,6 +121,7 @@ def _walkers(kind: str, rng, size: int, num_frames: int, centre) -> Tuple[List[W
     stride = lambda: float(rng.uniform(0.3, 0.5))  # noqa: E731
     if kind == "crossing":  # opposite directions, meeting at mid-clip; the second is in front
         meet = num_frames / 2.0
+        speed = float(rng.uniform(3.5, 5.0))  # apart at the start, overlapping only mid-clip
         walkers = [
             _walker(
                 rng,

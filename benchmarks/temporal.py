@@ -39,6 +39,7 @@ from densepose_ext.data.synthetic.video import (  # noqa: E402
 )
 from densepose_ext.evaluation.temporal import ClipTemporalMetrics, DenseFrame  # noqa: E402
 from densepose_ext.evaluation.video_dumps import clip_predictions, read_dump_records  # noqa: E402
+from densepose_ext.structures.dump_record import FRAME_INDEX_KEY  # noqa: E402
 
 CONFIG = "demo/configs/synthetic_R_18_chart.yaml"
 MODES = {
@@ -151,11 +152,11 @@ def gps_ap(clip_dir: str, dump: str, surface: str) -> float:
     from densepose_ext.evaluation.__main__ import parse_args, score
 
     records = read_dump_records(dump)
-    if any("frame_index" in r for r in records):
+    if any(FRAME_INDEX_KEY in r for r in records):
         # a frame folder read as one video (--temporal): the scorer takes records with a
         # frame_index for frames of a video file, so score a copy keyed by the frame files
         dump = dump + ".frames.pkl"
-        torch.save([{k: v for k, v in r.items() if k != "frame_index"} for r in records], dump)
+        torch.save([{k: v for k, v in r.items() if k != FRAME_INDEX_KEY} for r in records], dump)
     argv = ["--annotations", os.path.join(clip_dir, "annotations.json"), "--results", dump]
     with contextlib.redirect_stdout(io.StringIO()):  # the scorer prints its tables
         results = score(parse_args(argv + ["--surface", surface]))

@@ -1,9 +1,8 @@
 """`apply_net.py dump` pickles of video frames -> dense per-frame maps, boxes and track ids.
 
-A record (see `apply/dump_writers.py`) has `file_name`, `scores`, `pred_boxes_XYXY`,
-`pred_densepose` (per-box chart results for chart models), `frame_index` for frames read from a
-video file and, with `--temporal`, `track_ids` (one int per box). Frames of a frame folder are
-matched by file name.
+Records are read through `structures.dump_record.DumpRecord` (file name, boxes, scores, per-box
+chart results, `frame_index` for frames of a video); with `--temporal` they also carry
+`track_ids` (one int per box). Records without a frame index are matched to frames by file name.
 """
 
 import os
@@ -14,6 +13,7 @@ import torch
 
 from ..converters.iuv_image import make_iuv_image
 from ..structures.chart_result import DensePoseChartResult, DensePoseChartResultQuantized
+from ..structures.dump_record import DumpRecord, is_dump_record
 from .temporal import DenseFrame
 
 __all__ = [
@@ -32,9 +32,7 @@ def read_dump_records(path: str) -> List[dict]:
         records = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as e:  # missing, truncated or not a torch/pickle file
         raise ValueError(f"{path}: cannot read the dump ({type(e).__name__}: {e})") from e
-    if not isinstance(records, list) or not all(
-        isinstance(r, dict) and "pred_boxes_XYXY" in r for r in records
-    ):
+    if not isinstance(records, list) or not all(is_dump_record(r) for r in records):
         raise ValueError(f"{path}: not an apply_net.py dump (a list of per-image records)")
     return records
 
@@ -45,10 +43,11 @@ def frame_records(records: List[dict], frame_names: List[str]) -> List[Optional[
     by_index: Dict[int, dict] = {}
     positions = {os.path.basename(n): i for i, n in enumerate(frame_names)}
     for record in records:
-        if "frame_index" in record:
-            by_index[int(record["frame_index"])] = record
+        parsed = DumpRecord.from_dict(record)
+        if parsed.frame_index is not None:
+            by_index[parsed.frame_index] = record
         else:
-            position = positions.get(os.path.basename(str(record["file_name"])))
+            position = positions.get(os.path.basename(parsed.file_name))
             if position is not None:
                 by_index[position] = record
     return [by_index.get(i) for i in range(len(frame_names))]
@@ -65,26 +64,31 @@ def _chart(result) -> DensePoseChartResult:
     )
 
 
+TRACK_IDS_KEY = "track_ids"  # written by apply_net dump --temporal (docs/video.md)
+
+
 def record_boxes(record: dict) -> np.ndarray:
     """XYXY boxes [N, 4] float64."""
-    return torch.as_tensor(record["pred_boxes_XYXY"]).reshape(-1, 4).double().numpy()
+    return DumpRecord.from_dict(record).boxes_xyxy.double().numpy()
 
 
 def record_track_ids(record: dict) -> Optional[List[int]]:
     """The record's track ids (None without `--temporal`)."""
-    ids = record.get("track_ids")
+    ids = record.get(TRACK_IDS_KEY)
     return None if ids is None else [int(i) for i in torch.as_tensor(ids).reshape(-1).tolist()]
 
 
 def dense_frame(record: Optional[dict], height: int, width: int) -> DenseFrame:
     """Composes the record's per-box chart results into image maps (higher score on top; U/V
     quantised to 1/255 as in the IUV image). A missing record is an empty prediction."""
-    if record is None or len(record["scores"]) == 0:
+    parsed = None if record is None else DumpRecord.from_dict(record)
+    if parsed is None or len(parsed) == 0 or parsed.densepose is None:
         zeros = np.zeros((height, width), dtype=np.float32)
         return DenseFrame(np.zeros((height, width), dtype=np.int64), zeros, zeros.copy())
-    results = [_chart(r) for r in record["pred_densepose"]]
-    boxes = torch.as_tensor(record["pred_boxes_XYXY"]).reshape(-1, 4).float()
-    iuv, _ = make_iuv_image(results, boxes, torch.as_tensor(record["scores"]), (height, width))
+    if not isinstance(parsed.densepose, (list, tuple)):
+        raise ValueError(f"{parsed.file_name}: no per-box chart results (chart models only)")
+    results = [_chart(r) for r in parsed.densepose]
+    iuv, _ = make_iuv_image(results, parsed.boxes_xyxy, parsed.scores, (height, width))
     iuv = iuv.numpy()
     return DenseFrame(
         iuv[..., 0].astype(np.int64),

@@ -141,6 +141,8 @@ def run_dump(args, weights: str, clip_dir: str, mode: str, dump: str) -> float:
             return float(f.read())
     argv = ["dump", CONFIG, weights, os.path.join(clip_dir, "frames"), "--output", dump]
     argv += ["--min_score", str(args.min_score), "--no-progress", *MODES[mode]]
+    if args.nms_thresh is not None:
+        argv += ["--nms_thresh", str(args.nms_thresh)]
     stats = execute(build_parser().parse_args(argv))
     with open(dump + ".seconds", "w") as f:
         f.write(str(stats.total_seconds))
@@ -274,6 +276,7 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--photos", default=None, help="folder with the DensePose demo photos")
     parser.add_argument("--min-score", type=float, default=0.5)
+    parser.add_argument("--nms-thresh", type=float, default=None, help="default: the config's")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--timing-frames", type=int, default=4, help="R_50 timing clip (0: off)")
     parser.add_argument("--timing-size", type=int, default=800)
@@ -404,13 +407,19 @@ def comparison_lines(rows: Dict[str, List[Dict[str, float]]]) -> List[str]:
 
 def render_report(args, results, seconds, r50, wall: float) -> str:
     lines = ["## Flicker table", "", DEFINITIONS, ""]
+    command = f"--threads {args.threads} --min-score {args.min_score}"
+    nms = ""
+    if args.nms_thresh is not None:
+        command += f" --nms-thresh {args.nms_thresh}"
+        nms = f", NMS IoU {args.nms_thresh}"
+    command += " --write-docs"
     lines.append(
-        f"Produced by `python benchmarks/temporal.py --threads {args.threads} --write-docs` "
-        f"({args.num_clips} synthetic clips of {args.num_frames} frames at {args.size}x"
-        f"{args.size} px, seed {args.seed}; detections with score >= {args.min_score}). "
-        f"Mean ± standard deviation over clips; wall time of the whole run {wall / 60:.1f} min "
-        f"on {os.cpu_count()} CPU cores, torch threads {args.threads}, load average at the end "
-        f"{os.getloadavg()[0]:.1f} (other jobs were running: timings are noisy)."
+        f"Produced by `python benchmarks/temporal.py {command}` ({args.num_clips} synthetic "
+        f"clips of {args.num_frames} frames at {args.size}x{args.size} px, seed {args.seed}; "
+        f"detections with score >= {args.min_score}{nms}). Mean ± standard deviation over "
+        f"clips; wall time of the whole run {wall / 60:.1f} min on {os.cpu_count()} CPU cores, "
+        f"torch threads {args.threads}, load average at the end {os.getloadavg()[0]:.1f} (other "
+        "jobs were running: timings are noisy)."
     )
     for group, rows in results.items():
         if not rows["ground truth (grid floor)"]:

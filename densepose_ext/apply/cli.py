@@ -12,10 +12,9 @@ import os
 import sys
 from typing import List, Optional
 
-import torch
 from detectron2.config import CfgNode
 
-from ..config import ConfigError, is_cse, load_densepose_config
+from ..config import is_cse
 from ..converters.prediction import CseContext
 from ..data.meshes import (
     MESH_DIR_ENV,
@@ -24,19 +23,20 @@ from ..data.meshes import (
     register_local_meshes,
     require_meshes,
 )
+from ..engine.inference_config import inference_config
+from ..engine.inputs import InputError, count_frames, list_inputs, read_inputs
+from ..engine.output_files import ItemNamer
 from ..engine.predictor import BackendError, BatchPredictor, InstancesPredictor
-from ..utils.cli import UsageError, run_cli
-from ..utils.files import ExternalFileError, resolve_file
+from ..engine.show_writer import ShowWriter
+from ..utils.cli import UsageError, parse_command, run_cli
+from ..utils.files import ExternalFileError
 from ..utils.third_party_noise import silence_third_party_noise
 from ..vis.base import BACKGROUNDS, VisStyle
 from ..vis.hint_image import HINT_PRESETS, HintImageRenderer
 from ..vis.registry import VisOptions, build_visualizer, parse_visualizer_names
 from .backend import BACKENDS, ExportedPredictor
 from .dump_writers import DUMP_FORMATS, IuvPngWriter, JsonWriter, NpzWriter, PickleWriter
-from .files import ItemNamer
-from .inputs import InputError, count_frames, list_inputs, read_inputs
 from .runner import RunStats, run_apply
-from .show_writer import ShowWriter
 
 __all__ = ["UsageError", "build_parser", "main", "setup_config"]
 
@@ -205,34 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def setup_config(args: argparse.Namespace) -> CfgNode:
     """Config file + --opts + command-line thresholds; MODEL.WEIGHTS = the local checkpoint."""
-    weights_path = resolve_file(args.model, what="model checkpoint")
-    try:
-        cfg = load_densepose_config(args.cfg, args.opts)
-    except ConfigError as e:
-        raise UsageError(str(e)) from e
-    if args.min_score is not None:
-        cfg.MODEL.ROI_HEADS.SCORE_THRESH_TEST = args.min_score
-    if args.nms_thresh is not None:
-        cfg.MODEL.ROI_HEADS.NMS_THRESH_TEST = args.nms_thresh
-    cfg.MODEL.WEIGHTS = weights_path
-    cfg.MODEL.DEVICE = _device(args, cfg)
-    cfg.freeze()
-    return cfg
-
-
-def _device(args: argparse.Namespace, cfg: CfgNode) -> str:
-    """--device, else MODEL.DEVICE when set with --opts, else cuda if available, else cpu."""
-    if args.device:
-        device = args.device
-    elif "MODEL.DEVICE" in (args.opts or [])[::2]:
-        device = cfg.MODEL.DEVICE
-    else:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise UsageError(
-            f"device {device!r} requested but CUDA is not available (use --device cpu)"
-        )
-    return device
+    return inference_config(
+        args.cfg, args.model, args.opts, args.min_score, args.nms_thresh, args.device
+    )
 
 
 def _check_model_kind(cfg: CfgNode, needed: set, what: str) -> None:
@@ -389,11 +364,9 @@ def execute(args: argparse.Namespace) -> RunStats:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Exit status: 0 if at least one input was processed, 1 otherwise or on a usage error."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_command(build_parser(), argv)
     silence_third_party_noise()
-    if not hasattr(args, "command"):
-        parser.print_help()
+    if args is None:
         return 0
 
     def body() -> int:

@@ -25,10 +25,10 @@ import torch
 
 from ..converters.iuv_image import make_iuv_image
 from ..converters.prediction import ImagePrediction
+from ..engine.inputs import InputItem
+from ..engine.output_files import ItemNamer, atomic_write_bytes, atomic_write_image, temporary_path
 from ..structures.chart_result import encode_png_base64, quantize_densepose_chart_result
 from ..structures.dump_record import DumpRecord
-from .files import ItemNamer, atomic_write_bytes, atomic_write_image, temporary_path
-from .inputs import InputItem
 
 __all__ = [
     "DUMP_FORMATS",

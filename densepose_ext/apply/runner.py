@@ -22,7 +22,7 @@ from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Tuple
 from tqdm import tqdm
 
 from ..converters.prediction import CseContext, ImagePrediction
-from .inputs import InputItem
+from ..engine.inputs import InputItem
 
 __all__ = [
     "RunStats",
@@ -66,10 +66,6 @@ def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split())
 
 
-def _item_name(item: InputItem) -> str:
-    return item.path if item.frame_index is None else f"{item.path} (frame {item.frame_index})"
-
-
 def batched(items: Iterable[InputItem], batch_size: int) -> Iterator[Tuple[str, list]]:
     """("batch", readable items) in groups of `batch_size`, and ("unreadable", [item]) in input
     order for each item that could not be read."""
@@ -94,7 +90,7 @@ def predict_batch(predictor: Callable, batch: List[InputItem]) -> List[Tuple[Inp
     except (RuntimeError, ValueError) as e:  # e.g. out of memory, an image it cannot take
         if len(batch) > 1:
             return [pair for item in batch for pair in predict_batch(predictor, [item])]
-        return [(batch[0], f"inference failed on {_item_name(batch[0])}: {_one_line(e)}")]
+        return [(batch[0], f"inference failed on {batch[0].name}: {_one_line(e)}")]
 
 
 def _predictions(
@@ -128,7 +124,7 @@ class _Delivery:
             self.stats.processed += 1
         except (OSError, ValueError, KeyError, RuntimeError) as e:
             self.stats.report_failure(
-                f"cannot process {_item_name(item)}: {type(e).__name__}: {_one_line(e)}"
+                f"cannot process {item.name}: {type(e).__name__}: {_one_line(e)}"
             )
 
 

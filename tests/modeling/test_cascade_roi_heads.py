@@ -165,3 +165,13 @@ def test_cascade_requires_densepose():
     cfg.MODEL.DENSEPOSE_ON = False
     with pytest.raises(ValueError, match="DENSEPOSE_ON"):
         build_model(cfg)
+
+
+def test_heads_without_the_layers_the_cascade_reads_are_refused():
+    import torch.nn as nn
+
+    from densepose_ext.modeling.cascade.roi_heads import _require_head
+
+    with pytest.raises(ValueError, match=r"mask head with `deconv` and `predictor` \(Mask.*Linear"):
+        _require_head(nn.Linear(1, 1), "mask", ("deconv", "predictor"), "MaskRCNNConvUpsampleHead")
+    _require_head(nn.ConvTranspose2d(1, 1, 2), "keypoint", ("weight",), "any")  # has it: no error

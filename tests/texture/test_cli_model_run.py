@@ -1,21 +1,14 @@
 """The texture tools on a model run (the apply_net tool's predictor, a tiny random chart model)."""
 
-import importlib.util
-from pathlib import Path
-
 import cv2
 import pytest
+from fixture_paths import load_module_file
 
 from densepose_ext.texture.cli import main
 
-HELPERS = Path(__file__).resolve().parents[1] / "apply" / "apply_net_helpers.py"
-
 
 def _apply_net_helpers():
-    spec = importlib.util.spec_from_file_location("apply_net_helpers", HELPERS)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module_file("tests/apply/apply_net_helpers.py")
 
 
 @pytest.mark.slow

@@ -12,8 +12,8 @@ from typing import Callable, List, Optional
 import cv2
 import numpy as np
 
-from .files import atomic_write_image, numbered_path, temporary_path
 from .inputs import VIDEO_EXTENSIONS, InputItem
+from .output_files import atomic_write_image, numbered_path, temporary_path
 
 __all__ = ["ShowWriter"]
 

@@ -46,6 +46,11 @@ class InputItem:
     def is_video_frame(self) -> bool:
         return self.frame_index is not None
 
+    @property
+    def name(self) -> str:
+        """How messages name the item: its path, with "(frame k)" for a video frame."""
+        return self.path if self.frame_index is None else f"{self.path} (frame {self.frame_index})"
+
 
 def is_video(path: str) -> bool:
     return os.path.splitext(path)[1].lower() in VIDEO_EXTENSIONS

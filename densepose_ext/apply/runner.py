@@ -31,6 +31,7 @@ __all__ = [
     "predict_batch",
     "run_apply",
     "run_apply_overlapped",
+    "write_prediction",
 ]
 
 logger = logging.getLogger(__name__)
@@ -114,18 +115,22 @@ class _Delivery:
         if isinstance(result, str):
             self.stats.report_failure(result)
         else:
-            self._write(item, ImagePrediction.from_instances(result, self.cse))
+            prediction = ImagePrediction.from_instances(result, self.cse)
+            write_prediction(self.writers, item, prediction, self.stats)
         self.bar.update(self.stats.processed + self.stats.failed - self.bar.n)
 
-    def _write(self, item: InputItem, prediction: ImagePrediction) -> None:
-        try:
-            for writer in self.writers:
-                writer.write(item, prediction)
-            self.stats.processed += 1
-        except (OSError, ValueError, KeyError, RuntimeError) as e:
-            self.stats.report_failure(
-                f"cannot process {item.name}: {type(e).__name__}: {_one_line(e)}"
-            )
+
+def write_prediction(
+    writers: Sequence, item: InputItem, prediction: ImagePrediction, stats: RunStats
+) -> None:
+    """Hands one prediction to every writer and counts it; a writer's failure on this item is
+    reported and the run goes on."""
+    try:
+        for writer in writers:
+            writer.write(item, prediction)
+        stats.processed += 1
+    except (OSError, ValueError, KeyError, RuntimeError) as e:
+        stats.report_failure(f"cannot process {item.name}: {type(e).__name__}: {_one_line(e)}")
 
 
 def close_writers(writers: Sequence, stats: RunStats) -> None:

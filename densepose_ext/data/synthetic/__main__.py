@@ -5,19 +5,14 @@ python -m densepose_ext.data.synthetic --out DIR --num-images N [--split-val K] 
 
 import argparse
 import os
-import sys
 import time
 
-from ...utils.cli import run_cli
 from .generate import generate_synthetic_dataset
 
-PROG = "python -m densepose_ext.data.synthetic"
 
-
-def main(argv=None) -> int:
-    """Exit status 0, or 1 after a one-line error (bad option, unwritable output)."""
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(
-        prog=PROG,
+        prog="python -m densepose_ext.data.synthetic",
         description="Generate a synthetic DensePose-COCO dataset.",
     )
     parser.add_argument("--out", required=True, help="output directory")
@@ -37,10 +32,6 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--overwrite", action="store_true", help="regenerate even if up to date")
     args = parser.parse_args(argv)
-    return run_cli(PROG, lambda: _generate(args), errors=(ValueError, OSError))
-
-
-def _generate(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     data = generate_synthetic_dataset(
         args.out,
@@ -55,8 +46,7 @@ def _generate(args: argparse.Namespace) -> int:
     print(f"wrote {data.train_json}" + (f" and {data.val_json}" if data.val_json else ""))
     print(f"images in {data.image_root}; body files in {os.path.dirname(data.body.mesh)}")
     print(f"done in {time.perf_counter() - start:.1f} s")
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -66,11 +66,12 @@ def test_guard_survives_copy_and_pickle(pair):
     plain, optimized = pair
     buffer = io.BytesIO()
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore")  # "not a training checkpoint" (tested in test_guards)
         torch.save(optimized, buffer)
         buffer.seek(0)
         loaded = torch.load(buffer, weights_only=False)
-    for model in (copy.deepcopy(optimized), loaded):
+        copied = copy.deepcopy(optimized)
+    for model in (copied, loaded):
         with pytest.raises(InferenceOnlyError):
             model.backbone.load_state_dict(plain.backbone.state_dict())
 

@@ -2,9 +2,10 @@
 channel, so it can be merged into the conv's weight and bias and skipped at run time.
 
 A pair is folded only where the order is proven, never guessed from names: inside detectron2's
-`Conv2d(norm=...)` (conv, then norm, by its type), or where an FX trace of the forward of the
-module that owns both shows the norm applied to the conv's output and that output used nowhere
-else. A module whose forward cannot be traced keeps its batch norms (correct, only slower).
+`Conv2d(norm=...)` (conv, then norm, by its type), in an `nn.Sequential` whose forward is its
+type's (each child feeds the next), or where an FX trace of the forward of the module that owns
+both shows the norm applied to the conv's output and that output used nowhere else. A module
+whose forward cannot be traced keeps its batch norms (correct, only slower).
 """
 
 import logging
@@ -93,7 +94,7 @@ def _trace(owner: nn.Module) -> Optional[fx.Graph]:
         "_modules": dict(owner._modules),
     }
     try:
-        return _ChildrenAsLeaves().trace(owner)
+        return _ChildrenAsLeaves(autowrap_modules=()).trace(owner)
     except Exception as e:  # TraceError, TypeError, NameError, ...: not readable, not folded
         logger.debug(f"batch norms of {type(owner).__name__} not folded (not traceable: {e})")
         return None
@@ -124,17 +125,27 @@ def _proven_pairs(graph: fx.Graph) -> Dict[str, str]:
     return pairs
 
 
+def _sequential_pairs(seq: nn.Sequential) -> Dict[str, str]:
+    """nn.Sequential's own forward feeds each child's output to the next child only."""
+    names = list(seq._modules)
+    return dict(zip(names, names[1:]))
+
+
 def _fold_traced_pairs(owner: nn.Module, shared: Counter) -> int:
     children = owner._modules
     convs = {n for n, m in children.items() if m is not None and _is_plain_conv(m)}
     norms = {n for n, m in children.items() if is_foldable_norm(m)}
     if not convs or not norms:
         return 0
-    graph = _trace(owner)
-    if graph is None:
-        return 0
+    if type(owner).forward is nn.Sequential.forward:  # the data flow is the type's: no trace
+        pairs = _sequential_pairs(owner)
+    else:
+        graph = _trace(owner)
+        if graph is None:
+            return 0
+        pairs = _proven_pairs(graph)
     folded = 0
-    for conv_name, norm_name in _proven_pairs(graph).items():
+    for conv_name, norm_name in pairs.items():
         conv = children[conv_name]
         # a conv reached under a second name is used elsewhere too: its weights must stay
         if conv_name in convs and norm_name in norms and shared[id(conv)] == 1:

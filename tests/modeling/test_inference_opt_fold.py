@@ -209,3 +209,14 @@ def test_model_families_still_fold_every_norm(config, expected):
     assert sum(isinstance(m, NORMS) for m in model.modules()) == expected
     assert fold_batch_norms(model) == expected
     assert not any(isinstance(m, NORMS) for m in model.modules())
+
+
+def test_modules_with_forward_hooks_are_not_folded():
+    """A hook on the conv would see its output change (BN included) after folding."""
+    seen = []
+    model = nn.Sequential(nn.Conv2d(4, 4, 1), _random_bn(4, 14)).eval()
+    model[0].register_forward_hook(lambda _m, _args, out: seen.append(out))
+    assert fold_batch_norms(model) == 0
+    hooked_norm = Conv2d(4, 4, 1, norm=_random_bn(4, 15)).eval()
+    hooked_norm.norm.register_forward_pre_hook(lambda _m, args: seen.append(args[0]))
+    assert fold_batch_norms(hooked_norm) == 0

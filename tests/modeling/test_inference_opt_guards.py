@@ -79,3 +79,19 @@ def test_guard_survives_copy_and_pickle(pair):
 def test_plain_model_still_loads(pair):
     plain, _ = pair
     plain.load_state_dict(plain.state_dict())  # the guard is on the optimized copy only
+
+
+def test_winograd_weights_follow_the_conv_weight():
+    """The transformed weights are recomputed when the weight changes (in place or replaced)."""
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(128, 128, 3, padding=1)
+    fast = WinogradConv2d(copy.deepcopy(conv))
+    x = torch.randn(1, 128, 8, 8)
+    with torch.no_grad():
+        fast.weight.mul_(-2.0)
+        conv.weight.mul_(-2.0)
+        torch.testing.assert_close(fast(x), conv(x), rtol=1e-4, atol=1e-4)
+        fast.weight = torch.nn.Parameter(conv.weight * 0.5)
+        conv.weight.mul_(0.5)
+    with torch.inference_mode():
+        torch.testing.assert_close(fast(x), conv(x), rtol=1e-4, atol=1e-4)

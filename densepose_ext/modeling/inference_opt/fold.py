@@ -28,8 +28,9 @@ _NORM_FORWARDS = (_BatchNorm.forward, FrozenBatchNorm2d.forward)
 
 
 def is_foldable_norm(module: Optional[nn.Module]) -> bool:
-    """Frozen batch norm, or a 2-d batch norm in eval mode that uses its running statistics."""
-    if module is None or type(module).forward not in _NORM_FORWARDS:
+    """Frozen batch norm, or a 2-d batch norm in eval mode that uses its running statistics (and
+    no forward hooks)."""
+    if module is None or type(module).forward not in _NORM_FORWARDS or _has_hooks(module):
         return False
     if isinstance(module, FrozenBatchNorm2d):
         return True
@@ -63,9 +64,14 @@ def _fold_into(conv: nn.Module, norm: nn.Module) -> None:
     conv.bias = nn.Parameter(bias.to(conv.weight.dtype), requires_grad=False)
 
 
+def _has_hooks(module: nn.Module) -> bool:
+    """Forward hooks see (or change) the values that folding would change: left alone."""
+    return bool(module._forward_hooks or module._forward_pre_hooks)
+
+
 def _is_plain_conv(module: nn.Module) -> bool:
     """A conv whose forward is the plain convolution (no norm / activation of its own)."""
-    if type(module).forward not in _CONV_FORWARDS:
+    if type(module).forward not in _CONV_FORWARDS or _has_hooks(module):
         return False
     if getattr(module, "norm", None) is not None or getattr(module, "activation", None) is not None:
         return False
@@ -161,8 +167,8 @@ def fold_batch_norms(model: nn.Module) -> int:
     Proven pairs: detectron2 `Conv2d(norm=FrozenBatchNorm2d | BatchNorm2d)` (ResNet, FPN with
     BN), and a conv / transposed conv child followed by a batch-norm child of the same module in
     the FX trace of that module's forward (`nn.Sequential`, HRNet blocks and stem, a user's own
-    blocks). Batch norms in training mode, GroupNorm (input-dependent) and convs or norms of
-    other types (their forward may not be the plain one) are left alone.
+    blocks). Batch norms in training mode, GroupNorm (input-dependent), convs or norms of other
+    types (their forward may not be the plain one) and modules with forward hooks are left alone.
     """
     shared = Counter(id(m) for _, m in model.named_modules(remove_duplicate=False))
     folded = 0

@@ -1,6 +1,6 @@
 """Guards of an optimized model: its weights are folded, so it must not be trained, what it
-saves is not a training checkpoint, and no weights can be loaded into it (the folded batch norms
-and the Winograd weights were computed from the old ones: new ones would give wrong outputs).
+saves is not a training checkpoint, and no weights can be loaded into it (the batch norms were
+folded into the old weights: new ones would give wrong outputs).
 
 `optimize_for_inference` swaps the model's class for a subclass made here (one per original
 class, registered in this module so that `torch.save(model)` can still pickle it).
@@ -27,9 +27,9 @@ NOT_A_CHECKPOINT = (
 
 
 LOAD_REFUSED = (
-    "{name} was optimized for inference (batch norms folded, Winograd weights precomputed): "
-    "weights loaded into it would give wrong outputs; load the weights into the plain model "
-    "(build_model(cfg) + DensePoseCheckpointer) and optimize it afterwards"
+    "cannot load weights into {name}: the model was optimized for inference (batch norms folded "
+    "into its convolutions), so loaded weights would give wrong outputs; load the weights into "
+    "the plain model (build_model(cfg) + DensePoseCheckpointer) and optimize it afterwards"
 )
 
 

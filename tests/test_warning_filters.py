@@ -9,7 +9,11 @@ from densepose_ext.modeling.inference_opt.guards import NOT_A_CHECKPOINT
 
 OWN_WARNINGS = [
     (NOT_A_CHECKPOINT, UserWarning, "densepose_ext.modeling.inference_opt.guards"),
-    ("densepose_ext.engine.apply moved to densepose_ext.apply", DeprecationWarning, "apply_net"),
+    (
+        "densepose_ext.vis.prediction moved to densepose_ext.converters.prediction",
+        DeprecationWarning,
+        "apply_net",
+    ),
     (
         "hflip_chart_predictor_output is deprecated; use HFlipConverter.convert",
         DeprecationWarning,

@@ -112,11 +112,17 @@ def given_instances() -> List[Instances]:
     return [given_box_instances(IMAGE_HW, BOXES)]
 
 
-def results_on_given_boxes(model, cfg, inputs=None) -> list:
-    """Per-box results (chart or CSE) of the model on `BOXES`."""
+def instances_on_given_boxes(model, inputs=None) -> Instances:
+    """The model's outputs (DensePose, masks, keypoints as configured) on `BOXES`."""
     with torch.inference_mode():
         (out,) = model.inference(inputs or given_boxes_inputs(), given_instances())
-        inst = out["instances"]
+    return out["instances"]
+
+
+def results_on_given_boxes(model, cfg, inputs=None) -> list:
+    """Per-box results (chart or CSE) of the model on `BOXES`."""
+    inst = instances_on_given_boxes(model, inputs)
+    with torch.inference_mode():
         return convert(inst, model, cfg)
 
 

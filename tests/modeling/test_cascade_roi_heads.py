@@ -41,7 +41,7 @@ def test_every_subset_trains_every_parameter(subset, batch):
         expected |= {"loss_keypoint", "loss_keypoint_stage1"}
     assert expected <= set(losses)
     assert all(torch.isfinite(v) for v in losses.values())
-    assert float(losses["loss_densepose_I"]) > 0 and float(losses["loss_densepose_I_stage1"]) > 0
+    assert losses["loss_densepose_I"].item() > 0 and losses["loss_densepose_I_stage1"].item() > 0
     sum(losses.values()).backward()
     no_grad = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
     assert no_grad == []

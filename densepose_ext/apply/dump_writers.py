@@ -61,12 +61,15 @@ def dump_record(item: InputItem, prediction: ImagePrediction) -> dict:
 
 def instance_extras(prediction: ImagePrediction) -> Dict[str, torch.Tensor]:
     """Mask / keypoint outputs of models that have them (e.g. the cascade): `pred_masks` bool
-    [N, H, W] and `pred_keypoints` float [N, K, 3] (x, y in pixels, score); absent otherwise."""
+    [N, H, W] and `pred_keypoints` float [N, K, 3] (x, y in pixels, score); `track_ids` int64
+    [N] with `--temporal`; absent otherwise."""
     extras = {}
     if prediction.masks is not None:
         extras["pred_masks"] = prediction.masks
     if prediction.keypoints is not None:
         extras["pred_keypoints"] = prediction.keypoints
+    if prediction.track_ids is not None:
+        extras["track_ids"] = prediction.track_ids
     return extras
 
 
@@ -187,6 +190,8 @@ class NpzWriter(_PerImageFilesWriter):
             arrays["masks"] = prediction.masks.numpy().astype(bool)
         if prediction.keypoints is not None:
             arrays["keypoints"] = prediction.keypoints.numpy().astype(np.float32)
+        if prediction.track_ids is not None:
+            arrays["track_ids"] = prediction.track_ids.numpy().astype(np.int64)
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
         atomic_write_bytes(
@@ -236,6 +241,8 @@ class JsonWriter:
                 det["segmentation"] = _mask_rle(prediction.masks[k])
             if prediction.keypoints is not None:
                 det["keypoints"] = [round(float(c), 2) for c in prediction.keypoints[k].reshape(-1)]
+            if prediction.track_ids is not None:
+                det["track_id"] = int(prediction.track_ids[k])
             detections.append(det)
         return detections
 
@@ -249,6 +256,8 @@ class JsonWriter:
         }
         if item.frame_index is not None:
             image["frame_index"] = item.frame_index
+        if prediction.track_ids is not None:  # aligned with this image's detections
+            image["track_ids"] = [int(t) for t in prediction.track_ids]
         self.images.append(image)
         for det in self._detections(image_id, prediction):
             self._spool.write(json.dumps(det) + "\n")

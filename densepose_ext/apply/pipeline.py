@@ -17,7 +17,14 @@ from tqdm import tqdm
 
 from ..converters.prediction import CseContext, ImagePrediction
 from .inputs import InputItem
-from .runner import RunStats, _write_all, close_writers, predict_batch
+from .runner import (
+    RunStats,
+    StreamStage,
+    close_writers,
+    flush_stage,
+    predict_batch,
+    write_staged,
+)
 
 __all__ = ["run_apply_overlapped"]
 
@@ -55,6 +62,7 @@ def _writer(
     cse: Optional[CseContext],
     bar: tqdm,
     errors: List[BaseException],
+    stage: Optional[StreamStage] = None,
 ) -> None:
     while True:
         entry = inbox.get()
@@ -68,7 +76,7 @@ def _writer(
             else:
                 item, instances = entry
                 prediction = ImagePrediction.from_instances(instances, cse)
-                _write_all(writers, item, prediction, stats)
+                write_staged(stage, writers, item, prediction, stats)
             bar.update(stats.processed + stats.failed - bar.n)
         except BaseException as e:
             errors.append(e)
@@ -94,6 +102,7 @@ def run_apply_overlapped(
     expected_total: Optional[int] = None,
     progress: bool = True,
     queue_batches: int = 2,
+    stage: Optional[StreamStage] = None,
 ) -> RunStats:
     """As `runner.run_apply` (same arguments, outputs and order), with reading and writing in
     threads of their own."""
@@ -111,7 +120,9 @@ def run_apply_overlapped(
     writer_errors: List[BaseException] = []
     reader = threading.Thread(target=_reader, args=(items, inputs, stop), daemon=True)
     writer = threading.Thread(
-        target=_writer, args=(outputs, writers, stats, cse, bar, writer_errors), daemon=True
+        target=_writer,
+        args=(outputs, writers, stats, cse, bar, writer_errors, stage),
+        daemon=True,
     )
     reader.start()
     writer.start()
@@ -123,7 +134,11 @@ def run_apply_overlapped(
         writer.join()
         reader.join(timeout=1.0)
         bar.close()
-        close_writers(writers, stats)
+        try:
+            if not writer_errors:
+                flush_stage(stage, writers, stats)
+        finally:
+            close_writers(writers, stats)
         stats.total_seconds = time.perf_counter() - start
         stats.model_seconds = getattr(predictor, "model_seconds", 0.0) - model_seconds_before
     if writer_errors:

@@ -8,14 +8,14 @@ batch fails in the model, its items are retried one by one so that only the bad 
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Iterable, Iterator, List, Optional, Protocol, Sequence, Tuple
 
 from tqdm import tqdm
 
 from ..converters.prediction import CseContext, ImagePrediction
 from .inputs import InputItem
 
-__all__ = ["RunStats", "batched", "run_apply"]
+__all__ = ["RunStats", "StreamStage", "batched", "flush_stage", "run_apply", "write_staged"]
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +82,54 @@ def _write_all(
         )
 
 
+class StreamStage(Protocol):
+    """An optional step between the model and the writers that maps the ordered stream of
+    (item, prediction) to another (e.g. `densepose_ext.video`: tracking and smoothing). It may
+    hold items back (a lag) and may emit (item, None): a frame with no prediction, which writers
+    that keep a video's frame count pass through (`write_passthrough`); others ignore it."""
+
+    def push(
+        self, item: InputItem, prediction: ImagePrediction
+    ) -> Iterable[Tuple[InputItem, Optional[ImagePrediction]]]: ...
+
+    def flush(self) -> Iterable[Tuple[InputItem, Optional[ImagePrediction]]]: ...
+
+
+def _write_pairs(writers: Sequence, pairs: Iterable, stats: RunStats) -> None:
+    for item, prediction in pairs:
+        if prediction is not None:
+            _write_all(writers, item, prediction, stats)
+            continue
+        try:
+            for writer in writers:
+                if hasattr(writer, "write_passthrough"):
+                    writer.write_passthrough(item)
+        except (OSError, ValueError, RuntimeError) as e:
+            stats.report_failure(
+                f"cannot pass through {_item_name(item)}: {type(e).__name__}: {_one_line(e)}"
+            )
+
+
+def write_staged(
+    stage: Optional[StreamStage],
+    writers: Sequence,
+    item: InputItem,
+    prediction: ImagePrediction,
+    stats: RunStats,
+) -> None:
+    """Writes one prediction, through `stage` when there is one."""
+    if stage is None:
+        _write_all(writers, item, prediction, stats)
+    else:
+        _write_pairs(writers, stage.push(item, prediction), stats)
+
+
+def flush_stage(stage: Optional[StreamStage], writers: Sequence, stats: RunStats) -> None:
+    """Writes what `stage` still holds (end of the run)."""
+    if stage is not None:
+        _write_pairs(writers, stage.flush(), stats)
+
+
 def predict_batch(predictor: Callable, batch: List[InputItem]) -> List[Tuple[InputItem, object]]:
     """(item, Instances) per item, or (item, failure message) where the model failed on it; a
     failing batch is retried item by item so that only the bad item is lost."""
@@ -111,10 +159,12 @@ def run_apply(
     cse: Optional[CseContext] = None,
     expected_total: Optional[int] = None,
     progress: bool = True,
+    stage: Optional[StreamStage] = None,
 ) -> RunStats:
     """Runs `predictor` (list of BGR images -> list of Instances) over `items` and feeds `writers`.
 
-    Every writer has `write(item, prediction)` and `close() -> list of paths`.
+    Every writer has `write(item, prediction)` and `close() -> list of paths`; `stage` (optional)
+    sits between the model and the writers.
     """
     if batch_size < 1:
         raise ValueError(f"batch size must be >= 1, got {batch_size}")
@@ -130,11 +180,15 @@ def run_apply(
                 if isinstance(result, str):
                     stats.report_failure(result)
                 else:
-                    _write_all(writers, item, ImagePrediction.from_instances(result, cse), stats)
+                    prediction = ImagePrediction.from_instances(result, cse)
+                    write_staged(stage, writers, item, prediction, stats)
             bar.update(stats.processed + stats.failed - bar.n)
     finally:
         bar.close()
-        close_writers(writers, stats)
+        try:
+            flush_stage(stage, writers, stats)
+        finally:
+            close_writers(writers, stats)
         stats.total_seconds = time.perf_counter() - start
         stats.model_seconds = getattr(predictor, "model_seconds", 0.0) - model_seconds_before
     return stats

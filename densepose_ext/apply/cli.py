@@ -375,7 +375,7 @@ def execute(args: argparse.Namespace) -> RunStats:
         names = _parse_formats(args.format)
     paths = list_inputs(args.input)
     items, stage, wrap_renderer = read_inputs(paths), None, None
-    if args.temporal or args.square_crop or getattr(args, "draw_track_ids", False):  # video.md
+    if args.temporal or args.square_crop is not None or getattr(args, "draw_track_ids", False):
         from ..video.cli import setup_video
 
         items, stage, wrap_renderer = setup_video(args, paths)

@@ -53,6 +53,14 @@ def weighted_line_at(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
     return (sxx * sy - sx * sxy) / denom
 
 
+def _dense_fields(prediction: ImagePrediction) -> Dict[str, torch.Tensor]:
+    """Head output fields as contiguous float32 tensors [N, ...] (models may give float16 or
+    channels-last tensors); empty without DensePose output."""
+    if prediction.densepose is None:
+        return {}
+    return {n: t.float().contiguous() for n, t in prediction.densepose.fields().items()}
+
+
 class TrackSmoother:
     """Keeps each track's last observations (bounded) and returns smoothed predictions."""
 
@@ -76,11 +84,11 @@ class TrackSmoother:
 
     def observe(self, frame: int, track_ids: np.ndarray, prediction: ImagePrediction) -> None:
         """Records the frame's detections under their track ids."""
-        fields = prediction.densepose.fields() if prediction.densepose is not None else None
+        fields = _dense_fields(prediction)
         for k, track_id in enumerate(track_ids.tolist()):
             per_box = None
-            if fields is not None:
-                per_box = {name: t[k : k + 1].float() for name, t in fields.items()}
+            if fields:
+                per_box = {name: t[k : k + 1] for name, t in fields.items()}
             observation = Observation(
                 frame,
                 prediction.boxes_xyxy[k].numpy().astype(np.float64),
@@ -107,44 +115,56 @@ class TrackSmoother:
         self, frame: int, track_ids: np.ndarray, prediction: ImagePrediction
     ) -> ImagePrediction:
         """The frame's prediction with boxes and head outputs smoothed over each track's window,
-        and `track_ids` set. Detections, scores, classes, masks, keypoints are kept as they are."""
+        and `track_ids` set. Detections, scores, classes, masks, keypoints are kept as they are.
+        The frame must have been `observe`d (its own values are taken from there)."""
         boxes = prediction.boxes_xyxy.clone()
-        fields = prediction.densepose.fields() if prediction.densepose is not None else {}
-        smoothed = {name: t.clone() for name, t in fields.items()}
+        per_box: List[Optional[Dict[str, torch.Tensor]]] = []  # None: not observed
+        changed = False
         for k, track_id in enumerate(track_ids.tolist()):
             window = self._window(track_id, frame)
-            if len(window) < 2 or self.strength == 0.0:
-                continue
-            offsets = np.array([o.frame - frame for o in window], dtype=np.float64)
-            weights = np.array([o.score for o in window]) * self.strength ** np.abs(offsets)
-            if weights.sum() <= 0:
-                continue
-            own = prediction.boxes_xyxy[k].numpy().astype(np.float64)
-            deltas = np.stack([o.box - own for o in window])
-            box = own + weighted_line_at(offsets, deltas, weights)
-            boxes[k] = torch.from_numpy(box).to(boxes.dtype)
-            if all(o.fields is not None for o in window):
-                self._smooth_fields(smoothed, fields, k, window, weights)
-        densepose = (
-            None if prediction.densepose is None else replace(prediction.densepose, **smoothed)
-        )
+            own = next((o for o in window if o.frame == frame), None)
+            smoothed = None
+            if own is not None and len(window) >= 2 and self.strength > 0.0:
+                offsets = np.array([o.frame - frame for o in window], dtype=np.float64)
+                weights = np.array([o.score for o in window]) * self.strength ** np.abs(offsets)
+                if weights.sum() > 0:
+                    deltas = np.stack([o.box - own.box for o in window])
+                    box = own.box + weighted_line_at(offsets, deltas, weights)
+                    boxes[k] = torch.from_numpy(box).to(boxes.dtype)
+                    if all(o.fields is not None for o in window):
+                        smoothed = _smooth_fields(own.fields, window, weights)
+                        changed = True
+            per_box.append(smoothed if smoothed is not None else own and own.fields)
         return replace(
             prediction,
             boxes_xyxy=boxes,
-            densepose=densepose,
+            densepose=_assemble(prediction, per_box) if changed else prediction.densepose,
             _chart_results=None,
             _cse_results=None,
             track_ids=torch.as_tensor(track_ids, dtype=torch.int64),
         )
 
-    @staticmethod
-    def _smooth_fields(smoothed, fields, k: int, window: List[Observation], weights) -> None:
-        w = torch.as_tensor(weights / weights.sum(), dtype=torch.float32)
-        for name, values in fields.items():
-            own = values[k : k + 1].float()
-            stacked = torch.cat([o.fields[name] for o in window])  # [M, ...]
-            if stacked.shape[1:] != own.shape[1:]:
-                continue
-            shape = (-1,) + (1,) * (stacked.dim() - 1)
-            mean_delta = ((stacked - own) * w.view(shape)).sum(dim=0, keepdim=True)
-            smoothed[name][k : k + 1] = (own + mean_delta).to(values.dtype)
+
+def _smooth_fields(
+    own: Dict[str, torch.Tensor], window: List[Observation], weights: np.ndarray
+) -> Dict[str, torch.Tensor]:
+    """own + weighted mean of (observation - own) per field; [1, ...] each."""
+    w = torch.as_tensor(weights / weights.sum(), dtype=torch.float32)
+    out = {}
+    for name, value in own.items():
+        stacked = torch.cat([o.fields[name] for o in window])  # [M, ...]
+        deltas = (stacked - value).reshape(len(window), -1)  # [M, F]
+        out[name] = value + torch.mv(deltas.t(), w).view_as(value)  # zero where all deltas are
+    return out
+
+
+def _assemble(prediction: ImagePrediction, per_box: List[Optional[Dict[str, torch.Tensor]]]):
+    """The predictor output made of `per_box` fields ([1, ...] each; None: the input's), in the
+    input's dtypes."""
+    densepose = prediction.densepose
+    original = _dense_fields(prediction) if any(p is None for p in per_box) else {}
+    values = {}
+    for name, tensor in densepose.fields().items():
+        rows = [original[name][k : k + 1] if p is None else p[name] for k, p in enumerate(per_box)]
+        values[name] = torch.cat(rows).to(tensor.dtype)
+    return replace(densepose, **values)

@@ -95,10 +95,10 @@ class BoxTracker:
             * np.array([frame - t.last_frame - 1 for t in self.tracks], dtype=np.float64)[:, None]
         )
         if appearance is not None and self.appearance_weight > 0:
-            for row, track in enumerate(self.tracks):
-                if track.appearance is not None:
-                    dist = appearance_distance(track.appearance[None], appearance)[0]
-                    cost[row] += self.appearance_weight * dist
+            rows = [r for r, t in enumerate(self.tracks) if t.appearance is not None]
+            if rows:
+                seen = np.stack([self.tracks[r].appearance for r in rows])
+                cost[rows] += self.appearance_weight * appearance_distance(seen, appearance)
         cost[iou < self.min_iou] = _INFEASIBLE
         return cost, iou
 

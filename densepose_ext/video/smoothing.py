@@ -134,7 +134,9 @@ class TrackSmoother:
                     if all(o.fields is not None for o in window):
                         smoothed = _smooth_fields(own.fields, window, weights)
                         changed = True
-            per_box.append(smoothed if smoothed is not None else own and own.fields)
+            if smoothed is None and own is not None:
+                smoothed = own.fields  # unchanged, already float32 and contiguous
+            per_box.append(smoothed)
         return replace(
             prediction,
             boxes_xyxy=boxes,

@@ -110,3 +110,18 @@ def test_appearance_uses_the_image():
     ((_, out),) = stage.push(item, frame_prediction(0))
     tracks = stage._video.tracker.tracks
     assert out.track_ids.tolist() == [1, 2] and all(t.appearance is not None for t in tracks)
+
+
+def test_colour_bands_of_the_foreground():
+    from densepose_ext.video.appearance import colour_bands
+
+    image = np.zeros((300, 200, 3), np.uint8)
+    image[:100] = (255, 0, 0)  # top third blue, the rest red
+    image[100:] = (0, 0, 255)
+    coarse = torch.zeros(1, 2, 8, 8)
+    coarse[0, 1, :, :4] = 1.0  # foreground: the left half of the box
+    image[:, 100:] = (0, 255, 0)  # background right half green: must not count
+    bands = colour_bands(image, np.array([[0.0, 0.0, 200.0, 300.0]]), coarse, max_samples=50)
+    np.testing.assert_allclose(bands[0], [1, 0, 0, 0, 0, 1, 0, 0, 1])
+    outside = colour_bands(image, np.array([[500.0, 500.0, 600.0, 600.0]]), None)
+    assert np.isnan(outside).all()

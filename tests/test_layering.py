@@ -14,8 +14,9 @@ still ties the layers together. The order, bottom-up (from STYLE.md, with the pa
 5. data           — datasets, meshes, bootstrap, the synthetic generator
 6. modeling       — heads, losses, backbones, the fast inference path
 7. <root>, model_zoo, evaluation, vis, export — users of the model and the data
-8. engine         — trainer and predictors
-9. apply, query, teacher, texture — the tools; each stands on the layers below, not on another
+8. engine         — trainer, predictors, inputs and output files of the tools
+9. video          — tracking and temporal smoothing between the predictor and the writers
+10. apply, query, teacher, texture — the tools; each stands on the layers below, not on another
 """
 
 import ast
@@ -36,6 +37,7 @@ LAYERS: List[Set[str]] = [
     {"modeling"},
     {"<root>", "model_zoo", "evaluation", "vis", "export"},
     {"engine"},
+    {"video"},
     {"apply", "query", "teacher", "texture"},
 ]
 LAYER_OF: Dict[str, int] = {part: n for n, parts in enumerate(LAYERS) for part in parts}

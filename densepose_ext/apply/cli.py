@@ -166,6 +166,7 @@ def _add_show_parser(subparsers) -> None:
         default="grey",
         help="canvas: grey (default), original or black",
     )
+    _add_video_arguments(p, show=True)
     _add_run_options(p)
     p.set_defaults(command="show")
 
@@ -188,8 +189,17 @@ def _add_dump_parser(subparsers) -> None:
         "--min_score", type=float, default=None, help="minimum detection score (default: config)"
     )
     p.add_argument("--nms_thresh", type=float, default=None, help="NMS threshold (default: config)")
+    _add_video_arguments(p, show=False)
     _add_run_options(p)
     p.set_defaults(command="dump")
+
+
+def _add_video_arguments(parser: argparse.ArgumentParser, show: bool) -> None:
+    """--temporal & co. (docs/video.md); the video subpackage sits above apply, and the command
+    line above both, hence the import here."""
+    from ..video.cli import add_video_arguments
+
+    add_video_arguments(parser, show=show)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -329,6 +339,11 @@ def execute(args: argparse.Namespace) -> RunStats:
     else:
         names = _parse_formats(args.format)
     paths = list_inputs(args.input)
+    items, stage, wrap_renderer = read_inputs(paths), None, None
+    if args.temporal or args.square_crop is not None or getattr(args, "draw_track_ids", False):
+        from ..video.cli import setup_video
+
+        items, stage, wrap_renderer = setup_video(args, paths)
     cfg = setup_config(args)
     _check_model_kind(cfg, set(names), "visualizers" if args.command == "show" else "formats")
     _prepare_meshes(args, cfg, set(names))
@@ -344,6 +359,8 @@ def execute(args: argparse.Namespace) -> RunStats:
             f"{', '.join(sorted(needs_vertices))} need CSE embedders "
             "(MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDERS is empty)"
         )
+    if wrap_renderer is not None and args.command == "show":
+        renderer = wrap_renderer(renderer)
     writers = (
         [ShowWriter(args.output, renderer)]
         if args.command == "show"
@@ -351,7 +368,7 @@ def execute(args: argparse.Namespace) -> RunStats:
     )
     logger.info(f"{len(paths)} input file(s); model {args.model} on {cfg.MODEL.DEVICE}")
     return run_apply(
-        read_inputs(paths),
+        items,
         predictor,
         writers,
         batch_size=args.batch_size,
@@ -359,6 +376,7 @@ def execute(args: argparse.Namespace) -> RunStats:
         expected_total=count_frames(paths),
         progress=args.progress,
         overlap=args.overlap,
+        stage=stage,
     )
 
 

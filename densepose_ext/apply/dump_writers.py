@@ -63,6 +63,7 @@ def dump_record(item: InputItem, prediction: ImagePrediction) -> dict:
         frame_index=item.frame_index,
         masks=prediction.masks,
         keypoints=prediction.keypoints,
+        track_ids=prediction.track_ids,
     ).to_dict()
 
 
@@ -183,6 +184,8 @@ class NpzWriter(_PerImageFilesWriter):
             arrays["masks"] = prediction.masks.numpy().astype(bool)
         if prediction.keypoints is not None:
             arrays["keypoints"] = prediction.keypoints.numpy().astype(np.float32)
+        if prediction.track_ids is not None:
+            arrays["track_ids"] = prediction.track_ids.numpy().astype(np.int64)
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
         atomic_write_bytes(
@@ -232,6 +235,8 @@ class JsonWriter:
                 det["segmentation"] = _mask_rle(prediction.masks[k])
             if prediction.keypoints is not None:
                 det["keypoints"] = [round(float(c), 2) for c in prediction.keypoints[k].reshape(-1)]
+            if prediction.track_ids is not None:
+                det["track_id"] = int(prediction.track_ids[k])
             detections.append(det)
         return detections
 
@@ -245,6 +250,8 @@ class JsonWriter:
         }
         if item.frame_index is not None:
             image["frame_index"] = item.frame_index
+        if prediction.track_ids is not None:  # aligned with this image's detections
+            image["track_ids"] = [int(t) for t in prediction.track_ids]
         self.images.append(image)
         for det in self._detections(image_id, prediction):
             self._spool.write(json.dumps(det) + "\n")

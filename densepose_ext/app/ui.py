@@ -174,7 +174,11 @@ def build_app(service: DensePoseService, models: Sequence[ModelSpec]) -> gr.Bloc
     by_name = {m.name: m for m in models}
     flags = _CancelFlags()
     vis_choices = _visualizer_choices(service)
-    with gr.Blocks(title="DensePose") as app:
+    # no usage analytics (works offline); Gradio's cache of uploads and results: files older than
+    # 6 h are deleted every hour
+    with gr.Blocks(
+        title="DensePose", analytics_enabled=False, delete_cache=(3600, 6 * 3600)
+    ) as app:
         gr.Markdown(INTRO)
         with gr.Row():
             with gr.Column():

@@ -17,6 +17,8 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence
 
+import numpy as np
+
 from ..apply.cli import _check_model_kind, _cse_context, _prepare_meshes, setup_config
 from ..apply.dump_writers import IuvPngWriter, JsonWriter, PickleWriter
 from ..apply.files import ItemNamer
@@ -185,6 +187,7 @@ class DensePoseService:
             try:
                 cfg = setup_config(args)
                 predictor = BatchPredictor(cfg)
+                _warm_up(predictor, cfg)
             except (ValueError, KeyError, OSError, RuntimeError) as e:
                 raise JobError(f"cannot load model {spec.name}: {_one_line(e)}") from e
             self._model = _LoadedModel(spec, cfg, predictor, _cse_context(predictor, cfg))
@@ -299,6 +302,13 @@ class DensePoseService:
             if video:
                 files = [_zip(files, os.path.join(job, stem + "_iuv.zip"))]
             result.iuv_files = files
+
+
+def _warm_up(predictor: BatchPredictor, cfg) -> None:
+    """One inference on a blank image at load time, so that the first request does not pay the
+    one-time costs of the first forward pass (kernel selection, allocator growth)."""
+    side = int(cfg.INPUT.MIN_SIZE_TEST) or 512
+    predictor([np.full((side, side, 3), 127, np.uint8)])
 
 
 def _existing(path: str) -> Optional[str]:

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from browser import launch_browser, missing
+from app_browser import chromium_path, launch_browser, missing
 
 FRAMES_DONE = re.compile(r"(\d+)\s*/\s*(\d+)\s*frames")
 WATCH_PROGRESS = r"""() => {
@@ -139,3 +139,13 @@ def test_video_progress_bar_and_cancel(page, app_files, app_server):
     assert all(t == 120 for _, t in seen) and min(d for d, _ in seen) <= done
     _, service = app_server
     assert not service.busy, "the model is still busy after the cancel"
+
+
+def test_missing_browser_skips_with_the_install_command_and_fails_in_ci(monkeypatch):
+    monkeypatch.setenv("CHROMIUM", "/nonexistent/chromium")
+    monkeypatch.setenv("CI", "false")
+    with pytest.raises(pytest.skip.Exception, match="apt-get install -y chromium"):
+        chromium_path()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="no Chromium executable found"):
+        chromium_path()

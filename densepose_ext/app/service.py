@@ -98,6 +98,7 @@ class _LoadedModel:
     cfg: object
     predictor: BatchPredictor
     cse: object
+    apply_args: argparse.Namespace  # as apply_net.py would parse them (meshes, thresholds)
 
 
 class _CancelCheck:
@@ -190,8 +191,8 @@ class DensePoseService:
                 _warm_up(predictor, cfg)
             except (ValueError, KeyError, OSError, RuntimeError) as e:
                 raise JobError(f"cannot load model {spec.name}: {_one_line(e)}") from e
-            self._model = _LoadedModel(spec, cfg, predictor, _cse_context(predictor, cfg))
-            self._mesh_args = args
+            cse = _cse_context(predictor, cfg)
+            self._model = _LoadedModel(spec, cfg, predictor, cse, args)
             logger.info(
                 f"loaded {spec.name} on {cfg.MODEL.DEVICE} in {time.perf_counter() - start:.1f}s"
             )
@@ -243,7 +244,7 @@ class DensePoseService:
             request.mode, request.visualizers, request.background, request.atlas_path
         )
         _check_model_kind(model.cfg, needed, "outputs")
-        _prepare_meshes(self._mesh_args, model.cfg, needed)
+        _prepare_meshes(model.apply_args, model.cfg, needed)
         video = is_video(request.input_path)
         total = count_frames([request.input_path])
         job = self._new_job_dir()

@@ -32,6 +32,12 @@ def _helpers():
 helpers = _helpers()
 
 
+@pytest.fixture(scope="session")
+def apply_helpers():
+    """tests/apply/apply_net_helpers.py (tiny models, test images and videos)."""
+    return helpers
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

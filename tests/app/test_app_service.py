@@ -81,3 +81,20 @@ def test_texture_from_an_atlas(service, app_files, tmp_path):
     picture = cv2.imread(result.picture)
     red = (picture[..., 2] > 200) & (picture[..., :2].max(axis=2) < 50)
     assert red.sum() > 100 and (picture[~red].max(axis=1) == 0).mean() > 0.2
+
+
+def test_cse_model_offers_vertices_and_no_iuv(apply_helpers, app_files, tmp_path):
+    from densepose_ext.app.models import ModelSpec
+    from densepose_ext.app.service import DensePoseService
+
+    apply_helpers.register_quad_mesh(tmp_path / "mesh")
+    config = str(apply_helpers.TINY_CSE_CONFIG)
+    checkpoint = apply_helpers.make_tiny_checkpoint(tmp_path / "cse" / "m.pth", config)
+    service = DensePoseService(work_root=str(tmp_path / "jobs"), device="cpu")
+    service.load(ModelSpec("tiny_cse", config, str(checkpoint), min_score=0.5))
+    assert not service.is_chart
+    result = service.run(JobRequest(app_files["photo"], visualizers=["dp_vertex", "bbox"]))
+    assert "people found" in result.message and result.picture and result.dump_pkl
+    assert result.iuv_files == []  # IUV PNGs are chart-only
+    with pytest.raises(JobError, match="need a chart model"):
+        service.run(JobRequest(app_files["photo"], mode="iuv"))

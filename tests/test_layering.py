@@ -17,6 +17,7 @@ still ties the layers together. The order, bottom-up (from STYLE.md, with the pa
 8. engine         — trainer, predictors, inputs and output files of the tools
 9. video          — tracking and temporal smoothing between the predictor and the writers
 10. apply, query, teacher, texture — the tools; each stands on the layers below, not on another
+11. app            — the web page, on top of apply's command-line pieces
 """
 
 import ast
@@ -39,6 +40,7 @@ LAYERS: List[Set[str]] = [
     {"engine"},
     {"video"},
     {"apply", "query", "teacher", "texture"},
+    {"app"},
 ]
 LAYER_OF: Dict[str, int] = {part: n for n, parts in enumerate(LAYERS) for part in parts}
 

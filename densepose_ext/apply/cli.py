@@ -220,7 +220,7 @@ def setup_config(args: argparse.Namespace) -> CfgNode:
     )
 
 
-def _check_model_kind(cfg: CfgNode, needed: set, what: str) -> None:
+def check_model_kind(cfg: CfgNode, needed: set, what: str) -> None:
     """UsageError when chart-only outputs are requested from a CSE model, or the reverse."""
     if not cfg.MODEL.DENSEPOSE_ON and needed - {"bbox", "pkl", "npz", "json", "masks", "keypoints"}:
         raise UsageError(
@@ -271,7 +271,7 @@ def _parse_formats(spec: str) -> List[str]:
     return formats
 
 
-def _prepare_meshes(args: argparse.Namespace, cfg: CfgNode, names: set) -> None:
+def prepare_meshes(args: argparse.Namespace, cfg: CfgNode, names: set) -> None:
     """Registers --mesh / $DENSEPOSE_MESH_DIR files, then loads the meshes the visualizers need,
     so that a missing file is one error before the run."""
     embedders = cfg.MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDERS
@@ -299,7 +299,7 @@ def _build_predictor(args: argparse.Namespace, cfg: CfgNode):
         raise UsageError(str(e)) from e
 
 
-def _cse_context(predictor: InstancesPredictor, cfg: CfgNode):
+def cse_context(predictor: InstancesPredictor, cfg: CfgNode):
     if not is_cse(cfg) or predictor.embedder is None:
         return None
     return CseContext(predictor.embedder, cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING)
@@ -345,14 +345,14 @@ def execute(args: argparse.Namespace) -> RunStats:
 
         items, stage, wrap_renderer = setup_video(args, paths)
     cfg = setup_config(args)
-    _check_model_kind(cfg, set(names), "visualizers" if args.command == "show" else "formats")
-    _prepare_meshes(args, cfg, set(names))
+    check_model_kind(cfg, set(names), "visualizers" if args.command == "show" else "formats")
+    prepare_meshes(args, cfg, set(names))
     if args.command == "show" and getattr(args, "preset", None):
         renderer = HintImageRenderer(args.preset)
     elif args.command == "show":
         renderer = build_visualizer(args.visualizations, options)  # loads atlases: fails early
     predictor = _build_predictor(args, cfg)
-    cse = _cse_context(predictor, cfg)
+    cse = cse_context(predictor, cfg)
     needs_vertices = set(names) & CSE_ONLY
     if is_cse(cfg) and cse is None and needs_vertices:
         raise UsageError(

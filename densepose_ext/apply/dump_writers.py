@@ -37,6 +37,7 @@ __all__ = [
     "NpzWriter",
     "PickleWriter",
     "dump_record",
+    "iuv_images",
     "quantized_iuv_crop",
 ]
 
@@ -127,20 +128,27 @@ class _PerImageFilesWriter:
         return [self.directory]
 
 
+def iuv_images(prediction: ImagePrediction):
+    """(iuv uint8 [H, W, 3], inds uint8 [H, W]) of a chart prediction, as `IuvPngWriter` writes
+    them (channel 0 = part I, 1 = U·255, 2 = V·255)."""
+    keep = len(prediction) if prediction.has_densepose else 0  # boxes with results
+    iuv, inds = make_iuv_image(
+        prediction.chart_results(),
+        prediction.boxes_xyxy[:keep],
+        prediction.scores[:keep],
+        prediction.image_hw,
+    )
+    return iuv.numpy(), inds.numpy()
+
+
 class IuvPngWriter(_PerImageFilesWriter):
     """Per image `<stem>_IUV.png` and `<stem>_INDS.png` in `directory` (chart models)."""
 
     def write(self, item: InputItem, prediction: ImagePrediction) -> None:
-        keep = len(prediction) if prediction.has_densepose else 0  # boxes with results
-        iuv, inds = make_iuv_image(
-            prediction.chart_results(),
-            prediction.boxes_xyxy[:keep],
-            prediction.scores[:keep],
-            prediction.image_hw,
-        )
+        iuv, inds = iuv_images(prediction)
         stem = os.path.join(self.directory, self.namer.stem(item))
-        atomic_write_image(stem + "_IUV.png", iuv.numpy())
-        atomic_write_image(stem + "_INDS.png", inds.numpy())
+        atomic_write_image(stem + "_IUV.png", iuv)
+        atomic_write_image(stem + "_INDS.png", inds)
 
 
 def _chart_instance_arrays(prediction: ImagePrediction) -> Dict[str, np.ndarray]:

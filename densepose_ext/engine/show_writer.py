@@ -19,7 +19,7 @@ __all__ = ["ShowWriter"]
 
 logger = logging.getLogger(__name__)
 
-FOURCC = {".avi": "MJPG"}  # others: mp4v (mp4, mov, mkv, m4v)
+FOURCC = {".avi": "MJPG", ".webm": "VP80"}  # others: mp4v (mp4, mov, mkv, m4v)
 
 
 class _VideoOutput:

@@ -1,8 +1,9 @@
 """`apply_net --backend torchscript|onnxruntime`: the model as a `densepose_ext.export` file.
 
 Without `--exported-model` the file is exported on the fly from the config and checkpoint and
-cached (`$DENSEPOSE_EXT_CACHE`, default `~/.cache/densepose_ext/exported/`), keyed by the config,
-the checkpoint (path, size, modification time) and the format, so later runs load it at once.
+cached (`$DENSEPOSE_EXT_CACHE/exported/`, default `~/.cache/densepose_ext/exported/`), keyed by
+the config, the checkpoint (path, size, modification time) and the format, so later runs load it
+at once.
 """
 
 import hashlib

@@ -12,10 +12,9 @@ import os
 import sys
 from typing import List, Optional
 
-import torch
 from detectron2.config import CfgNode
 
-from ..config import ConfigError, is_cse, load_densepose_config
+from ..config import is_cse
 from ..converters.prediction import CseContext
 from ..data.meshes import (
     MESH_DIR_ENV,
@@ -24,19 +23,20 @@ from ..data.meshes import (
     register_local_meshes,
     require_meshes,
 )
+from ..engine.inference_config import inference_config
+from ..engine.inputs import InputError, count_frames, list_inputs, read_inputs
+from ..engine.output_files import ItemNamer
 from ..engine.predictor import BackendError, BatchPredictor, InstancesPredictor
-from ..utils.cli import UsageError, run_cli
-from ..utils.files import ExternalFileError, resolve_file
+from ..engine.show_writer import ShowWriter
+from ..utils.cli import UsageError, parse_command, run_cli
+from ..utils.files import ExternalFileError
 from ..utils.third_party_noise import silence_third_party_noise
 from ..vis.base import BACKGROUNDS, VisStyle
 from ..vis.hint_image import HINT_PRESETS, HintImageRenderer
 from ..vis.registry import VisOptions, build_visualizer, parse_visualizer_names
 from .backend import BACKENDS, ExportedPredictor
 from .dump_writers import DUMP_FORMATS, IuvPngWriter, JsonWriter, NpzWriter, PickleWriter
-from .files import ItemNamer
-from .inputs import InputError, count_frames, list_inputs, read_inputs
 from .runner import RunStats, run_apply
-from .show_writer import ShowWriter
 
 __all__ = ["UsageError", "build_parser", "main", "setup_config"]
 
@@ -166,6 +166,7 @@ def _add_show_parser(subparsers) -> None:
         default="grey",
         help="canvas: grey (default), original or black",
     )
+    _add_video_arguments(p, show=True)
     _add_run_options(p)
     p.set_defaults(command="show")
 
@@ -188,8 +189,17 @@ def _add_dump_parser(subparsers) -> None:
         "--min_score", type=float, default=None, help="minimum detection score (default: config)"
     )
     p.add_argument("--nms_thresh", type=float, default=None, help="NMS threshold (default: config)")
+    _add_video_arguments(p, show=False)
     _add_run_options(p)
     p.set_defaults(command="dump")
+
+
+def _add_video_arguments(parser: argparse.ArgumentParser, show: bool) -> None:
+    """--temporal & co. (docs/video.md); the video subpackage sits above apply, and the command
+    line above both, hence the import here."""
+    from ..video.cli import add_video_arguments
+
+    add_video_arguments(parser, show=show)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -205,37 +215,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def setup_config(args: argparse.Namespace) -> CfgNode:
     """Config file + --opts + command-line thresholds; MODEL.WEIGHTS = the local checkpoint."""
-    weights_path = resolve_file(args.model, what="model checkpoint")
-    try:
-        cfg = load_densepose_config(args.cfg, args.opts)
-    except ConfigError as e:
-        raise UsageError(str(e)) from e
-    if args.min_score is not None:
-        cfg.MODEL.ROI_HEADS.SCORE_THRESH_TEST = args.min_score
-    if args.nms_thresh is not None:
-        cfg.MODEL.ROI_HEADS.NMS_THRESH_TEST = args.nms_thresh
-    cfg.MODEL.WEIGHTS = weights_path
-    cfg.MODEL.DEVICE = _device(args, cfg)
-    cfg.freeze()
-    return cfg
+    return inference_config(
+        args.cfg, args.model, args.opts, args.min_score, args.nms_thresh, args.device
+    )
 
 
-def _device(args: argparse.Namespace, cfg: CfgNode) -> str:
-    """--device, else MODEL.DEVICE when set with --opts, else cuda if available, else cpu."""
-    if args.device:
-        device = args.device
-    elif "MODEL.DEVICE" in (args.opts or [])[::2]:
-        device = cfg.MODEL.DEVICE
-    else:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise UsageError(
-            f"device {device!r} requested but CUDA is not available (use --device cpu)"
-        )
-    return device
-
-
-def _check_model_kind(cfg: CfgNode, needed: set, what: str) -> None:
+def check_model_kind(cfg: CfgNode, needed: set, what: str) -> None:
     """UsageError when chart-only outputs are requested from a CSE model, or the reverse."""
     if not cfg.MODEL.DENSEPOSE_ON and needed - {"bbox", "pkl", "npz", "json", "masks", "keypoints"}:
         raise UsageError(
@@ -286,7 +271,7 @@ def _parse_formats(spec: str) -> List[str]:
     return formats
 
 
-def _prepare_meshes(args: argparse.Namespace, cfg: CfgNode, names: set) -> None:
+def prepare_meshes(args: argparse.Namespace, cfg: CfgNode, names: set) -> None:
     """Registers --mesh / $DENSEPOSE_MESH_DIR files, then loads the meshes the visualizers need,
     so that a missing file is one error before the run."""
     embedders = cfg.MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDERS
@@ -314,7 +299,7 @@ def _build_predictor(args: argparse.Namespace, cfg: CfgNode):
         raise UsageError(str(e)) from e
 
 
-def _cse_context(predictor: InstancesPredictor, cfg: CfgNode):
+def cse_context(predictor: InstancesPredictor, cfg: CfgNode):
     if not is_cse(cfg) or predictor.embedder is None:
         return None
     return CseContext(predictor.embedder, cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING)
@@ -354,21 +339,28 @@ def execute(args: argparse.Namespace) -> RunStats:
     else:
         names = _parse_formats(args.format)
     paths = list_inputs(args.input)
+    items, stage, wrap_renderer = read_inputs(paths), None, None
+    if args.temporal or args.square_crop is not None or getattr(args, "draw_track_ids", False):
+        from ..video.cli import setup_video
+
+        items, stage, wrap_renderer = setup_video(args, paths)
     cfg = setup_config(args)
-    _check_model_kind(cfg, set(names), "visualizers" if args.command == "show" else "formats")
-    _prepare_meshes(args, cfg, set(names))
+    check_model_kind(cfg, set(names), "visualizers" if args.command == "show" else "formats")
+    prepare_meshes(args, cfg, set(names))
     if args.command == "show" and getattr(args, "preset", None):
         renderer = HintImageRenderer(args.preset)
     elif args.command == "show":
         renderer = build_visualizer(args.visualizations, options)  # loads atlases: fails early
     predictor = _build_predictor(args, cfg)
-    cse = _cse_context(predictor, cfg)
+    cse = cse_context(predictor, cfg)
     needs_vertices = set(names) & CSE_ONLY
     if is_cse(cfg) and cse is None and needs_vertices:
         raise UsageError(
             f"{', '.join(sorted(needs_vertices))} need CSE embedders "
             "(MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDERS is empty)"
         )
+    if wrap_renderer is not None and args.command == "show":
+        renderer = wrap_renderer(renderer)
     writers = (
         [ShowWriter(args.output, renderer)]
         if args.command == "show"
@@ -376,7 +368,7 @@ def execute(args: argparse.Namespace) -> RunStats:
     )
     logger.info(f"{len(paths)} input file(s); model {args.model} on {cfg.MODEL.DEVICE}")
     return run_apply(
-        read_inputs(paths),
+        items,
         predictor,
         writers,
         batch_size=args.batch_size,
@@ -384,16 +376,15 @@ def execute(args: argparse.Namespace) -> RunStats:
         expected_total=count_frames(paths),
         progress=args.progress,
         overlap=args.overlap,
+        stage=stage,
     )
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Exit status: 0 if at least one input was processed, 1 otherwise or on a usage error."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_command(build_parser(), argv)
     silence_third_party_noise()
-    if not hasattr(args, "command"):
-        parser.print_help()
+    if args is None:
         return 0
 
     def body() -> int:

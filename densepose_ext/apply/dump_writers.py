@@ -25,10 +25,10 @@ import torch
 
 from ..converters.iuv_image import make_iuv_image
 from ..converters.prediction import ImagePrediction
+from ..engine.inputs import InputItem
+from ..engine.output_files import ItemNamer, atomic_write_bytes, atomic_write_image, temporary_path
 from ..structures.chart_result import encode_png_base64, quantize_densepose_chart_result
 from ..structures.dump_record import DumpRecord
-from .files import ItemNamer, atomic_write_bytes, atomic_write_image, temporary_path
-from .inputs import InputItem
 
 __all__ = [
     "DUMP_FORMATS",
@@ -37,6 +37,7 @@ __all__ = [
     "NpzWriter",
     "PickleWriter",
     "dump_record",
+    "iuv_images",
     "quantized_iuv_crop",
 ]
 
@@ -63,6 +64,7 @@ def dump_record(item: InputItem, prediction: ImagePrediction) -> dict:
         frame_index=item.frame_index,
         masks=prediction.masks,
         keypoints=prediction.keypoints,
+        track_ids=prediction.track_ids,
     ).to_dict()
 
 
@@ -126,20 +128,27 @@ class _PerImageFilesWriter:
         return [self.directory]
 
 
+def iuv_images(prediction: ImagePrediction):
+    """(iuv uint8 [H, W, 3], inds uint8 [H, W]) of a chart prediction, as `IuvPngWriter` writes
+    them (channel 0 = part I, 1 = U·255, 2 = V·255)."""
+    keep = len(prediction) if prediction.has_densepose else 0  # boxes with results
+    iuv, inds = make_iuv_image(
+        prediction.chart_results(),
+        prediction.boxes_xyxy[:keep],
+        prediction.scores[:keep],
+        prediction.image_hw,
+    )
+    return iuv.numpy(), inds.numpy()
+
+
 class IuvPngWriter(_PerImageFilesWriter):
     """Per image `<stem>_IUV.png` and `<stem>_INDS.png` in `directory` (chart models)."""
 
     def write(self, item: InputItem, prediction: ImagePrediction) -> None:
-        keep = len(prediction) if prediction.has_densepose else 0  # boxes with results
-        iuv, inds = make_iuv_image(
-            prediction.chart_results(),
-            prediction.boxes_xyxy[:keep],
-            prediction.scores[:keep],
-            prediction.image_hw,
-        )
+        iuv, inds = iuv_images(prediction)
         stem = os.path.join(self.directory, self.namer.stem(item))
-        atomic_write_image(stem + "_IUV.png", iuv.numpy())
-        atomic_write_image(stem + "_INDS.png", inds.numpy())
+        atomic_write_image(stem + "_IUV.png", iuv)
+        atomic_write_image(stem + "_INDS.png", inds)
 
 
 def _chart_instance_arrays(prediction: ImagePrediction) -> Dict[str, np.ndarray]:
@@ -183,6 +192,8 @@ class NpzWriter(_PerImageFilesWriter):
             arrays["masks"] = prediction.masks.numpy().astype(bool)
         if prediction.keypoints is not None:
             arrays["keypoints"] = prediction.keypoints.numpy().astype(np.float32)
+        if prediction.track_ids is not None:
+            arrays["track_ids"] = prediction.track_ids.numpy().astype(np.int64)
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
         atomic_write_bytes(
@@ -232,6 +243,8 @@ class JsonWriter:
                 det["segmentation"] = _mask_rle(prediction.masks[k])
             if prediction.keypoints is not None:
                 det["keypoints"] = [round(float(c), 2) for c in prediction.keypoints[k].reshape(-1)]
+            if prediction.track_ids is not None:
+                det["track_id"] = int(prediction.track_ids[k])
             detections.append(det)
         return detections
 
@@ -245,6 +258,8 @@ class JsonWriter:
         }
         if item.frame_index is not None:
             image["frame_index"] = item.frame_index
+        if prediction.track_ids is not None:  # aligned with this image's detections
+            image["track_ids"] = [int(t) for t in prediction.track_ids]
         self.images.append(image)
         for det in self._detections(image_id, prediction):
             self._spool.write(json.dumps(det) + "\n")

@@ -17,20 +17,24 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Iterable, Iterator, List, Optional, Protocol, Sequence, Tuple
 
 from tqdm import tqdm
 
 from ..converters.prediction import CseContext, ImagePrediction
-from .inputs import InputItem
+from ..engine.inputs import InputItem
 
 __all__ = [
     "RunStats",
+    "StreamStage",
     "batched",
     "close_writers",
+    "flush_stage",
     "predict_batch",
     "run_apply",
     "run_apply_overlapped",
+    "write_prediction",
+    "write_staged",
 ]
 
 logger = logging.getLogger(__name__)
@@ -66,10 +70,6 @@ def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split())
 
 
-def _item_name(item: InputItem) -> str:
-    return item.path if item.frame_index is None else f"{item.path} (frame {item.frame_index})"
-
-
 def batched(items: Iterable[InputItem], batch_size: int) -> Iterator[Tuple[str, list]]:
     """("batch", readable items) in groups of `batch_size`, and ("unreadable", [item]) in input
     order for each item that could not be read."""
@@ -94,7 +94,7 @@ def predict_batch(predictor: Callable, batch: List[InputItem]) -> List[Tuple[Inp
     except (RuntimeError, ValueError) as e:  # e.g. out of memory, an image it cannot take
         if len(batch) > 1:
             return [pair for item in batch for pair in predict_batch(predictor, [item])]
-        return [(batch[0], f"inference failed on {_item_name(batch[0])}: {_one_line(e)}")]
+        return [(batch[0], f"inference failed on {batch[0].name}: {_one_line(e)}")]
 
 
 def _predictions(
@@ -108,28 +108,98 @@ def _predictions(
             yield from predict_batch(predictor, group)
 
 
-class _Delivery:
-    """Hands one (item, Instances or failure message) to the writers and counts it."""
+class StreamStage(Protocol):
+    """An optional step between the model and the writers that maps the ordered stream of
+    (item, prediction) to another (e.g. `densepose_ext.video`: tracking and smoothing). It may
+    hold items back (a lag) and may emit (item, None): a frame with no prediction, which writers
+    that keep a video's frame count pass through (`write_passthrough`); others ignore it."""
 
-    def __init__(self, writers: Sequence, stats: RunStats, cse: Optional[CseContext], bar: tqdm):
+    def push(
+        self, item: InputItem, prediction: ImagePrediction
+    ) -> Iterable[Tuple[InputItem, Optional[ImagePrediction]]]: ...
+
+    def flush(self) -> Iterable[Tuple[InputItem, Optional[ImagePrediction]]]: ...
+
+
+class _Delivery:
+    """Hands one (item, Instances or failure message) to the writers, through the optional
+    `stage`, and counts it."""
+
+    def __init__(
+        self,
+        writers: Sequence,
+        stats: RunStats,
+        cse: Optional[CseContext],
+        bar: tqdm,
+        stage: Optional[StreamStage] = None,
+    ):
         self.writers, self.stats, self.cse, self.bar = writers, stats, cse, bar
+        self.stage = stage
 
     def __call__(self, item: InputItem, result: object) -> None:
         if isinstance(result, str):
             self.stats.report_failure(result)
         else:
-            self._write(item, ImagePrediction.from_instances(result, self.cse))
+            prediction = ImagePrediction.from_instances(result, self.cse)
+            write_staged(self.stage, self.writers, item, prediction, self.stats)
         self.bar.update(self.stats.processed + self.stats.failed - self.bar.n)
 
-    def _write(self, item: InputItem, prediction: ImagePrediction) -> None:
+
+def write_prediction(
+    writers: Sequence, item: InputItem, prediction: ImagePrediction, stats: RunStats
+) -> None:
+    """Hands one prediction to every writer and counts it; a writer's failure on this item is
+    reported and the run goes on."""
+    try:
+        for writer in writers:
+            writer.write(item, prediction)
+        stats.processed += 1
+    except (OSError, ValueError, KeyError, RuntimeError) as e:
+        stats.report_failure(f"cannot process {item.name}: {type(e).__name__}: {_one_line(e)}")
+
+
+def _write_pairs(writers: Sequence, pairs: Iterable, stats: RunStats) -> None:
+    for item, prediction in pairs:
+        if prediction is not None:
+            write_prediction(writers, item, prediction, stats)
+            continue
         try:
-            for writer in self.writers:
-                writer.write(item, prediction)
-            self.stats.processed += 1
-        except (OSError, ValueError, KeyError, RuntimeError) as e:
-            self.stats.report_failure(
-                f"cannot process {_item_name(item)}: {type(e).__name__}: {_one_line(e)}"
+            for writer in writers:
+                if hasattr(writer, "write_passthrough"):
+                    writer.write_passthrough(item)
+        except (OSError, ValueError, RuntimeError) as e:
+            stats.report_failure(
+                f"cannot pass through {item.name}: {type(e).__name__}: {_one_line(e)}"
             )
+
+
+def write_staged(
+    stage: Optional[StreamStage],
+    writers: Sequence,
+    item: InputItem,
+    prediction: ImagePrediction,
+    stats: RunStats,
+) -> None:
+    """Writes one prediction, through `stage` when there is one."""
+    if stage is None:
+        write_prediction(writers, item, prediction, stats)
+    else:
+        _write_pairs(writers, stage.push(item, prediction), stats)
+
+
+def flush_stage(stage: Optional[StreamStage], writers: Sequence, stats: RunStats) -> None:
+    """Writes what `stage` still holds (end of the run)."""
+    if stage is not None:
+        _write_pairs(writers, stage.flush(), stats)
+
+
+def _flush_after_failure(stage: Optional[StreamStage], writers: Sequence, stats: RunStats) -> None:
+    """Writes what `stage` holds after the run failed, so that frames predicted before the
+    failure are not lost; a second failure here is reported, not raised over the first."""
+    try:
+        flush_stage(stage, writers, stats)
+    except Exception as e:
+        stats.report_failure(f"cannot write the frames held for smoothing: {_one_line(e)}")
 
 
 def close_writers(writers: Sequence, stats: RunStats) -> None:
@@ -152,6 +222,7 @@ def run_apply(
     progress: bool = True,
     overlap: bool = False,
     queue_batches: int = 2,
+    stage: Optional[StreamStage] = None,
 ) -> RunStats:
     """Runs `predictor` over `items` and feeds `writers`; the same outputs, in the same order,
     with or without `overlap`.
@@ -161,6 +232,7 @@ def run_apply(
         predictor: list of BGR uint8 images [H, W, 3] -> list of detectron2 `Instances`.
         writers: each has `write(item, prediction)` and `close() -> list of paths`.
         overlap: decode and write in threads of their own (`queue_batches` batches each side).
+        stage: optional step between the model and the writers (`StreamStage`), flushed at the end.
     Returns:
         counts, failures, timings and the paths written.
     """
@@ -172,13 +244,18 @@ def run_apply(
     bar = tqdm(
         total=expected_total, unit="img", desc="apply_net", disable=not progress, dynamic_ncols=True
     )
-    deliver = _Delivery(writers, stats, cse, bar)
+    deliver = _Delivery(writers, stats, cse, bar, stage)
     try:
         if overlap:
             _run_overlapped(items, predictor, batch_size, deliver, queue_batches)
         else:
             for item, result in _predictions(items, predictor, batch_size):
                 deliver(item, result)
+    except BaseException:
+        _flush_after_failure(stage, writers, stats)
+        raise
+    else:
+        flush_stage(stage, writers, stats)
     finally:
         bar.close()
         close_writers(writers, stats)

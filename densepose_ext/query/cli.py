@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Optional
 
 import cv2
 
-from ..utils.cli import UsageError, run_cli
+from ..utils.cli import UsageError, parse_command, run_cli
 from ..utils.files import ExternalFileError
 from ..vis.base import BACKGROUNDS, VisStyle, make_background
 from .entry_format import format_entry
@@ -165,10 +165,8 @@ def run_show(args: argparse.Namespace, selector: EntrySelector) -> int:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Exit status 0 on success, 1 on a bad argument, dataset or when no image could be drawn."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
+    args = parse_command(build_parser(), argv)
+    if args is None:
         return 0
 
     def body() -> int:

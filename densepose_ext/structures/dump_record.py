@@ -19,6 +19,7 @@ __all__ = [
     "KEYPOINTS_KEY",
     "MASKS_KEY",
     "SCORES_KEY",
+    "TRACK_IDS_KEY",
     "DumpRecord",
     "is_dump_record",
 ]
@@ -31,6 +32,7 @@ CLASSES_KEY = "pred_classes"
 DENSEPOSE_KEY = "pred_densepose"
 MASKS_KEY = "pred_masks"
 KEYPOINTS_KEY = "pred_keypoints"
+TRACK_IDS_KEY = "track_ids"
 
 
 def is_dump_record(record: Any) -> bool:
@@ -46,7 +48,8 @@ class DumpRecord:
     indices; densepose: chart models a list of N per-box chart results, CSE models the image's
     `DensePoseEmbeddingPredictorOutput` (or per-box vertex results), None without DensePose
     output; frame_index 0-based for video frames, None for images; masks bool [N, H, W] and
-    keypoints float [N, K, 3] (x, y in pixels, score) for models with those heads.
+    keypoints float [N, K, 3] (x, y in pixels, score) for models with those heads; track_ids
+    int64 [N] per-video person identities (`apply_net --temporal`), None otherwise.
     """
 
     file_name: str
@@ -57,6 +60,7 @@ class DumpRecord:
     frame_index: Optional[int] = None
     masks: Optional[torch.Tensor] = None
     keypoints: Optional[torch.Tensor] = None
+    track_ids: Optional[torch.Tensor] = None
 
     def __len__(self) -> int:
         return len(self.boxes_xyxy)
@@ -75,6 +79,8 @@ class DumpRecord:
             record[MASKS_KEY] = self.masks
         if self.keypoints is not None:
             record[KEYPOINTS_KEY] = self.keypoints
+        if self.track_ids is not None:
+            record[TRACK_IDS_KEY] = self.track_ids
         return record
 
     @classmethod
@@ -101,6 +107,13 @@ class DumpRecord:
                 f"{len(classes)} classes"
             )
         frame = record.get(FRAME_INDEX_KEY)
+        track_ids = record.get(TRACK_IDS_KEY)
+        if track_ids is not None:
+            track_ids = torch.as_tensor(track_ids).reshape(-1).to(torch.int64)
+            if len(track_ids) != n:
+                raise ValueError(
+                    f"record {record[FILE_NAME_KEY]!r}: {n} boxes, {len(track_ids)} track ids"
+                )
         return cls(
             file_name=str(record[FILE_NAME_KEY]),
             boxes_xyxy=boxes,
@@ -110,4 +123,5 @@ class DumpRecord:
             frame_index=None if frame is None else int(frame),
             masks=record.get(MASKS_KEY),
             keypoints=record.get(KEYPOINTS_KEY),
+            track_ids=track_ids,
         )

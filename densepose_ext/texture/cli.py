@@ -14,14 +14,16 @@ from typing import Dict, Iterator, List, Optional, Tuple
 import numpy as np
 from tqdm import tqdm
 
-from ..apply.files import ItemNamer, atomic_write_image
-from ..apply.inputs import InputError, InputItem, count_frames, list_inputs, read_inputs
-from ..apply.show_writer import ShowWriter
-from ..config import ConfigError, is_cse
-from ..utils.cli import UsageError, one_line, run_cli
+from ..config import is_cse
+from ..engine.inference_config import inference_config
+from ..engine.inputs import InputError, InputItem, count_frames, list_inputs, read_inputs
+from ..engine.output_files import ItemNamer, atomic_write_image
+from ..engine.show_writer import ShowWriter
+from ..utils.cli import UsageError, one_line, parse_command, run_cli
 from ..utils.files import ExternalFileError
+from ..vis.texture_atlas import read_texture, with_alpha
 from .extract import WEIGHTINGS, TextureAccumulator
-from .files import load_texture, read_texture_image, with_alpha
+from .files import load_texture
 from .people import NoPersonError, PersonChart, select_people
 from .retexture import parse_parts, people_order, retexture
 from .smpl_layout import DEFAULT_SMPL_SIZE, atlas_to_smpl, smpl_to_atlas
@@ -42,10 +44,6 @@ class JobStats:
     def report(self, message: str) -> None:
         self.errors.append(message)
         logger.warning(message)
-
-
-def _item_name(item: InputItem) -> str:
-    return item.path if item.frame_index is None else f"{item.path} (frame {item.frame_index})"
 
 
 def _add_results_options(p: argparse.ArgumentParser, default_instance: str) -> None:
@@ -142,14 +140,7 @@ def _results_source(args):
         return DumpSource(args.dump)
     if args.iuv_dir:
         return IuvDirSource(args.iuv_dir)
-    from ..apply.cli import UsageError as ApplyUsageError
-    from ..apply.cli import setup_config
-
-    args.opts, args.nms_thresh = [], None
-    try:
-        cfg = setup_config(args)
-    except (ConfigError, ApplyUsageError) as e:
-        raise UsageError(str(e)) from e
+    cfg = inference_config(args.cfg, args.model, min_score=args.min_score, device=args.device)
     if is_cse(cfg):
         raise UsageError(f"texture tools need a chart (IUV) model; {args.cfg!r} is a CSE model")
     return ModelSource(cfg)
@@ -177,9 +168,9 @@ def _people_per_item(
                 continue
             try:
                 people = source.people(item, namer.stem(item))
-                chosen = select_people(people, instance, _item_name(item))
+                chosen = select_people(people, instance, item.name)
             except ITEM_ERRORS as e:
-                stats.report(f"skipped {_item_name(item)}: {one_line(e)}")
+                stats.report(f"skipped {item.name}: {one_line(e)}")
                 yield item, None
                 continue
             yield item, chosen
@@ -228,7 +219,7 @@ def run_extract(args) -> Tuple[JobStats, List[str]]:
 
 
 def run_convert(args) -> Tuple[JobStats, List[str]]:
-    bgr, known, layout = read_texture_image(args.input)
+    bgr, known, layout = read_texture(args.input)
     target = args.to or ("atlas" if layout == "smpl" else "smpl")
     if target == layout:
         raise UsageError(f"{args.input!r} is already in {layout} layout")
@@ -267,7 +258,7 @@ def run_apply(args) -> Tuple[JobStats, List[str]]:
             try:
                 writer.write(item, people or [])
             except (OSError, ValueError) as e:
-                stats.report(f"cannot write {_item_name(item)}: {one_line(e)}")
+                stats.report(f"cannot write {item.name}: {one_line(e)}")
                 continue
             stats.processed += people is not None
     finally:
@@ -277,10 +268,8 @@ def run_apply(args) -> Tuple[JobStats, List[str]]:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Exit status 0 when something was written, 1 on a usage error or when nothing was."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
+    args = parse_command(build_parser(), argv)
+    if args is None:
         return 0
     runners = {"extract": run_extract, "convert": run_convert, "apply": run_apply}
 

@@ -13,17 +13,13 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 import torch
 
-from ..apply.inputs import InputItem
 from ..converters.prediction import ImagePrediction
+from ..engine.inputs import InputItem
 from ..structures.dump_record import DumpRecord
 from ..utils.files import ExternalFileError
 from .people import PersonChart, people_from_prediction, read_iuv_png
 
 __all__ = ["DumpSource", "IuvDirSource", "ModelSource"]
-
-
-def _item_name(item: InputItem) -> str:
-    return item.path if item.frame_index is None else f"{item.path} (frame {item.frame_index})"
 
 
 class DumpSource:
@@ -58,11 +54,11 @@ class DumpSource:
         if record is None:
             record = self._by_name.get((os.path.basename(item.path), item.frame_index))
         if record is None:
-            raise ExternalFileError(f"dump {self.path!r} has no record for {_item_name(item)}")
+            raise ExternalFileError(f"dump {self.path!r} has no record for {item.name}")
         results = record.densepose
         if results is not None and not isinstance(results, list):
             raise ValueError(
-                f"dump {self.path!r}: {_item_name(item)} holds CSE outputs; texture tools need "
+                f"dump {self.path!r}: {item.name} holds CSE outputs; texture tools need "
                 "a chart (IUV) model"
             )
         prediction = ImagePrediction.from_results(
@@ -91,7 +87,7 @@ class IuvDirSource:
             x, y, w, h = person.box_xywh
             if x + w > width or y + h > height:
                 raise ExternalFileError(
-                    f"IUV image {iuv_path!r} does not fit {_item_name(item)} ({height}x{width})"
+                    f"IUV image {iuv_path!r} does not fit {item.name} ({height}x{width})"
                 )
         return people
 

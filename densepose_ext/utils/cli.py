@@ -5,12 +5,13 @@ to stderr for the duration (`cli_logging.logging_to_stderr`) and turns an expect
 `<prog>: error: <one line>` and exit status 1 instead of a traceback.
 """
 
+import argparse
 import sys
-from typing import Callable, Sequence, Tuple, Type
+from typing import Callable, List, Optional, Sequence, Tuple, Type
 
 from .cli_logging import DEFAULT_LOGGERS, logging_to_stderr
 
-__all__ = ["UsageError", "one_line", "print_error", "run_cli"]
+__all__ = ["UsageError", "one_line", "parse_command", "print_error", "run_cli"]
 
 
 class UsageError(ValueError):
@@ -26,6 +27,17 @@ def one_line(error: BaseException) -> str:
 def print_error(prog: str, error: BaseException) -> None:
     """`<prog>: error: <message>` on stderr, argparse's form."""
     print(f"{prog}: error: {one_line(error)}", file=sys.stderr)
+
+
+def parse_command(
+    parser: argparse.ArgumentParser, argv: Optional[List[str]] = None
+) -> Optional[argparse.Namespace]:
+    """The arguments of a tool with sub-commands; None (after printing the help) without one."""
+    args = parser.parse_args(argv)
+    if getattr(args, "command", None) is None:
+        parser.print_help()
+        return None
+    return args
 
 
 def run_cli(

@@ -5,9 +5,9 @@ import json
 import torch
 
 from densepose_ext.apply.dump_writers import JsonWriter, PickleWriter
-from densepose_ext.apply.files import ItemNamer, numbered_path
-from densepose_ext.apply.inputs import InputItem
 from densepose_ext.converters.prediction import ImagePrediction
+from densepose_ext.engine.inputs import InputItem
+from densepose_ext.engine.output_files import ItemNamer, numbered_path
 from densepose_ext.structures.chart_result import DensePoseChartResultWithConfidences
 
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 from detectron2.structures import Boxes, Instances
 
-from densepose_ext.apply.inputs import InputItem
 from densepose_ext.apply.runner import run_apply
+from densepose_ext.engine.inputs import InputItem
 
 
 class _Recorder:

@@ -26,3 +26,17 @@ def test_the_apply_shim_under_engine_is_gone():
     """`engine` sits below `apply`: no module of it may import the tool."""
     with pytest.raises(ModuleNotFoundError):
         importlib.import_module("densepose_ext.engine.apply")
+
+
+@pytest.mark.parametrize(
+    "old, new, name",
+    [
+        ("densepose_ext.apply.inputs", "densepose_ext.engine.inputs", "InputItem"),
+        ("densepose_ext.apply.files", "densepose_ext.engine.output_files", "ItemNamer"),
+        ("densepose_ext.apply.predictor", "densepose_ext.engine.predictor", "BatchPredictor"),
+        ("densepose_ext.apply.pipeline", "densepose_ext.apply.runner", "run_apply_overlapped"),
+    ],
+)
+def test_former_apply_modules_name_the_one_definition(old, new, name):
+    old_module, new_module = importlib.import_module(old), importlib.import_module(new)
+    assert getattr(old_module, name) is getattr(new_module, name)

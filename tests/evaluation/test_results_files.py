@@ -1,6 +1,5 @@
 """The scorer on what apply_net dump writes: the evaluator's tables on the same predictions."""
 
-import importlib.util
 import json
 import logging
 from pathlib import Path
@@ -8,6 +7,7 @@ from pathlib import Path
 import cv2
 import pytest
 import torch
+from fixture_paths import load_module_file
 
 from densepose_ext.evaluation.__main__ import main
 from densepose_ext.evaluation.evaluator import evaluate_detections
@@ -18,14 +18,10 @@ from densepose_ext.evaluation.scorers import ChartScorer
 from densepose_ext.evaluation.surface import load_chart_surface
 
 MIN_IOU = 0.1  # random weights: low overlaps, so a low threshold gives non-zero values
-HELPERS = Path(__file__).resolve().parents[1] / "apply" / "apply_net_helpers.py"
 
 
 def _apply_net_helpers():
-    spec = importlib.util.spec_from_file_location("apply_net_helpers", HELPERS)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module_file("tests/apply/apply_net_helpers.py")
 
 
 @pytest.fixture(scope="module")
@@ -173,8 +169,8 @@ def test_two_class_dump_scores_each_class(surface, tmp_path):
     from evaluation_cases import GT_BOX, chart_detection, gt_annotation, image_entry
 
     from densepose_ext.apply.dump_writers import PickleWriter
-    from densepose_ext.apply.inputs import InputItem
     from densepose_ext.converters.prediction import ImagePrediction
+    from densepose_ext.engine.inputs import InputItem
     from densepose_ext.evaluation.ground_truth import coco_from_dict
     from densepose_ext.structures.chart_result import DensePoseChartResultQuantized
 

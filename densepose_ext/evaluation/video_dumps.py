@@ -64,9 +64,6 @@ def _chart(result) -> DensePoseChartResult:
     )
 
 
-TRACK_IDS_KEY = "track_ids"  # written by apply_net dump --temporal (docs/video.md)
-
-
 def record_boxes(record: dict) -> np.ndarray:
     """XYXY boxes [N, 4] float64."""
     return DumpRecord.from_dict(record).boxes_xyxy.double().numpy()
@@ -74,8 +71,8 @@ def record_boxes(record: dict) -> np.ndarray:
 
 def record_track_ids(record: dict) -> Optional[List[int]]:
     """The record's track ids (None without `--temporal`)."""
-    ids = record.get(TRACK_IDS_KEY)
-    return None if ids is None else [int(i) for i in torch.as_tensor(ids).reshape(-1).tolist()]
+    ids = DumpRecord.from_dict(record).track_ids
+    return None if ids is None else [int(i) for i in ids.tolist()]
 
 
 def dense_frame(record: Optional[dict], height: int, width: int) -> DenseFrame:

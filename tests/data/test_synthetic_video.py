@@ -229,3 +229,15 @@ def test_photo_clip_flow_is_the_camera_motion(tmp_path):
     assert len(clip_frame_paths(clip_dir)) == 3 and not os.path.exists(clip_dir + ".tmp")
     with pytest.raises(ValueError, match="missing.png"):
         write_photo_clip(str(tmp_path / "missing.png"), *paths[1:], str(tmp_path / "c2"))
+
+
+def test_command_line_video(tmp_path, capsys):
+    from densepose_ext.data.synthetic.__main__ import main
+
+    with pytest.raises(SystemExit):
+        main(["--out", str(tmp_path / "still")])  # no --num-images, no --video
+    out = str(tmp_path / "video")
+    main(["--video", "--out", out, "--num-clips", "1", "--num-frames", "2", "--size", "64"])
+    assert "wrote 1 clips of 2 frames" in capsys.readouterr().out
+    (clip_dir,) = list_clips(out)
+    assert len(clip_frame_paths(clip_dir)) == 2

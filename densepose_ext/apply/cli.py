@@ -194,6 +194,9 @@ def _add_dump_parser(subparsers) -> None:
     )
     p.add_argument("--nms_thresh", type=float, default=None, help="NMS threshold (default: config)")
     _add_run_options(p)
+    from ..distributed.cli import add_arguments as add_ray_arguments  # issue 27: --ray
+
+    add_ray_arguments(p)
     p.set_defaults(command="dump")
 
 
@@ -371,6 +374,12 @@ def execute(args: argparse.Namespace) -> RunStats:
         renderer = HintImageRenderer(args.preset)
     elif args.command == "show":
         renderer = build_visualizer(args.visualizations, options)  # loads atlases: fails early
+    if args.command == "dump":  # issue 27: --ray runs on a Ray cluster (docs/distributed.md)
+        from ..distributed.cli import run_dump
+
+        ray_stats = run_dump(args, cfg, names, lambda: _dump_writers(args, names))
+        if ray_stats is not None:
+            return ray_stats
     predictor = _build_predictor(args, cfg)
     cse = _cse_context(predictor, cfg)
     needs_vertices = set(names) & CSE_ONLY

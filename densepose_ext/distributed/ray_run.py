@@ -1,0 +1,348 @@
+"""The driver of `apply_net dump --ray`: decoding tasks feed a pool of model actors; each finished
+work item is stored as a part; at the end the parts are replayed, in input order, through the
+same writers as a one-process run, so the result files are the same.
+
+Ray retries a task whose actor died (the actor is restarted and loads the model again); an item
+that still fails is reported and left unstored, so a re-run retries it.
+"""
+
+import argparse
+import logging
+import math
+import os
+import socket
+import time
+from collections import deque
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Iterator, List, Optional, Sequence
+
+from tqdm import tqdm
+
+from ..apply.runner import RunStats, _write_all, close_writers
+from .parts import PartStore
+from .work_items import WorkItem
+from .workers import ModelWorker, decode_work_item
+
+__all__ = [
+    "INSTALL_HINT",
+    "ClusterError",
+    "RayDumpProgress",
+    "RayRunStats",
+    "RayUnavailableError",
+    "WorkerStartError",
+    "import_ray",
+    "ray_session",
+    "run_dump_on_ray",
+]
+
+logger = logging.getLogger(__name__)
+
+INSTALL_HINT = 'pip install "densepose_ext[ray]"'
+TASK_RETRIES = 3  # Ray re-runs a task this many times when its worker dies
+QUEUE_PER_WORKER = 2  # items queued per actor, so that decoding overlaps the model
+
+
+class RayUnavailableError(ValueError):
+    """--ray without Ray installed."""
+
+
+class ClusterError(ValueError):
+    """The Ray cluster cannot be reached or cannot host the workers."""
+
+
+class WorkerStartError(ValueError):
+    """A worker cannot build the model (unreadable checkpoint, missing runtime, bad option)."""
+
+
+def import_ray():
+    try:
+        import ray
+    except ImportError as e:
+        raise RayUnavailableError(f"--ray needs Ray, which is not installed: {INSTALL_HINT}") from e
+    return ray
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def check_reachable(address: str, timeout: float = 5.0) -> None:
+    """ClusterError unless something listens at HOST:PORT (Ray's own connect waits a minute)."""
+    host, _, port = address.split("://")[-1].rpartition(":")
+    if not host or not port.isdigit():
+        raise ClusterError(f"--ray address must be auto or HOST:PORT, got {address!r}")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as e:
+        raise ClusterError(
+            f"cannot reach the Ray cluster at {address}: {_one_line(e)} (start it with "
+            "`ray start --head`, or give --ray without an address to run on this machine)"
+        ) from e
+
+
+@contextmanager
+def ray_session(address: Optional[str], num_cpus: Optional[int] = None) -> Iterator[float]:
+    """Joins the cluster at `address` ("auto", HOST:PORT), or starts a local Ray (None) and
+    stops it on exit; a Ray already initialised in this process is used as it is. Yields the
+    start-up time (s)."""
+    ray = import_ray()
+    start = time.perf_counter()
+    if address not in (None, "auto"):
+        check_reachable(address)
+    if ray.is_initialized():
+        yield 0.0
+        return
+    options = dict(include_dashboard=False, configure_logging=False)
+    try:
+        if address is None:
+            ray.init(num_cpus=num_cpus, **options)
+        else:
+            ray.init(address=address, **options)
+    except (ConnectionError, RuntimeError, ValueError) as e:
+        where = "a local Ray" if address is None else f"the Ray cluster at {address}"
+        raise ClusterError(f"cannot start or join {where}: {_one_line(e)}") from e
+    try:
+        yield time.perf_counter() - start
+    finally:
+        ray.shutdown()
+
+
+@dataclass
+class RayRunStats(RunStats):
+    """`RunStats` of the replay, plus how the distributed part went (seconds, MiB)."""
+
+    items_total: int = 0
+    items_resumed: int = 0
+    items_computed: int = 0
+    images_computed: int = 0
+    compute_seconds: float = 0.0
+    ray_startup_seconds: float = 0.0
+    workers_ready_seconds: float = 0.0
+    finalize_seconds: float = 0.0
+    num_workers: int = 0
+    worker_peak_rss_mb: List[float] = field(default_factory=list)
+    parts_dir: str = ""
+
+    @property
+    def images_per_second(self) -> float:
+        return self.images_computed / self.compute_seconds if self.compute_seconds > 0 else 0.0
+
+
+@dataclass
+class RayDumpProgress:
+    """Passed to `on_part` after each stored item (tests kill workers or stop the run here)."""
+
+    done_items: int
+    total_items: int
+    worker_pids: List[int]
+
+
+@dataclass
+class WorkerSpec:
+    """How many model actors and what each one holds."""
+
+    num_workers: int
+    cpus: float
+    gpus: float
+
+
+class _WorkerPool:
+    """The model actors; a dead one (beyond Ray's restarts) is replaced."""
+
+    def __init__(self, ray, spec: WorkerSpec, args: argparse.Namespace, cfg, formats):
+        self.ray = ray
+        threads = max(1, int(spec.cpus))
+        self.actor_class = ray.remote(
+            num_cpus=spec.cpus,
+            num_gpus=spec.gpus,
+            max_restarts=TASK_RETRIES,
+            max_task_retries=TASK_RETRIES,
+        )(ModelWorker)
+        self.init_args = (args, cfg, list(formats), threads)
+        self.actors = [self.actor_class.remote(*self.init_args) for _ in range(spec.num_workers)]
+        self.load = [0] * spec.num_workers
+
+    def check_ready(self) -> None:
+        errors = self.ray.get([a.ready.remote() for a in self.actors])
+        failed = [e for e in errors if e]
+        if failed:
+            raise WorkerStartError(f"a Ray worker cannot load the model: {failed[0]}")
+
+    def pids(self) -> List[int]:
+        return self.ray.get([a.pid.remote() for a in self.actors])
+
+    def least_loaded(self) -> int:
+        return min(range(len(self.actors)), key=lambda k: self.load[k])
+
+    def replace(self, k: int) -> None:
+        self.ray.kill(self.actors[k], no_restart=True)
+        self.actors[k] = self.actor_class.remote(*self.init_args)
+
+    def peak_rss_mb(self) -> List[float]:
+        try:
+            return self.ray.get([a.peak_rss_mb.remote() for a in self.actors], timeout=30)
+        except Exception:  # a worker gone at the end: report none rather than fail the run
+            return []
+
+    def shutdown(self) -> None:
+        for actor in self.actors:
+            self.ray.kill(actor, no_restart=True)
+
+
+def _compute(
+    ray,
+    pool: _WorkerPool,
+    todo: Sequence[WorkItem],
+    store: PartStore,
+    stats: RayRunStats,
+    bar: tqdm,
+    on_part: Optional[Callable[[RayDumpProgress], None]],
+) -> None:
+    decode = ray.remote(num_cpus=0, max_retries=TASK_RETRIES)(decode_work_item)
+    queue = deque(todo)
+    inflight: Dict[object, tuple] = {}
+    pids = pool.pids() if on_part is not None else []
+    while queue or inflight:
+        while queue and pool.load[pool.least_loaded()] < QUEUE_PER_WORKER:
+            k = pool.least_loaded()
+            item = queue.popleft()
+            inflight[pool.actors[k].predict.remote(decode.remote(item))] = (item, k)
+            pool.load[k] += 1
+        ready, _ = ray.wait(list(inflight), num_returns=1)
+        for ref in ready:
+            item, k = inflight.pop(ref)
+            pool.load[k] -= 1
+            try:
+                result = ray.get(ref)
+            except ray.exceptions.RayError as e:
+                if isinstance(e, ray.exceptions.RayActorError):
+                    pool.replace(k)
+                stats.report_failure(
+                    f"{item.describe()} failed after {TASK_RETRIES} retries (not stored, a "
+                    f"re-run retries it): {_one_line(getattr(e, 'cause', None) or e)}"
+                )
+                continue
+            store.save(item, result["entries"], result["model_seconds"])
+            stats.items_computed += 1
+            stats.images_computed += sum(1 for e in result["entries"] if e[0] == "ok")
+            stats.model_seconds += result["model_seconds"]
+            bar.update(len(result["entries"]))
+            if on_part is not None:
+                on_part(RayDumpProgress(store.counts()["done_items"], len(store._items), pids))
+
+
+def _replay(items: Sequence[WorkItem], store: PartStore, writers: Sequence, stats: RunStats):
+    """Feeds every stored entry, in input order, to `writers`; closes them in any case."""
+    try:
+        for item in items:
+            if not store.is_done(item):
+                continue  # reported when it failed
+            for entry in store.load(item)["entries"]:
+                if entry[0] == "failed":
+                    stats.report_failure(entry[1])
+                    continue
+                _, meta, prediction = entry
+                meta.index = item.index  # the position among this run's inputs
+                _write_all(writers, meta, prediction, stats)
+    finally:
+        close_writers(writers, stats)
+
+
+def run_dump_on_ray(
+    address: Optional[str],
+    spec: WorkerSpec,
+    args: argparse.Namespace,
+    cfg,
+    formats: Sequence[str],
+    items: Sequence[WorkItem],
+    store: PartStore,
+    make_writers: Callable[[], list],
+    expected_total: Optional[int] = None,
+    progress: bool = True,
+    on_part: Optional[Callable[[RayDumpProgress], None]] = None,
+    local_cpus: Optional[int] = None,
+) -> RayRunStats:
+    """Computes the items that `store` lacks on Ray, then writes the outputs from all parts.
+
+    Nothing is written before the workers have loaded the model; the outputs are written only
+    once every item was tried, so an interrupted run leaves parts and no half output.
+    """
+    start = time.perf_counter()
+    store.check_compatible()
+    stats = RayRunStats(items_total=len(items), parts_dir=store.directory)
+    todo = [item for item in items if not store.is_done(item)]
+    stats.items_resumed = len(items) - len(todo)
+    if todo:
+        with ray_session(address, local_cpus) as startup:
+            stats.ray_startup_seconds = startup
+            ray = import_ray()
+            spec = resolve_worker_spec(ray, spec)
+            stats.num_workers = spec.num_workers
+            ready_start = time.perf_counter()
+            pool = _WorkerPool(ray, spec, args, worker_config(cfg, spec.gpus), formats)
+            try:
+                pool.check_ready()
+                stats.workers_ready_seconds = time.perf_counter() - ready_start
+                store.open(items)
+                resumed = store.counts()
+                bar = tqdm(
+                    total=expected_total,
+                    initial=resumed["records"] + resumed["failed"],
+                    unit="img",
+                    desc="apply_net --ray",
+                    disable=not progress,
+                    dynamic_ncols=True,
+                )
+                compute_start = time.perf_counter()
+                try:
+                    _compute(ray, pool, todo, store, stats, bar, on_part)
+                finally:
+                    stats.compute_seconds = time.perf_counter() - compute_start
+                    bar.close()
+                    store.write_manifest()
+                stats.worker_peak_rss_mb = pool.peak_rss_mb()
+            finally:
+                pool.shutdown()
+    else:
+        store.open(items)
+    finalize_start = time.perf_counter()
+    _replay(items, store, make_writers(), stats)
+    stats.finalize_seconds = time.perf_counter() - finalize_start
+    stats.total_seconds = time.perf_counter() - start
+    return stats
+
+
+def resolve_worker_spec(ray, spec: WorkerSpec) -> WorkerSpec:
+    """Fills the defaults from the cluster (a worker per GPU when there are GPUs, else per
+    `cpus`) and checks that the workers fit."""
+    resources = ray.cluster_resources()
+    cpus_there, gpus_there = resources.get("CPU", 0.0), resources.get("GPU", 0.0)
+    gpus = spec.gpus if spec.gpus is not None else (1.0 if gpus_there >= 1 else 0.0)
+    num = spec.num_workers
+    if num is None:
+        num = int(gpus_there // gpus) if gpus > 0 else int(cpus_there // spec.cpus)
+        num = max(num, 1)
+    if num * spec.cpus > cpus_there + 1e-9 or num * gpus > gpus_there + 1e-9:
+        raise ClusterError(
+            f"{num} worker(s) x ({spec.cpus:g} CPU, {gpus:g} GPU) do not fit the Ray cluster "
+            f"({cpus_there:g} CPU, {gpus_there:g} GPU); lower --num-workers, --cpus-per-worker "
+            "or --gpus-per-worker"
+        )
+    return WorkerSpec(num, spec.cpus, gpus)
+
+
+def local_cpu_count(spec: WorkerSpec) -> int:
+    """CPUs a local Ray declares: this machine's, or more when the workers asked for need it."""
+    wanted = (spec.num_workers or 0) * spec.cpus
+    return max(os.cpu_count() or 1, int(math.ceil(wanted)))
+
+
+def worker_config(cfg, gpus: float):
+    """`cfg` on the workers' device: CUDA when they hold GPUs, else CPU (the driver's own
+    device does not matter)."""
+    cfg = cfg.clone()
+    cfg.defrost()
+    cfg.MODEL.DEVICE = "cuda" if gpus > 0 else "cpu"
+    cfg.freeze()
+    return cfg

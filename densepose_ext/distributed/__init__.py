@@ -1,7 +1,8 @@
 """`apply_net.py dump --ray`: the dump on a Ray cluster, resumable, with the one-process outputs.
 
-Sits on top of `apply`: the same predictor, conversion and writers, with decoding in Ray tasks,
-the model in a pool of Ray actors and finished items stored as parts (docs/distributed.md).
+Sits on top of `apply`: the same predictor, conversion and writers, with decoding in CPU-only
+Ray actors, the model in a pool of Ray actors and finished items stored as parts
+(docs/distributed.md).
 Ray is imported only when a run starts (`pip install "densepose_ext[ray]"`).
 """
 

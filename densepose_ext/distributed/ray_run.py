@@ -1,4 +1,4 @@
-"""The driver of `apply_net dump --ray`: decoding tasks feed a pool of model actors; each finished
+"""The driver of `apply_net dump --ray`: decoding actors feed a pool of model actors; each finished
 work item is stored as a part; at the end the parts are replayed, in input order, through the
 same writers as a one-process run, so the result files are the same.
 
@@ -22,7 +22,7 @@ from tqdm import tqdm
 from ..apply.runner import RunStats, _write_all, close_writers
 from .parts import PartStore
 from .work_items import WorkItem
-from .workers import ModelWorker, decode_work_item
+from .workers import Decoder, ModelWorker
 
 __all__ = [
     "INSTALL_HINT",
@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 INSTALL_HINT = 'pip install "densepose_ext[ray]"'
 TASK_RETRIES = 3  # Ray re-runs a task this many times when its worker dies
 QUEUE_PER_WORKER = 2  # items queued per actor, so that decoding overlaps the model
+MAX_DECODERS_PER_WORKER = 4  # decoding processes per model worker, at most (spare CPUs)
 
 
 class RayUnavailableError(ValueError):
@@ -140,15 +141,18 @@ class RayDumpProgress:
 
 @dataclass
 class WorkerSpec:
-    """How many model actors and what each one holds."""
+    """How many model actors and what each one holds; `decoders`: CPU-only decoding actors."""
 
-    num_workers: int
+    num_workers: Optional[int]
     cpus: float
-    gpus: float
+    gpus: Optional[float]
+    decoders: int = 0
 
 
 class _WorkerPool:
-    """The model actors; a dead one (beyond Ray's restarts) is replaced."""
+    """The model actors, and the decoding task with its worker processes warmed up (each one
+    imports the package once; later tasks reuse them). A dead actor (beyond Ray's restarts)
+    is replaced."""
 
     def __init__(self, ray, spec: WorkerSpec, args: argparse.Namespace, cfg, formats):
         self.ray = ray
@@ -162,12 +166,20 @@ class _WorkerPool:
         self.init_args = (args, cfg, list(formats), threads)
         self.actors = [self.actor_class.remote(*self.init_args) for _ in range(spec.num_workers)]
         self.load = [0] * spec.num_workers
+        # num_cpus=0: decoding is bounded by the number of decoders, not by Ray's CPU count,
+        # so that it runs beside model workers that hold every CPU of a node
+        decoder_class = ray.remote(
+            num_cpus=0, max_restarts=TASK_RETRIES, max_task_retries=TASK_RETRIES
+        )(Decoder)
+        self.decoders = [decoder_class.remote() for _ in range(spec.decoders)]
+        self.decoder_load = [0] * spec.decoders
 
     def check_ready(self) -> None:
         errors = self.ray.get([a.ready.remote() for a in self.actors])
         failed = [e for e in errors if e]
         if failed:
             raise WorkerStartError(f"a Ray worker cannot load the model: {failed[0]}")
+        self.ray.get([d.pid.remote() for d in self.decoders])
 
     def pids(self) -> List[int]:
         return self.ray.get([a.pid.remote() for a in self.actors])
@@ -185,8 +197,12 @@ class _WorkerPool:
         except Exception:  # a worker gone at the end: report none rather than fail the run
             return []
 
+    def free_decoder(self) -> Optional[int]:
+        k = min(range(len(self.decoders)), key=lambda d: self.decoder_load[d])
+        return k if self.decoder_load[k] == 0 else None
+
     def shutdown(self) -> None:
-        for actor in self.actors:
+        for actor in self.actors + self.decoders:
             self.ray.kill(actor, no_restart=True)
 
 
@@ -199,18 +215,31 @@ def _compute(
     bar: tqdm,
     on_part: Optional[Callable[[RayDumpProgress], None]],
 ) -> None:
-    decode = ray.remote(num_cpus=0, max_retries=TASK_RETRIES)(decode_work_item)
+    """Decoders (one item each at a time, a worker's worth decoded ahead) feed the model
+    actors (at most QUEUE_PER_WORKER items each); each result is stored as it arrives."""
     queue = deque(todo)
+    decoding: Dict[object, tuple] = {}
+    decoded: deque = deque()
     inflight: Dict[object, tuple] = {}
     pids = pool.pids() if on_part is not None else []
-    while queue or inflight:
-        while queue and pool.load[pool.least_loaded()] < QUEUE_PER_WORKER:
-            k = pool.least_loaded()
+    while queue or decoding or decoded or inflight:
+        while queue and len(decoded) < len(pool.actors) and pool.free_decoder() is not None:
+            d = pool.free_decoder()
             item = queue.popleft()
-            inflight[pool.actors[k].predict.remote(decode.remote(item))] = (item, k)
+            decoding[pool.decoders[d].decode.remote(item)] = (item, d)
+            pool.decoder_load[d] += 1
+        while decoded and pool.load[pool.least_loaded()] < QUEUE_PER_WORKER:
+            k = pool.least_loaded()
+            item, images = decoded.popleft()
+            inflight[pool.actors[k].predict.remote(images)] = (item, k)
             pool.load[k] += 1
-        ready, _ = ray.wait(list(inflight), num_returns=1)
+        ready, _ = ray.wait([*decoding, *inflight], num_returns=1)
         for ref in ready:
+            if ref in decoding:  # errors surface in the model call that takes it
+                item, d = decoding.pop(ref)
+                pool.decoder_load[d] -= 1
+                decoded.append((item, ref))
+                continue
             item, k = inflight.pop(ref)
             pool.load[k] -= 1
             try:
@@ -329,7 +358,9 @@ def resolve_worker_spec(ray, spec: WorkerSpec) -> WorkerSpec:
             f"({cpus_there:g} CPU, {gpus_there:g} GPU); lower --num-workers, --cpus-per-worker "
             "or --gpus-per-worker"
         )
-    return WorkerSpec(num, spec.cpus, gpus)
+    spare_cpus = int(cpus_there - num * spec.cpus)
+    decoders = spec.decoders or max(num, min(spare_cpus, MAX_DECODERS_PER_WORKER * num))
+    return WorkerSpec(num, spec.cpus, gpus, decoders)
 
 
 def local_cpu_count(spec: WorkerSpec) -> int:

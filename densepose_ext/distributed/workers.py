@@ -1,5 +1,5 @@
-"""What runs inside Ray: the decoding task and the model actor (plain Python; wrapped by
-`ray.remote` in `ray_run`, so that this module imports without Ray).
+"""What runs inside Ray: the decoding and model actors (plain Python; wrapped by `ray.remote`
+in `ray_run`, so that this module imports without Ray).
 
 The actor builds the same predictor as a one-process `apply_net dump` (the fast path unless
 --no-optimize, or --backend) once, and turns each work item's images into the entries the
@@ -19,12 +19,18 @@ from ..apply.runner import _item_name, predict_batch
 from ..converters.prediction import CseContext, ImagePrediction
 from .work_items import WorkItem, read_work_item
 
-__all__ = ["ModelWorker", "compact_prediction", "decode_work_item", "peak_rss_mb"]
+__all__ = ["Decoder", "ModelWorker", "compact_prediction", "peak_rss_mb"]
 
 
-def decode_work_item(item: WorkItem) -> List[InputItem]:
-    """The Ray task of decoding: images / frames of `item` (bad ones carry `error`)."""
-    return read_work_item(item)
+class Decoder:
+    """A CPU-only Ray actor that decodes work items. Actors rather than plain tasks: Ray
+    recycles idle task processes, and each new one pays this package's import (seconds)."""
+
+    def decode(self, item: WorkItem) -> List[InputItem]:
+        return read_work_item(item)
+
+    def pid(self) -> int:
+        return os.getpid()
 
 
 def peak_rss_mb() -> float:

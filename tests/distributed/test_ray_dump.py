@@ -141,6 +141,9 @@ def test_unreachable_cluster_is_one_error(inputs, checkpoint, tmp_path, capsys):
     assert dump(checkpoint, inputs, out, "--ray", "127.0.0.1:9") == 1
     errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
     assert len(errors) == 1 and "cannot reach the Ray cluster at 127.0.0.1:9" in errors[0]
+    assert dump(checkpoint, inputs, out, "--ray", "head-node") == 1
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert len(errors) == 1 and "must be auto or HOST:PORT, got 'head-node'" in errors[0]
     assert not (tmp_path / "out").exists()
 
 

@@ -8,14 +8,8 @@ Ray is imported only when a run starts (`pip install "densepose_ext[ray]"`).
 
 from .cli import add_arguments, run_dump
 from .parts import PartsError, PartStore, parts_directory
-from .ray_run import (
-    ClusterError,
-    RayDumpProgress,
-    RayRunStats,
-    RayUnavailableError,
-    WorkerStartError,
-    run_dump_on_ray,
-)
+from .ray_run import RayDumpProgress, RayRunStats, WorkerStartError, run_dump_on_ray
+from .session import ClusterError, RayUnavailableError
 from .work_items import WorkItem, list_work_inputs, plan_work_items, read_work_item
 
 __all__ = [

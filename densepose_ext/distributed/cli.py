@@ -99,7 +99,14 @@ def run_dump(
 ) -> Optional[RayRunStats]:
     """`dump --ray`: None without --ray (unless a Ray-only option is given: ValueError).
 
-    `args.on_part`, when set, is called after each stored item (see `RayDumpProgress`).
+    Args:
+        args: the parsed `dump` command line; `args.on_part`, when set, is called after each
+            stored item (see `RayDumpProgress`).
+        cfg: the config from `apply.cli.setup_config` (MODEL.WEIGHTS a local file).
+        formats: dump formats; make_writers: builds their writers, as a one-process run does.
+
+    Returns:
+        `RayRunStats` (a `RunStats`), after printing its summary line to stderr.
     """
     if getattr(args, "ray", None) is None:
         given = [n for n in _RAY_ONLY if getattr(args, n, None) is not None]

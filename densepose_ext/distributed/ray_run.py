@@ -10,103 +10,39 @@ import argparse
 import logging
 import math
 import os
-import socket
 import time
 from collections import deque
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterator, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 from tqdm import tqdm
 
 from ..apply.runner import RunStats, _write_all, close_writers
 from .parts import PartStore
+from .session import ClusterError, import_ray, one_line, ray_session
 from .work_items import WorkItem
 from .workers import Decoder, ModelWorker
 
 __all__ = [
-    "INSTALL_HINT",
-    "ClusterError",
     "RayDumpProgress",
     "RayRunStats",
-    "RayUnavailableError",
+    "WorkerSpec",
     "WorkerStartError",
-    "import_ray",
-    "ray_session",
+    "local_cpu_count",
+    "resolve_worker_spec",
     "run_dump_on_ray",
+    "worker_config",
 ]
 
 logger = logging.getLogger(__name__)
 
-INSTALL_HINT = 'pip install "densepose_ext[ray]"'
 TASK_RETRIES = 3  # Ray re-runs a task this many times when its worker dies
 QUEUE_PER_WORKER = 2  # items queued per actor, so that decoding overlaps the model
 MAX_DECODERS_PER_WORKER = 4  # decoding processes per model worker, at most (spare CPUs)
 
 
-class RayUnavailableError(ValueError):
-    """--ray without Ray installed."""
-
-
-class ClusterError(ValueError):
-    """The Ray cluster cannot be reached or cannot host the workers."""
-
-
 class WorkerStartError(ValueError):
     """A worker cannot build the model (unreadable checkpoint, missing runtime, bad option)."""
-
-
-def import_ray():
-    try:
-        import ray
-    except ImportError as e:
-        raise RayUnavailableError(f"--ray needs Ray, which is not installed: {INSTALL_HINT}") from e
-    return ray
-
-
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split()) or type(error).__name__
-
-
-def check_reachable(address: str, timeout: float = 5.0) -> None:
-    """ClusterError unless something listens at HOST:PORT (Ray's own connect waits a minute)."""
-    host, _, port = address.split("://")[-1].rpartition(":")
-    if not host or not port.isdigit():
-        raise ClusterError(f"--ray address must be auto or HOST:PORT, got {address!r}")
-    try:
-        socket.create_connection((host, int(port)), timeout=timeout).close()
-    except OSError as e:
-        raise ClusterError(
-            f"cannot reach the Ray cluster at {address}: {_one_line(e)} (start it with "
-            "`ray start --head`, or give --ray without an address to run on this machine)"
-        ) from e
-
-
-@contextmanager
-def ray_session(address: Optional[str], num_cpus: Optional[int] = None) -> Iterator[float]:
-    """Joins the cluster at `address` ("auto", HOST:PORT), or starts a local Ray (None) and
-    stops it on exit; a Ray already initialised in this process is used as it is. Yields the
-    start-up time (s)."""
-    ray = import_ray()
-    start = time.perf_counter()
-    if address not in (None, "auto"):
-        check_reachable(address)
-    if ray.is_initialized():
-        yield 0.0
-        return
-    options = dict(include_dashboard=False, configure_logging=False)
-    try:
-        if address is None:
-            ray.init(num_cpus=num_cpus, **options)
-        else:
-            ray.init(address=address, **options)
-    except (ConnectionError, RuntimeError, ValueError) as e:
-        where = "a local Ray" if address is None else f"the Ray cluster at {address}"
-        raise ClusterError(f"cannot start or join {where}: {_one_line(e)}") from e
-    try:
-        yield time.perf_counter() - start
-    finally:
-        ray.shutdown()
 
 
 @dataclass
@@ -249,7 +185,7 @@ def _compute(
                     pool.replace(k)
                 stats.report_failure(
                     f"{item.describe()} failed after {TASK_RETRIES} retries (not stored, a "
-                    f"re-run retries it): {_one_line(getattr(e, 'cause', None) or e)}"
+                    f"re-run retries it): {one_line(getattr(e, 'cause', None) or e)}"
                 )
                 continue
             store.save(item, result["entries"], result["model_seconds"])
@@ -258,7 +194,8 @@ def _compute(
             stats.model_seconds += result["model_seconds"]
             bar.update(len(result["entries"]))
             if on_part is not None:
-                on_part(RayDumpProgress(store.counts()["done_items"], len(store._items), pids))
+                counts = store.counts()
+                on_part(RayDumpProgress(counts["done_items"], counts["total_items"], pids))
 
 
 def _replay(items: Sequence[WorkItem], store: PartStore, writers: Sequence, stats: RunStats):
@@ -296,6 +233,18 @@ def run_dump_on_ray(
 
     Nothing is written before the workers have loaded the model; the outputs are written only
     once every item was tried, so an interrupted run leaves parts and no half output.
+
+    Args:
+        address: None (local Ray, `local_cpus` CPUs), "auto" or HOST:PORT.
+        spec: model workers and their CPUs / GPUs (None: from the cluster).
+        args, cfg, formats: the `dump` arguments, config and formats (sent to the workers).
+        items: the work items in output order; store: their parts.
+        make_writers: builds the dump writers (called once, for the replay).
+        on_part: called after each stored item (tests kill workers or interrupt here).
+
+    Returns:
+        The replay's counts (processed images, failures and their messages, outputs) and the
+        distributed run's (items resumed / computed, seconds, workers' peak memory).
     """
     start = time.perf_counter()
     store.check_compatible()

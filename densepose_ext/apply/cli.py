@@ -191,6 +191,9 @@ def _add_dump_parser(subparsers) -> None:
     p.add_argument("--nms_thresh", type=float, default=None, help="NMS threshold (default: config)")
     _add_video_arguments(p, show=False)
     _add_run_options(p)
+    from .distributed.cli import add_arguments as add_ray_arguments  # issue 27: --ray
+
+    add_ray_arguments(p)
     p.set_defaults(command="dump")
 
 
@@ -283,7 +286,7 @@ def prepare_meshes(args: argparse.Namespace, cfg: CfgNode, names: set) -> None:
     require_meshes(meshes, extras=("texcoords",) if "dp_cse_texture" in names else ())
 
 
-def _build_predictor(args: argparse.Namespace, cfg: CfgNode):
+def build_predictor(args: argparse.Namespace, cfg: CfgNode):
     """The model runner of --backend: our model (fast path unless --no-optimize) or a file."""
     if args.fp16 and not cfg.MODEL.DEVICE.startswith("cuda"):
         raise UsageError(f"--fp16 needs a CUDA device; the device is {cfg.MODEL.DEVICE!r}")
@@ -351,7 +354,13 @@ def execute(args: argparse.Namespace) -> RunStats:
         renderer = HintImageRenderer(args.preset)
     elif args.command == "show":
         renderer = build_visualizer(args.visualizations, options)  # loads atlases: fails early
-    predictor = _build_predictor(args, cfg)
+    if args.command == "dump":  # issue 27: --ray runs on a Ray cluster (docs/distributed.md)
+        from .distributed.cli import run_dump
+
+        ray_stats = run_dump(args, cfg, names, lambda: _dump_writers(args, names))
+        if ray_stats is not None:
+            return ray_stats
+    predictor = build_predictor(args, cfg)
     cse = cse_context(predictor, cfg)
     needs_vertices = set(names) & CSE_ONLY
     if is_cse(cfg) and cse is None and needs_vertices:

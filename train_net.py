@@ -23,6 +23,7 @@ from densepose_ext.data.meshes import (
     MESH_DIR_ENV,
     LocalMeshError,
     add_mesh_option,
+    check_mesh_names,
     parse_mesh_options,
     register_local_meshes,
     require_meshes,
@@ -49,6 +50,7 @@ def register_meshes(args, cfg, check: bool = False) -> None:
     mesh and geodesic-distance files of the config's CSE meshes now (one error, before the run)."""
     embedders = cfg.MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDERS
     local = parse_mesh_options(getattr(args, "mesh", []))
+    check_mesh_names(local, [*embedders, *cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING.values()])
     register_local_meshes(local, os.environ.get(MESH_DIR_ENV) or None, names=list(embedders))
     if check and is_cse(cfg):
         meshes = [m for m in cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING.values() if m in embedders]

@@ -20,19 +20,21 @@ from ..converters.prediction import CseContext
 from ..data.meshes import (
     MESH_DIR_ENV,
     add_mesh_option,
+    check_mesh_names,
+    check_mesh_vertex_counts,
     parse_mesh_options,
     register_local_meshes,
     require_meshes,
 )
 from ..utils.cli_logging import logging_to_stderr
-from ..utils.files import ExternalFileError, resolve_file
+from ..utils.files import ExternalFileError, check_output_dir, check_output_path, resolve_file
 from ..utils.third_party_noise import silence_third_party_noise
 from ..vis.base import BACKGROUNDS, VisStyle
 from ..vis.hint_image import HINT_PRESETS, HintImageRenderer
 from ..vis.registry import VisOptions, build_visualizer, parse_visualizer_names
 from .backend import BACKENDS, BackendError, ExportedPredictor
 from .dump_writers import DUMP_FORMATS, IuvPngWriter, JsonWriter, NpzWriter, PickleWriter
-from .files import ItemNamer
+from .files import ItemNamer, numbered_path
 from .inputs import InputError, count_frames, list_inputs, read_inputs
 from .pipeline import run_apply_overlapped
 from .predictor import BatchPredictor
@@ -296,11 +298,15 @@ def _prepare_meshes(args: argparse.Namespace, cfg: CfgNode, names: set) -> None:
     so that a missing file is one error before the run."""
     embedders = cfg.MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDERS
     local = parse_mesh_options(args.mesh)
+    check_mesh_names(local, [*embedders, *cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING.values()])
     register_local_meshes(local, os.environ.get(MESH_DIR_ENV) or None, names=list(embedders))
-    if not is_cse(cfg) or not names & CSE_ONLY:
-        return
-    meshes = [m for m in cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING.values() if m in embedders]
-    require_meshes(meshes, extras=("texcoords",) if "dp_cse_texture" in names else ())
+    meshes = []
+    if is_cse(cfg) and names & CSE_ONLY:
+        meshes = [m for m in cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING.values() if m in embedders]
+        require_meshes(meshes, extras=("texcoords",) if "dp_cse_texture" in names else ())
+    check_mesh_vertex_counts(
+        {m: embedders[m].NUM_VERTICES for m in [*meshes, *local] if m in embedders}
+    )
 
 
 def _build_predictor(args: argparse.Namespace, cfg: CfgNode):
@@ -352,6 +358,19 @@ def _dump_writers(args: argparse.Namespace, formats: List[str]) -> list:
     return [builders[f]() for f in formats]
 
 
+def _check_outputs(args: argparse.Namespace, names: List[str]) -> None:
+    """Output paths that cannot be written are one error before the model is loaded."""
+    if args.command == "show":
+        check_output_path(numbered_path(args.output, 1), "--output")
+        return
+    if "pkl" in names:
+        check_output_path(args.output, "--output")
+    if "json" in names:
+        check_output_path(os.path.splitext(args.output)[0] + ".json", "--output (json)")
+    if {"iuv_png", "npz"} & set(names):
+        check_output_dir(args.output_dir or os.path.splitext(args.output)[0], "--output_dir")
+
+
 def execute(args: argparse.Namespace) -> RunStats:
     """Validates arguments, loads the model, runs `show` or `dump`; raises on unusable arguments."""
     if args.command == "show" and getattr(args, "preset", None):
@@ -363,6 +382,7 @@ def execute(args: argparse.Namespace) -> RunStats:
         options = _vis_options(args)
     else:
         names = _parse_formats(args.format)
+    _check_outputs(args, names)
     paths = list_inputs(args.input)
     cfg = setup_config(args)
     _check_model_kind(cfg, set(names), "visualizers" if args.command == "show" else "formats")

@@ -15,7 +15,7 @@ import torch
 from detectron2.data import transforms as T
 from detectron2.modeling import build_model
 
-from ..modeling.checkpoint import DensePoseCheckpointer
+from ..modeling.checkpoint import CheckpointFileError, DensePoseCheckpointer
 from ..modeling.inference_opt import optimize_for_inference
 
 __all__ = ["Predictor", "PredictorError"]
@@ -51,6 +51,8 @@ class Predictor:
         if cfg.MODEL.WEIGHTS:
             try:
                 DensePoseCheckpointer(self.model).load(cfg.MODEL.WEIGHTS)
+            except CheckpointFileError as e:  # names the file already
+                raise PredictorError(str(e)) from e
             except Exception as e:  # truncated file, not a checkpoint, incompatible shapes
                 raise PredictorError(f"cannot load checkpoint {cfg.MODEL.WEIGHTS!r}: {e}") from e
         if optimize:

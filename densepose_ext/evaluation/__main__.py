@@ -1,13 +1,15 @@
 """Standalone DensePose scorer: score a saved results file against a COCO-format annotation file.
 
     python -m densepose_ext.evaluation --annotations A.json --results R [--surface S]
-        [--min-iou 0.5] [--type iuv|cse] [--mesh-embeddings E.pth] [--output-json M.json]
+        [--min-iou 0.5] [--mesh-embeddings E.pth] [--mesh NAME=PATH] [--output-json M.json]
 
 Results: our `coco_densepose_predictions.pth` (records with contiguous category ids; storage
 files `DensePoseEvaluatorStorage.<rank>.bin` are read from the same directory), a 2018 COCO
 DensePose challenge JSON (`uv_shape`, `uv_data`; dataset category ids), or what
 `apply_net.py dump` writes (`.pkl`; `.json` for chart models), whose images are matched to the
-annotations by file name. Errors are one line on stderr and exit status 1.
+annotations by file name. Chart or CSE is detected from the file (`--type` only confirms it);
+CSE needs `--mesh-embeddings` and the meshes' geodesic distances (`--mesh NAME=PATH` or
+`$DENSEPOSE_MESH_DIR` for local files). Errors are one line on stderr and exit status 1.
 """
 
 import argparse
@@ -19,14 +21,19 @@ import re
 import sys
 from typing import Dict, List, Optional
 
-import torch
-
-from ..utils.files import ExternalFileError
+from ..data.meshes import (
+    MESH_DIR_ENV,
+    LocalMeshError,
+    add_mesh_option,
+    parse_mesh_options,
+    register_local_meshes,
+)
+from ..utils.files import ExternalFileError, check_output_path
 from ..utils.third_party_noise import silence_third_party_noise
 from .evaluator import evaluate_detections
 from .ground_truth import load_contiguous_coco_gt
 from .results_files import ResultsFile, ResultsFileError, read_results_file
-from .scorers import ChartScorer, CseScorer
+from .scorers import ChartScorer, CseScorer, ScorerInputError, mesh_embeddings_table
 from .storage import FileTensorStorage
 from .surface import load_chart_surface
 
@@ -54,12 +61,18 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         "body .npz or 'smpl_approximate:<dir>' (default: official URLs)",
     )
     parser.add_argument("--min-iou", type=float, default=0.5, help="lowest matching threshold")
-    parser.add_argument("--type", choices=("iuv", "cse"), default="iuv")
+    parser.add_argument(
+        "--type",
+        choices=("iuv", "cse"),
+        default=None,
+        help="kind of results (default: detected from the file)",
+    )
     parser.add_argument(
         "--mesh-embeddings",
         default=None,
-        help="CSE: torch file with {mesh name: vertex embeddings [V, E]}",
+        help="CSE: torch file with {mesh name: vertex embeddings [V, E]} (see docs/apply_net.md)",
     )
+    add_mesh_option(parser)
     parser.add_argument("--output-json", default=None, help="also write the metrics here")
     return parser.parse_args(argv)
 
@@ -113,12 +126,25 @@ def format_table(results: Dict[str, Dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
-def _scorer(args):
-    if args.type == "cse":
-        if not args.mesh_embeddings:
-            raise ResultsFileError("--type cse needs --mesh-embeddings {mesh name: [V, E]}")
-        table = torch.load(args.mesh_embeddings, map_location="cpu")
-        return CseScorer(lambda name: table[name])
+def results_type(detections: List[dict], path: str, requested: Optional[str]) -> str:
+    """ "cse" when the detections carry embeddings, "iuv" when they carry charts; a `--type`
+    that contradicts the file is an error naming both."""
+    kinds = {"cse" if "embedding" in d else "iuv" for d in detections}
+    if len(kinds) > 1:
+        raise ResultsFileError(f"{path}: mixes chart (iuv) and CSE detections")
+    found = kinds.pop() if kinds else (requested or "iuv")
+    if requested is not None and requested != found:
+        raise ResultsFileError(
+            f"{path} holds {found} results ("
+            + ("CSE embeddings" if found == "cse" else "charts")
+            + f"), not {requested}: drop --type (it is detected from the file)"
+        )
+    return found
+
+
+def _scorer(args, kind: str):
+    if kind == "cse":
+        return CseScorer(mesh_embeddings_table(args.mesh_embeddings))
     try:
         surface = load_chart_surface(args.surface)
     except ExternalFileError as e:
@@ -142,6 +168,8 @@ def _surface_problem(source: Optional[str], error: Exception) -> str:
 
 def score(args: argparse.Namespace) -> Dict[str, Dict[str, float]]:
     """Reads the files named by `args`, scores, prints the tables; raises `ResultsFileError`."""
+    if args.output_json:
+        check_output_path(args.output_json, "--output-json")
     with open(args.annotations) as f:
         annotation_images = json.load(f).get("images", [])
     loaded = read_results_file(args.results, annotation_images, _storages_next_to)
@@ -149,7 +177,9 @@ def score(args: argparse.Namespace) -> Dict[str, Dict[str, float]]:
     id_map = _contiguous_map(args.annotations) if loaded.contiguous else None
     coco_gt = load_contiguous_coco_gt(args.annotations, id_map)
     names = {c["id"]: c["name"] for c in coco_gt.dataset.get("categories", [])}
-    scorer = _scorer(args) if detections else None
+    kind = results_type(loaded.detections, args.results, args.type)
+    register_local_meshes(parse_mesh_options(args.mesh), os.environ.get(MESH_DIR_ENV) or None)
+    scorer = _scorer(args, kind) if detections else None
     results = evaluate_detections(coco_gt, detections, scorer, args.min_iou, names)
     print(format_table(results))
     if args.output_json:
@@ -164,7 +194,14 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Dict[str, float]]:
     silence_third_party_noise()
     try:
         return score(args)
-    except (ResultsFileError, OSError, json.JSONDecodeError) as e:
+    except (
+        ResultsFileError,
+        ScorerInputError,
+        LocalMeshError,
+        ExternalFileError,
+        OSError,
+        json.JSONDecodeError,
+    ) as e:
         message = " ".join(str(e).split())
         raise SystemExit(f"python -m densepose_ext.evaluation: error: {message}") from None
 

@@ -17,7 +17,7 @@ from typing import List, Optional
 from detectron2.config import CfgNode
 
 from ..config import ConfigError, load_densepose_config
-from ..utils.files import ExternalFileError
+from ..utils.files import ExternalFileError, check_output_path
 from .exporter import ExportError, export_model
 from .interfaces import INTERFACES
 
@@ -80,6 +80,22 @@ def config_name_of(config: str) -> str:
     return os.path.splitext(os.path.basename(config))[0]
 
 
+def _export_atomically(export, output: str, **kwargs):
+    """Exports under a temporary name beside `output`, then renames: a failed export leaves
+    neither a half-written file nor a lost older one."""
+    directory, base = os.path.split(os.path.abspath(output))
+    os.makedirs(directory, exist_ok=True)
+    tmp = os.path.join(directory, f".{base}.{os.getpid()}.tmp")
+    try:
+        result = export(output=tmp, **kwargs)
+        os.replace(tmp, output)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    result.path = output
+    return result
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
@@ -104,19 +120,21 @@ def main(argv: Optional[List[str]] = None) -> int:
         export_kwargs = {"interface": args.interface}
         what = f"{args.interface}, {dtype_name} weights"
     try:
+        check_output_path(output, "--output")
         cfg = load_config(args.config, args.opts)
         export = export_model if args.interface == "densepose_ext" else export_interface
-        result = export(
-            cfg,
-            args.model,
-            output=output,
+        result = _export_atomically(
+            export,
+            output,
+            cfg=cfg,
+            weights=args.model,
             dtype_name=dtype_name,
             config_name=name,
             class_names=args.class_names,
             **export_kwargs,
         )
     except (ExportError, ExternalFileError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
     size_mb = os.path.getsize(result.path) / 2**20
     graphs = result.metadata.get("graphs")

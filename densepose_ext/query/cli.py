@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional
 import cv2
 
 from ..utils.cli_logging import logging_to_stderr
-from ..utils.files import ExternalFileError
+from ..utils.files import ExternalFileError, OutputPathError, check_output_path
 from ..vis.base import BACKGROUNDS, VisStyle, make_background
 from .entry_format import format_entry
 from .gt_visualizers import GT_VISUALIZERS, build_gt_visualizers
@@ -135,6 +135,7 @@ def numbered_path(template: str, k: int) -> str:
 def run_show(args: argparse.Namespace, selector: EntrySelector) -> int:
     from detectron2.data import MetadataCatalog
 
+    check_output_path(numbered_path(args.output, 1), "--output")
     names = [n.strip() for n in args.visualizations.split(",") if n.strip()]
     style = VisStyle(args.colormap, args.alpha)
     metadata = MetadataCatalog.get(args.dataset) if args.dataset else None
@@ -180,7 +181,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             if args.command == "print":
                 return run_print(args, selector)
             return run_show(args, selector)
-    except (SelectorError, UsageError, ValueError, KeyError) as e:
+    except (SelectorError, UsageError, OutputPathError, ValueError, KeyError) as e:
         text = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
         print(f"{PROG} {args.command}: error: {' '.join(str(text).split())}", file=sys.stderr)
         return 1

@@ -30,6 +30,7 @@ from densepose_ext.data.meshes import (
 )
 from densepose_ext.engine import Trainer, close_process_group
 from densepose_ext.modeling import DensePoseCheckpointer
+from densepose_ext.modeling.registry import DENSEPOSE_LOSS_REGISTRY
 from densepose_ext.utils.third_party_noise import silence_third_party_noise
 
 
@@ -105,6 +106,13 @@ def invoke_main() -> None:
         register_meshes(args, cfg, check=True)
     except LocalMeshError as e:
         sys.exit(f"train_net.py: error: {e}")
+    loss = cfg.MODEL.ROI_DENSEPOSE_HEAD.LOSS_NAME
+    if cfg.MODEL.DENSEPOSE_ON and not args.eval_only and loss not in DENSEPOSE_LOSS_REGISTRY:
+        known = ", ".join(sorted(name for name, _ in DENSEPOSE_LOSS_REGISTRY))
+        sys.exit(
+            f"train_net.py: error: MODEL.ROI_DENSEPOSE_HEAD.LOSS_NAME {loss!r} is not a "
+            f"registered DensePose loss (registered: {known})"
+        )
     timeout = (
         DEFAULT_TIMEOUT if cfg.DENSEPOSE_EVALUATION.DISTRIBUTED_INFERENCE else timedelta(hours=4)
     )

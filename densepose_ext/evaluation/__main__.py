@@ -25,6 +25,7 @@ from ..data.meshes import (
     MESH_DIR_ENV,
     LocalMeshError,
     add_mesh_option,
+    check_mesh_names,
     parse_mesh_options,
     register_local_meshes,
 )
@@ -178,13 +179,21 @@ def score(args: argparse.Namespace) -> Dict[str, Dict[str, float]]:
     coco_gt = load_contiguous_coco_gt(args.annotations, id_map)
     names = {c["id"]: c["name"] for c in coco_gt.dataset.get("categories", [])}
     kind = results_type(loaded.detections, args.results, args.type)
-    register_local_meshes(parse_mesh_options(args.mesh), os.environ.get(MESH_DIR_ENV) or None)
+    local = parse_mesh_options(args.mesh)
+    if kind == "cse":  # a --mesh name that no annotation uses is a misspelling
+        anns = coco_gt.dataset.get("annotations", [])
+        meshes = sorted({a["ref_model"] for a in anns if a.get("ref_model")})
+        check_mesh_names(local, meshes, owner="the annotations")
+    register_local_meshes(local, os.environ.get(MESH_DIR_ENV) or None)
     scorer = _scorer(args, kind) if detections else None
     results = evaluate_detections(coco_gt, detections, scorer, args.min_iou, names)
     print(format_table(results))
-    if args.output_json:
-        with open(args.output_json, "w") as f:
+    if args.output_json:  # written whole or not at all
+        os.makedirs(os.path.dirname(os.path.abspath(args.output_json)), exist_ok=True)
+        tmp = f"{args.output_json}.{os.getpid()}.tmp"
+        with open(tmp, "w") as f:
             json.dump(results, f, indent=1)
+        os.replace(tmp, args.output_json)
     return results
 
 

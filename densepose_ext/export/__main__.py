@@ -18,6 +18,7 @@ from detectron2.config import CfgNode
 
 from ..config import ConfigError, load_densepose_config
 from ..utils.files import ExternalFileError, check_output_path
+from ..utils.third_party_noise import silence_third_party_noise
 from .exporter import ExportError, export_model
 from .interfaces import INTERFACES
 
@@ -98,6 +99,7 @@ def _export_atomically(export, output: str, **kwargs):
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    silence_third_party_noise()
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
     dtype_name = "fp16" if args.fp16 else "bf16" if args.bf16 else "fp32"
     name = config_name_of(args.config)

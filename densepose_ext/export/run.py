@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from typing import Dict, Iterator, List, Optional, Tuple
 
 import cv2
@@ -82,7 +83,9 @@ class ExportedDensePose:
         import torchvision  # noqa: F401  (registers the torchvision::nms / roi_align ops)
 
         extra = {METADATA_KEY: ""}
-        module = torch.jit.load(path, map_location=device, _extra_files=extra)
+        with warnings.catch_warnings():  # torch deprecates TorchScript; this file is one
+            warnings.filterwarnings("ignore", message=r"`torch\.jit\.\w+` is deprecated")
+            module = torch.jit.load(path, map_location=device, _extra_files=extra)
         if not extra[METADATA_KEY]:
             raise ValueError(f"{path} is a TorchScript file without DensePose metadata")
         self.metadata = json.loads(extra[METADATA_KEY])

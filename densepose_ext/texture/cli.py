@@ -19,6 +19,7 @@ from ..apply.inputs import InputError, InputItem, count_frames, list_inputs, rea
 from ..apply.show_writer import ShowWriter
 from ..config import ConfigError, is_cse
 from ..utils.files import ExternalFileError, check_output_path
+from ..utils.third_party_noise import silence_third_party_noise
 from .extract import WEIGHTINGS, TextureAccumulator
 from .files import load_texture, read_texture_image, with_alpha
 from .people import NoPersonError, PersonChart, select_people
@@ -312,6 +313,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    silence_third_party_noise()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s texture: %(message)s"))
     logger.addHandler(handler)

@@ -107,5 +107,5 @@ def test_misspelt_mesh_name_is_refused(tmp_path, cse, capsys):
     misspelt = mesh[:-1]
     assert main([*dump, "--mesh", f"{misspelt}={five}"]) == 1
     line = one_error(capsys, "dump")
-    assert f"the model has no mesh '{misspelt}'; did you mean {mesh}?" in line, line
+    assert f"'{misspelt}' is not a mesh of the model; did you mean {mesh}?" in line, line
     assert f"its meshes: {mesh}" in line and not (tmp_path / "r.pkl").exists()

@@ -68,9 +68,10 @@ def error_line(argv) -> str:
 def test_cse_dump_is_scored_without_type_given_the_mesh(files):
     base = ["--annotations", str(files / "anns.json"), "--results", str(files / "cse.pkl")]
     mesh = ["--mesh", f"{MESH}={files / 'meshes'}", "--mesh-embeddings", str(files / "emb.pth")]
-    results = main([*base, *mesh, "--output-json", str(files / "m.json")])
+    results = main([*base, *mesh, "--output-json", str(files / "new" / "m.json")])
     assert results["densepose_gps"]["AP"] == pytest.approx(100.0)
-    assert json.loads((files / "m.json").read_text()) == json.loads(json.dumps(results))
+    assert json.loads((files / "new" / "m.json").read_text()) == json.loads(json.dumps(results))
+    assert [p.name for p in (files / "new").iterdir()] == ["m.json"]
 
 
 def test_results_kind_contradicting_type_is_one_line(files):
@@ -87,6 +88,10 @@ def test_cse_inputs_missing_are_one_line(files):
     # the mesh of the annotations has no local files (and is not registered at all)
     message = error_line([*base, "--mesh-embeddings", str(files / "emb.pth")])
     assert f"mesh {MESH!r}" in message and "--mesh NAME=PATH" in message
+    # a misspelt --mesh name
+    misspelt = ["--mesh", f"{MESH[:-1]}={files / 'meshes'}"]
+    message = error_line([*base, *misspelt, "--mesh-embeddings", str(files / "emb.pth")])
+    assert f"'{MESH[:-1]}' is not a mesh of the annotations; did you mean {MESH}?" in message
     # embeddings file without the mesh, and a file that is not one
     torch.save({"other_mesh": torch.eye(4)}, files / "other.pth")
     mesh = ["--mesh", f"{MESH}={files / 'meshes'}"]

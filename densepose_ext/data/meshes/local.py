@@ -184,18 +184,18 @@ def require_meshes(names: Iterable[str], extras: Sequence[str] = (), load: bool 
             ) from e
 
 
-def check_mesh_names(given: Iterable[str], known: Sequence[str]) -> None:
-    """A `--mesh` name the model does not use is a misspelling (the model would then fetch its
-    real mesh): `LocalMeshError` naming it, the closest known name and the model's meshes."""
+def check_mesh_names(given: Iterable[str], known: Sequence[str], owner: str = "the model") -> None:
+    """A `--mesh` name that `owner` does not use is a misspelling (the run would then fetch the
+    real mesh): `LocalMeshError` naming it, the closest known name and `owner`'s meshes."""
     known = list(dict.fromkeys(known))
     for name in given:
         if name in known:
             continue
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
         hint = f"did you mean {close[0]}? " if close else ""
-        meshes = ", ".join(known) if known else "none (it is not a CSE model with embedders)"
         raise LocalMeshError(
-            f"--mesh {name}: the model has no mesh {name!r}; {hint}its meshes: {meshes}"
+            f"--mesh {name}: {name!r} is not a mesh of {owner}; {hint}its meshes: "
+            + (", ".join(known) or "none")
         )
 
 

@@ -1,5 +1,6 @@
 """`DensePoseCheckpointer`: detectron2's checkpointer plus the raw-HRNet-weights rename rule."""
 
+import re
 from typing import Any, Dict
 
 from detectron2.checkpoint import DetectionCheckpointer
@@ -41,8 +42,14 @@ def describe_unreadable(filename: str, error: BaseException) -> str:
             f"cannot load checkpoint {filename!r}: not a checkpoint file ({looks}); expected a "
             ".pth / .pkl file written by torch.save or detectron2"
         )
-    first = " ".join(str(error).split()).split(". ")[0]
-    return f"cannot read checkpoint {filename!r}: {type(error).__name__}: {first}"
+    text = " ".join(str(error).split())
+    refused = re.search(r"WeightsUnpickler error: ([^.]*)", text)
+    if refused:  # torch.load(weights_only=True) met a class it does not trust
+        return (
+            f"cannot read checkpoint {filename!r}: it holds more than tensors and torch refuses "
+            f"to unpickle it safely ({refused.group(1)})"
+        )
+    return f"cannot read checkpoint {filename!r}: {type(error).__name__}: {text.split('. ')[0]}"
 
 
 def is_raw_hrnet_state_dict(model_state: Dict[str, Any]) -> bool:

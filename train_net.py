@@ -31,6 +31,7 @@ from densepose_ext.data.meshes import (
 from densepose_ext.engine import Trainer, close_process_group
 from densepose_ext.modeling import DensePoseCheckpointer
 from densepose_ext.modeling.registry import DENSEPOSE_LOSS_REGISTRY
+from densepose_ext.utils.files import OutputPathError, check_output_dir
 from densepose_ext.utils.third_party_noise import silence_third_party_noise
 
 
@@ -103,8 +104,9 @@ def invoke_main() -> None:
     args = build_argument_parser().parse_args()
     cfg = load_config(args)
     try:
+        check_output_dir(cfg.OUTPUT_DIR, "OUTPUT_DIR")
         register_meshes(args, cfg, check=True)
-    except LocalMeshError as e:
+    except (LocalMeshError, OutputPathError) as e:
         sys.exit(f"train_net.py: error: {e}")
     loss = cfg.MODEL.ROI_DENSEPOSE_HEAD.LOSS_NAME
     if cfg.MODEL.DENSEPOSE_ON and not args.eval_only and loss not in DENSEPOSE_LOSS_REGISTRY:

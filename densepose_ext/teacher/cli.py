@@ -5,6 +5,7 @@ import logging
 import sys
 from typing import List, Optional, Tuple
 
+from ..utils.files import OutputPathError, check_output_dir, check_output_path
 from .model import TeacherConfig
 from .train import TrainSettings
 
@@ -122,9 +123,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_output(args) -> None:
+    """An output that cannot be written stops the command before any data is read."""
+    try:
+        if args.command == "train":
+            check_output_dir(args.output, "--output")
+        else:
+            check_output_path(args.output, "--output")
+    except OutputPathError as e:
+        raise SystemExit(f"python -m densepose_ext.teacher {args.command}: error: {e}") from None
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    _check_output(args)
     args.func(args)
 
 

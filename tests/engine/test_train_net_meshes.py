@@ -84,3 +84,14 @@ def test_unregistered_loss_exits_before_launch(train_net, monkeypatch):
     monkeypatch.setattr(train_net, "launch", lambda *a, **k: pytest.fail("launched"))
     with pytest.raises(SystemExit, match="LOSS_NAME 'NoSuchLoss' is not a registered DensePose"):
         train_net.invoke_main()
+
+
+def test_unwritable_output_dir_exits_before_launch(train_net, tmp_path, monkeypatch):
+    (tmp_path / "some_file").write_text("")
+    opts = ["OUTPUT_DIR", str(tmp_path / "some_file" / "run")]
+    monkeypatch.setattr(sys, "argv", ["train_net.py", "--config-file", str(TINY_CHART), *opts])
+    monkeypatch.setattr(train_net, "launch", lambda *a, **k: pytest.fail("launched"))
+    with pytest.raises(
+        SystemExit, match=r"train_net.py: error: cannot write OUTPUT_DIR .*a folder"
+    ):
+        train_net.invoke_main()

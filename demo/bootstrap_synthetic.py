@@ -33,6 +33,7 @@ sys.path.insert(0, REPO)
 
 from detectron2.config import get_cfg  # noqa: E402
 from detectron2.utils.logger import setup_logger  # noqa: E402
+from overrides import schedule_overrides, size_overrides  # noqa: E402
 
 from densepose_ext import add_densepose_config  # noqa: E402
 from densepose_ext.data.bootstrap import register_image_list_dataset  # noqa: E402
@@ -160,29 +161,11 @@ def main(argv=None):
     setup_logger(name="densepose_ext")
     logging.getLogger("d2.engine.train_loop").setLevel(logging.WARNING)
     prepare_data(args.out, args.num_source, args.num_target, args.num_val, args.size, args.workers)
-    size_opts = [
-        "INPUT.MIN_SIZE_TRAIN",
-        f"({args.size},)",
-        "INPUT.MAX_SIZE_TRAIN",
-        str(int(args.size * 1.6)),
-        "INPUT.MIN_SIZE_TEST",
-        str(args.size),
-        "INPUT.MAX_SIZE_TEST",
-        str(int(args.size * 1.6)),
-    ]
+    size_opts = size_overrides(args.size)
     report = {"args": vars(args)}
 
     def schedule(iters):
-        return [
-            "SOLVER.MAX_ITER",
-            str(iters),
-            "SOLVER.STEPS",
-            f"({int(iters * 0.8)},)",
-            "SOLVER.WARMUP_ITERS",
-            str(min(100, iters // 4)),
-            "SOLVER.CHECKPOINT_PERIOD",
-            str(10**6),
-        ]
+        return schedule_overrides(iters, warmup_cap=100, warmup_share=4, checkpoints=False)
 
     master_cfg = make_cfg(
         "synthetic_R_18_chart.yaml",

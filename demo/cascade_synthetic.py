@@ -29,6 +29,7 @@ sys.path.insert(0, REPO)
 from detectron2.config import get_cfg  # noqa: E402
 from detectron2.engine import HookBase  # noqa: E402
 from detectron2.utils.logger import setup_logger  # noqa: E402
+from overrides import schedule_overrides, size_overrides  # noqa: E402
 
 from densepose_ext import add_densepose_config  # noqa: E402
 from densepose_ext.data.synthetic import (  # noqa: E402
@@ -109,23 +110,9 @@ def make_cfg(row: str, seed: int, out_dir: str, args) -> "object":
             f"('{VAL}',)",
             "DATALOADER.NUM_WORKERS",
             "0",
-            "SOLVER.MAX_ITER",
-            str(iters),
-            "SOLVER.STEPS",
-            f"({int(iters * 0.8)},)",
-            "SOLVER.WARMUP_ITERS",
-            str(min(30, iters // 5)),
-            "SOLVER.CHECKPOINT_PERIOD",
-            str(10**6),
-            "INPUT.MIN_SIZE_TRAIN",
-            f"({args.size},)",
-            "INPUT.MAX_SIZE_TRAIN",
-            str(int(args.size * 1.6)),
-            "INPUT.MIN_SIZE_TEST",
-            str(args.size),
-            "INPUT.MAX_SIZE_TEST",
-            str(int(args.size * 1.6)),
         ]
+        + schedule_overrides(iters, warmup_cap=30, warmup_share=5, checkpoints=False)
+        + size_overrides(args.size)
     )
     return cfg
 

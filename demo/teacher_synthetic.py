@@ -34,6 +34,7 @@ sys.path.insert(0, REPO)
 from detectron2.config import get_cfg  # noqa: E402
 from detectron2.structures import Boxes, Instances  # noqa: E402
 from detectron2.utils.logger import setup_logger  # noqa: E402
+from overrides import schedule_overrides, size_overrides  # noqa: E402
 
 from densepose_ext import add_densepose_config  # noqa: E402
 from densepose_ext.converters.chart_result import chart_outputs_to_results  # noqa: E402
@@ -226,17 +227,10 @@ def rcnn_cfg(args, out_dir: str, train_name: str, seed: int):
     cfg = get_cfg()
     add_densepose_config(cfg)
     cfg.merge_from_file(CONFIG)
-    size = str(args.size)
     cfg.merge_from_list(
-        [
-            "INPUT.MIN_SIZE_TRAIN",
-            f"({size},)",
-            "INPUT.MIN_SIZE_TEST",
-            size,
-            "SOLVER.MAX_ITER",
-            str(args.rcnn_iters),
-            "SOLVER.STEPS",
-            f"({int(args.rcnn_iters * 0.8)},)",
+        size_overrides(args.size, max_ratio=None)
+        + schedule_overrides(args.rcnn_iters)
+        + [
             "SEED",
             str(seed),
             "MODEL.ROI_DENSEPOSE_HEAD.INPAINTED_POINT_WEIGHT",

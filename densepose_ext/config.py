@@ -311,7 +311,7 @@ def _config_path(path_or_zoo_name: str) -> str:
             return resolve_file(path_or_zoo_name, what="config file")
         except ExternalFileError as e:
             raise ConfigError(str(e)) from e
-    from .model_zoo import get_config_file
+    from .model_catalog import get_config_file
 
     try:
         return get_config_file(path_or_zoo_name)

@@ -1,6 +1,6 @@
 """Prints the README's model-zoo table from densepose_ext.model_zoo.MODEL_ZOO (markdown)."""
 
-from densepose_ext.model_zoo.catalog import MODEL_ZOO
+from densepose_ext.model_catalog import MODEL_ZOO
 
 
 def main() -> None:

@@ -14,6 +14,18 @@ TORCH_VERSION="2.14.1"
 TORCHVISION_VERSION="0.29.1"
 D2_REUPLOAD="sal-detectron2==0.7.2"
 
+# The web app's browser tests (tests/app) drive Debian's Chromium: installed when missing, as root
+# with apt-get; elsewhere the tests skip and print the command (they fail when CI=true).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup_env: installing chromium (apt-get) for the app's browser tests"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+      >/dev/null 2>&1 || echo "setup_env: could not install chromium; browser tests will skip"
+  else
+    echo "setup_env: no chromium; the app's browser tests need it: sudo apt-get install -y chromium"
+  fi
+fi
+
 # Everything that decides the environment's content goes into the stamp.
 stamp_src="$(cat "$0" "$ROOT/setup.py" "$ROOT/requirements-dev.txt" 2>/dev/null)"
 stamp="$(printf '%s' "$stamp_src" | sha256sum | cut -d' ' -f1)"
@@ -66,6 +78,8 @@ fi
 echo "setup_env: installing densepose_ext (editable) and dev tools"
 "${PIP[@]}" install -q --no-build-isolation -e "$ROOT"
 "${PIP[@]}" install -q -r "$ROOT/requirements-dev.txt"
+# numpy stays < 2 (detectron2 re-upload); gradio alone would pull numpy 2
+"${PIP[@]}" install -q --no-build-isolation -e "$ROOT[app]" "numpy<2"  # web app + browser tests
 
 "$PY" -c "import torch, detectron2, densepose_ext; print('setup_env: torch', torch.__version__, '| detectron2', detectron2.__version__, '| densepose_ext', densepose_ext.__version__)"
 echo "$stamp" > "$stamp_file"

@@ -8,9 +8,6 @@ from pathlib import Path
 import pytest
 import torch
 from fixture_paths import REPO_ROOT, find_data_file
-from fixture_paths import shared_dir as _shared_dir
-
-SHARED_DIR = _shared_dir()
 
 torch.set_num_threads(1)
 
@@ -18,14 +15,6 @@ torch.set_num_threads(1)
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
-
-
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    """`../shared` (a local data checkout); prefer `fixture_paths.data_file`, which skips less."""
-    if not SHARED_DIR.is_dir():
-        pytest.skip(f"shared data directory not found: {SHARED_DIR}")
-    return SHARED_DIR
 
 
 @pytest.fixture(scope="module")

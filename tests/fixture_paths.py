@@ -126,3 +126,13 @@ def golden_case_dir(name: str) -> Path:
 def state_dict_keys_file(relative: str) -> Path:
     """The key dump of a config, `relative` to `configs/` with `.txt` (e.g. `cse/x.txt`)."""
     return STATE_DICT_KEYS_DIR / relative
+
+
+def load_module_file(relative: str, name: Optional[str] = None):
+    """A Python file of the repository (a helper of another test folder, a script such as
+    `train_net.py`) imported by its path; `name` defaults to the file's stem."""
+    path = REPO_ROOT / relative
+    spec = importlib.util.spec_from_file_location(name or path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

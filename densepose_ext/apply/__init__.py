@@ -1,6 +1,9 @@
 """`apply_net`: inference on images / videos with visualization (`show`) or result files
 (`dump`)."""
 
+from ..engine.inputs import InputError, InputItem, list_inputs, read_inputs
+from ..engine.predictor import BatchPredictor
+from ..engine.show_writer import ShowWriter
 from .cli import build_parser, main, setup_config
 from .dump_writers import (
     DUMP_FORMATS,
@@ -10,10 +13,7 @@ from .dump_writers import (
     PickleWriter,
     dump_record,
 )
-from .inputs import InputError, InputItem, list_inputs, read_inputs
-from .predictor import BatchPredictor
 from .runner import RunStats, run_apply
-from .show_writer import ShowWriter
 
 __all__ = [
     "DUMP_FORMATS",

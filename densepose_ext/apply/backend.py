@@ -1,9 +1,9 @@
 """`apply_net --backend torchscript|onnxruntime`: the model as a `densepose_ext.export` file.
 
 Without `--exported-model` the file is exported on the fly from the config and checkpoint and
-cached (`$DENSEPOSE_EXT_CACHE`, default `~/.cache/densepose_ext/exported/`), keyed by the config,
-the checkpoint (path, size, modification time), the format and the versions of densepose_ext,
-torch and torchvision, so later runs load it at once and an upgrade exports anew.
+cached (`$DENSEPOSE_EXT_CACHE/exported/`, default `~/.cache/densepose_ext/exported/`), keyed by
+the config, the checkpoint (path, size, modification time), the format and the versions of
+densepose_ext, torch and torchvision, so later runs load it at once and an upgrade exports anew.
 """
 
 import hashlib
@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from detectron2.structures import Boxes, Instances
 
+from ..engine.predictor import BackendError, InstancesPredictor
 from ..structures.predictor_outputs import (
     DensePoseChartPredictorOutput,
     DensePoseChartPredictorOutputWithConfidences,
@@ -30,10 +31,6 @@ logger = logging.getLogger(__name__)
 
 BACKENDS = ("torch", "torchscript", "onnxruntime")
 _FORMATS = {"torchscript": ("torchscript", ".pt"), "onnxruntime": ("onnx", ".onnx")}
-
-
-class BackendError(ValueError):
-    """The backend cannot run here (runtime not installed, file unusable)."""
 
 
 def _cache_dir() -> str:
@@ -133,7 +130,7 @@ class _VertexEmbeddings:
         return self.by_mesh[mesh_name]
 
 
-class ExportedPredictor:
+class ExportedPredictor(InstancesPredictor):
     """`predictor(images_bgr)` -> one CPU `Instances` per image, from an exported model file."""
 
     def __init__(self, cfg, backend: str, path: Optional[str] = None, device: str = "cpu"):
@@ -157,8 +154,13 @@ class ExportedPredictor:
         names = self.runner.output_names
         self.field_names = [n for n in names[3:] if not n.startswith("vertex_embeddings/")]
         self.output_class = _output_class(self.field_names, self.runner.is_cse)
-        self.embedder = _VertexEmbeddings() if self.runner.is_cse else None
+        self._embedder = _VertexEmbeddings() if self.runner.is_cse else None
         self.model_seconds = 0.0
+
+    @property
+    def embedder(self) -> Optional[_VertexEmbeddings]:
+        """The vertex embeddings stored in the file (filled by the first call)."""
+        return self._embedder
 
     def _instances(self, image_bgr: np.ndarray, outputs: dict) -> Instances:
         inst = Instances(image_bgr.shape[:2])
@@ -168,10 +170,10 @@ class ExportedPredictor:
         fields = {n: torch.from_numpy(np.asarray(outputs[n], np.float32)) for n in self.field_names}
         if len(inst) > 0:
             inst.pred_densepose = self.output_class(**fields)
-        if self.embedder is not None:
+        if self._embedder is not None:
             for mesh in self.runner.mesh_names:
                 key = "vertex_embeddings/" + mesh
-                self.embedder.by_mesh[mesh] = torch.from_numpy(np.asarray(outputs[key]))
+                self._embedder.by_mesh[mesh] = torch.from_numpy(np.asarray(outputs[key]))
         return inst
 
     def __call__(self, images_bgr: List[np.ndarray]) -> List[Instances]:

@@ -12,10 +12,9 @@ import os
 import sys
 from typing import List, Optional
 
-import torch
 from detectron2.config import CfgNode
 
-from ..config import ConfigError, is_cse, load_densepose_config
+from ..config import is_cse
 from ..converters.prediction import CseContext
 from ..data.meshes import (
     MESH_DIR_ENV,
@@ -26,31 +25,27 @@ from ..data.meshes import (
     register_local_meshes,
     require_meshes,
 )
-from ..utils.cli_logging import logging_to_stderr
-from ..utils.files import ExternalFileError, check_output_dir, check_output_path, resolve_file
+from ..engine.inference_config import inference_config
+from ..engine.inputs import InputError, count_frames, list_inputs, read_inputs
+from ..engine.output_files import ItemNamer, numbered_path
+from ..engine.predictor import BackendError, BatchPredictor, InstancesPredictor
+from ..engine.show_writer import ShowWriter
+from ..utils.cli import UsageError, parse_command, run_cli
+from ..utils.files import ExternalFileError, check_output_dir, check_output_path
 from ..utils.third_party_noise import silence_third_party_noise
 from ..vis.base import BACKGROUNDS, VisStyle
 from ..vis.hint_image import HINT_PRESETS, HintImageRenderer
 from ..vis.registry import VisOptions, build_visualizer, parse_visualizer_names
-from .backend import BACKENDS, BackendError, ExportedPredictor
+from .backend import BACKENDS, ExportedPredictor
 from .dump_writers import DUMP_FORMATS, IuvPngWriter, JsonWriter, NpzWriter, PickleWriter
-from .files import ItemNamer, numbered_path
-from .inputs import InputError, count_frames, list_inputs, read_inputs
-from .pipeline import run_apply_overlapped
-from .predictor import BatchPredictor
 from .runner import RunStats, run_apply
-from .show_writer import ShowWriter
 
-__all__ = ["build_parser", "main", "setup_config"]
+__all__ = ["UsageError", "build_parser", "main", "setup_config"]
 
 logger = logging.getLogger("apply_net")
 
 CHART_ONLY = {"dp_segm", "dp_u", "dp_v", "dp_contour", "dp_iuv_texture", "iuv_png"}
 CSE_ONLY = {"dp_vertex", "dp_cse_texture"}
-
-
-class UsageError(ValueError):
-    """A bad argument combination, reported in one line before anything is loaded."""
 
 
 def _add_common_arguments(parser: argparse.ArgumentParser) -> None:
@@ -173,6 +168,7 @@ def _add_show_parser(subparsers) -> None:
         default="grey",
         help="canvas: grey (default), original or black",
     )
+    _add_video_arguments(p, show=True)
     _add_run_options(p)
     p.set_defaults(command="show")
 
@@ -195,8 +191,17 @@ def _add_dump_parser(subparsers) -> None:
         "--min_score", type=float, default=None, help="minimum detection score (default: config)"
     )
     p.add_argument("--nms_thresh", type=float, default=None, help="NMS threshold (default: config)")
+    _add_video_arguments(p, show=False)
     _add_run_options(p)
     p.set_defaults(command="dump")
+
+
+def _add_video_arguments(parser: argparse.ArgumentParser, show: bool) -> None:
+    """--temporal & co. (docs/video.md); the video subpackage sits above apply, and the command
+    line above both, hence the import here."""
+    from ..video.cli import add_video_arguments
+
+    add_video_arguments(parser, show=show)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -212,37 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def setup_config(args: argparse.Namespace) -> CfgNode:
     """Config file + --opts + command-line thresholds; MODEL.WEIGHTS = the local checkpoint."""
-    weights_path = resolve_file(args.model, what="model checkpoint")
-    try:
-        cfg = load_densepose_config(args.cfg, args.opts)
-    except ConfigError as e:
-        raise UsageError(str(e)) from e
-    if args.min_score is not None:
-        cfg.MODEL.ROI_HEADS.SCORE_THRESH_TEST = args.min_score
-    if args.nms_thresh is not None:
-        cfg.MODEL.ROI_HEADS.NMS_THRESH_TEST = args.nms_thresh
-    cfg.MODEL.WEIGHTS = weights_path
-    cfg.MODEL.DEVICE = _device(args, cfg)
-    cfg.freeze()
-    return cfg
+    return inference_config(
+        args.cfg, args.model, args.opts, args.min_score, args.nms_thresh, args.device
+    )
 
 
-def _device(args: argparse.Namespace, cfg: CfgNode) -> str:
-    """--device, else MODEL.DEVICE when set with --opts, else cuda if available, else cpu."""
-    if args.device:
-        device = args.device
-    elif "MODEL.DEVICE" in (args.opts or [])[::2]:
-        device = cfg.MODEL.DEVICE
-    else:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise UsageError(
-            f"device {device!r} requested but CUDA is not available (use --device cpu)"
-        )
-    return device
-
-
-def _check_model_kind(cfg: CfgNode, needed: set, what: str) -> None:
+def check_model_kind(cfg: CfgNode, needed: set, what: str) -> None:
     """UsageError when chart-only outputs are requested from a CSE model, or the reverse."""
     if not cfg.MODEL.DENSEPOSE_ON and needed - {"bbox", "pkl", "npz", "json", "masks", "keypoints"}:
         raise UsageError(
@@ -293,7 +273,7 @@ def _parse_formats(spec: str) -> List[str]:
     return formats
 
 
-def _prepare_meshes(args: argparse.Namespace, cfg: CfgNode, names: set) -> None:
+def prepare_meshes(args: argparse.Namespace, cfg: CfgNode, names: set) -> None:
     """Registers --mesh / $DENSEPOSE_MESH_DIR files, then loads the meshes the visualizers need,
     so that a missing file is one error before the run."""
     embedders = cfg.MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDERS
@@ -325,15 +305,10 @@ def _build_predictor(args: argparse.Namespace, cfg: CfgNode):
         raise UsageError(str(e)) from e
 
 
-def _cse_context(predictor, cfg: CfgNode):
-    if isinstance(predictor, ExportedPredictor):
-        if predictor.embedder is None or not is_cse(cfg):
-            return None
-        return CseContext(predictor.embedder, cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING)
-    embedder = getattr(predictor.model.roi_heads, "embedder", None)
-    if not is_cse(cfg) or embedder is None:
+def cse_context(predictor: InstancesPredictor, cfg: CfgNode):
+    if not is_cse(cfg) or predictor.embedder is None:
         return None
-    return CseContext(embedder, cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING)
+    return CseContext(predictor.embedder, cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING)
 
 
 def _preset_names(args: argparse.Namespace) -> List[str]:
@@ -384,63 +359,67 @@ def execute(args: argparse.Namespace) -> RunStats:
         names = _parse_formats(args.format)
     _check_outputs(args, names)
     paths = list_inputs(args.input)
+    items, stage, wrap_renderer = read_inputs(paths), None, None
+    if args.temporal or args.square_crop is not None or getattr(args, "draw_track_ids", False):
+        from ..video.cli import setup_video
+
+        items, stage, wrap_renderer = setup_video(args, paths)
     cfg = setup_config(args)
-    _check_model_kind(cfg, set(names), "visualizers" if args.command == "show" else "formats")
-    _prepare_meshes(args, cfg, set(names))
+    check_model_kind(cfg, set(names), "visualizers" if args.command == "show" else "formats")
+    prepare_meshes(args, cfg, set(names))
     if args.command == "show" and getattr(args, "preset", None):
         renderer = HintImageRenderer(args.preset)
     elif args.command == "show":
         renderer = build_visualizer(args.visualizations, options)  # loads atlases: fails early
     predictor = _build_predictor(args, cfg)
-    cse = _cse_context(predictor, cfg)
+    cse = cse_context(predictor, cfg)
     needs_vertices = set(names) & CSE_ONLY
     if is_cse(cfg) and cse is None and needs_vertices:
         raise UsageError(
             f"{', '.join(sorted(needs_vertices))} need CSE embedders "
             "(MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDERS is empty)"
         )
+    if wrap_renderer is not None and args.command == "show":
+        renderer = wrap_renderer(renderer)
     writers = (
         [ShowWriter(args.output, renderer)]
         if args.command == "show"
         else _dump_writers(args, names)
     )
     logger.info(f"{len(paths)} input file(s); model {args.model} on {cfg.MODEL.DEVICE}")
-    run = run_apply_overlapped if args.overlap else run_apply
-    return run(
-        read_inputs(paths),
+    return run_apply(
+        items,
         predictor,
         writers,
         batch_size=args.batch_size,
         cse=cse,
         expected_total=count_frames(paths),
         progress=args.progress,
+        overlap=args.overlap,
+        stage=stage,
     )
-
-
-def _one_line(error: BaseException) -> str:
-    text = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
-    return " ".join(str(text).split())
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Exit status: 0 if at least one input was processed, 1 otherwise or on a usage error."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_command(build_parser(), argv)
     silence_third_party_noise()
-    if not hasattr(args, "command"):
-        parser.print_help()
+    if args is None:
         return 0
-    try:
-        with logging_to_stderr(
-            args.verbosity, names=("apply_net", "densepose_ext", "detectron2", "fvcore")
-        ):
-            stats = execute(args)
-    except (InputError, ExternalFileError, UsageError, ValueError, KeyError, OSError) as e:
-        print(f"apply_net.py {args.command}: error: {_one_line(e)}", file=sys.stderr)
-        return 1
-    summary = f"{args.command}: processed {stats.processed} item(s)"
-    if stats.failed:
-        summary += f", skipped {stats.failed} (see warnings above)"
-    summary += f" in {stats.total_seconds:.1f}s; outputs: {', '.join(stats.outputs) or 'none'}"
-    print(summary, file=sys.stderr)
-    return 0 if stats.processed > 0 else 1
+
+    def body() -> int:
+        stats = execute(args)
+        summary = f"{args.command}: processed {stats.processed} item(s)"
+        if stats.failed:
+            summary += f", skipped {stats.failed} (see warnings above)"
+        outputs = ", ".join(stats.outputs) or "none"
+        print(summary + f" in {stats.total_seconds:.1f}s; outputs: {outputs}", file=sys.stderr)
+        return 0 if stats.processed > 0 else 1
+
+    return run_cli(
+        f"apply_net.py {args.command}",
+        body,
+        args.verbosity,
+        errors=(InputError, ExternalFileError, ValueError, KeyError, OSError),
+        loggers=("apply_net", "densepose_ext", "detectron2", "fvcore"),
+    )

@@ -1,7 +1,8 @@
 """`apply_net dump` outputs: the original's pickle, and files readable without this package.
 
-- pkl: `torch.save` of a list with one dict per image (keys file_name, scores, pred_boxes_XYXY,
-  pred_densepose; plus frame_index for video frames). Records are spooled in chunks into a
+- pkl: `torch.save` of a list with one dict per image, `structures.dump_record.DumpRecord`
+  (keys file_name, scores, pred_boxes_XYXY, pred_classes, pred_densepose; plus frame_index for
+  video frames). Records are spooled in chunks into a
   hidden directory beside the output and assembled at `close()` from memory-mapped spool files,
   so they do not accumulate in RAM; the final file appears atomically.
 - iuv_png: `<stem>_IUV.png` (cv2.imread gives [..., 0] = part I, [..., 1] = U·255, [..., 2] = V·255)
@@ -24,9 +25,10 @@ import torch
 
 from ..converters.iuv_image import make_iuv_image
 from ..converters.prediction import ImagePrediction
+from ..engine.inputs import InputItem
+from ..engine.output_files import ItemNamer, atomic_write_bytes, atomic_write_image, temporary_path
 from ..structures.chart_result import encode_png_base64, quantize_densepose_chart_result
-from .files import ItemNamer, atomic_write_bytes, atomic_write_image, temporary_path
-from .inputs import InputItem
+from ..structures.dump_record import DumpRecord
 
 __all__ = [
     "DUMP_FORMATS",
@@ -35,6 +37,7 @@ __all__ = [
     "NpzWriter",
     "PickleWriter",
     "dump_record",
+    "iuv_images",
     "quantized_iuv_crop",
 ]
 
@@ -42,32 +45,27 @@ DUMP_FORMATS = ("pkl", "iuv_png", "npz", "json")
 
 
 def dump_record(item: InputItem, prediction: ImagePrediction) -> dict:
-    """The original's per-image dict; chart models store per-box chart results, CSE models the
-    image's raw embedding output."""
-    record = {"file_name": item.path}
-    if item.frame_index is not None:
-        record["frame_index"] = item.frame_index
-    record["scores"] = prediction.scores
-    record["pred_boxes_XYXY"] = prediction.boxes_xyxy
+    """The original's per-image dict (plus `pred_classes`, see `DumpRecord`); chart models store
+    per-box chart results, CSE models the image's raw embedding output."""
     if prediction.is_chart:
-        record["pred_densepose"] = prediction.chart_results()
+        densepose = prediction.chart_results()
     elif prediction.densepose is not None:
-        record["pred_densepose"] = prediction.densepose
+        densepose = prediction.densepose
     elif prediction.is_cse:  # only per-box vertex results are available
-        record["pred_densepose"] = prediction.cse_results()
-    record.update(instance_extras(prediction))
-    return record
-
-
-def instance_extras(prediction: ImagePrediction) -> Dict[str, torch.Tensor]:
-    """Mask / keypoint outputs of models that have them (e.g. the cascade): `pred_masks` bool
-    [N, H, W] and `pred_keypoints` float [N, K, 3] (x, y in pixels, score); absent otherwise."""
-    extras = {}
-    if prediction.masks is not None:
-        extras["pred_masks"] = prediction.masks
-    if prediction.keypoints is not None:
-        extras["pred_keypoints"] = prediction.keypoints
-    return extras
+        densepose = prediction.cse_results()
+    else:
+        densepose = None
+    return DumpRecord(
+        file_name=item.path,
+        boxes_xyxy=prediction.boxes_xyxy,
+        scores=prediction.scores,
+        classes=prediction.classes,
+        densepose=densepose,
+        frame_index=item.frame_index,
+        masks=prediction.masks,
+        keypoints=prediction.keypoints,
+        track_ids=prediction.track_ids,
+    ).to_dict()
 
 
 class PickleWriter:
@@ -130,20 +128,27 @@ class _PerImageFilesWriter:
         return [self.directory]
 
 
+def iuv_images(prediction: ImagePrediction):
+    """(iuv uint8 [H, W, 3], inds uint8 [H, W]) of a chart prediction, as `IuvPngWriter` writes
+    them (channel 0 = part I, 1 = U·255, 2 = V·255)."""
+    keep = len(prediction) if prediction.has_densepose else 0  # boxes with results
+    iuv, inds = make_iuv_image(
+        prediction.chart_results(),
+        prediction.boxes_xyxy[:keep],
+        prediction.scores[:keep],
+        prediction.image_hw,
+    )
+    return iuv.numpy(), inds.numpy()
+
+
 class IuvPngWriter(_PerImageFilesWriter):
     """Per image `<stem>_IUV.png` and `<stem>_INDS.png` in `directory` (chart models)."""
 
     def write(self, item: InputItem, prediction: ImagePrediction) -> None:
-        keep = len(prediction) if prediction.has_densepose else 0  # boxes with results
-        iuv, inds = make_iuv_image(
-            prediction.chart_results(),
-            prediction.boxes_xyxy[:keep],
-            prediction.scores[:keep],
-            prediction.image_hw,
-        )
+        iuv, inds = iuv_images(prediction)
         stem = os.path.join(self.directory, self.namer.stem(item))
-        atomic_write_image(stem + "_IUV.png", iuv.numpy())
-        atomic_write_image(stem + "_INDS.png", inds.numpy())
+        atomic_write_image(stem + "_IUV.png", iuv)
+        atomic_write_image(stem + "_INDS.png", inds)
 
 
 def _chart_instance_arrays(prediction: ImagePrediction) -> Dict[str, np.ndarray]:
@@ -187,6 +192,8 @@ class NpzWriter(_PerImageFilesWriter):
             arrays["masks"] = prediction.masks.numpy().astype(bool)
         if prediction.keypoints is not None:
             arrays["keypoints"] = prediction.keypoints.numpy().astype(np.float32)
+        if prediction.track_ids is not None:
+            arrays["track_ids"] = prediction.track_ids.numpy().astype(np.int64)
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
         atomic_write_bytes(
@@ -236,6 +243,8 @@ class JsonWriter:
                 det["segmentation"] = _mask_rle(prediction.masks[k])
             if prediction.keypoints is not None:
                 det["keypoints"] = [round(float(c), 2) for c in prediction.keypoints[k].reshape(-1)]
+            if prediction.track_ids is not None:
+                det["track_id"] = int(prediction.track_ids[k])
             detections.append(det)
         return detections
 
@@ -249,6 +258,8 @@ class JsonWriter:
         }
         if item.frame_index is not None:
             image["frame_index"] = item.frame_index
+        if prediction.track_ids is not None:  # aligned with this image's detections
+            image["track_ids"] = [int(t) for t in prediction.track_ids]
         self.images.append(image)
         for det in self._detections(image_id, prediction):
             self._spool.write(json.dumps(det) + "\n")

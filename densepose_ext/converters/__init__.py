@@ -1,6 +1,6 @@
 """Converters between DensePose structures: predictor outputs -> results, masks, IUV images."""
 
-from .boxes import int_boxes_xywh
+from .boxes import given_box_instances, int_boxes_xywh
 from .chart_result import (
     ToChartResultConverter,
     ToChartResultConverterWithConfidences,

@@ -49,7 +49,8 @@ class ImagePrediction:
     boxes_xyxy float [N, 4] absolute pixels; scores float [N]; classes int64 [N]; densepose the
     image's predictor output (len N) or None when the model produced none; image_hw (H, W).
     Models with mask / keypoint heads (e.g. the cascade) also give `masks` bool [N, H, W] and
-    `keypoints` float [N, K, 3] (x, y in pixels, score); None otherwise.
+    `keypoints` float [N, K, 3] (x, y in pixels, score); None otherwise. `track_ids` int64 [N]:
+    the person's identity across a video's frames when a tracker set it (`densepose_ext.video`).
     """
 
     image_hw: tuple
@@ -64,6 +65,7 @@ class ImagePrediction:
     _cse_results: Optional[List[DensePoseEmbeddingResult]] = field(default=None, repr=False)
     masks: Optional[torch.Tensor] = None
     keypoints: Optional[torch.Tensor] = None
+    track_ids: Optional[torch.Tensor] = None
 
     @classmethod
     def from_instances(cls, instances, cse: Optional[CseContext] = None) -> "ImagePrediction":

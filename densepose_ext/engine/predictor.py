@@ -1,28 +1,74 @@
-"""`Predictor`: detectron2's `DefaultPredictor` on the fast inference path.
+"""The predictor interface of the tools, its typed errors, and the torch-model predictors.
 
-BGR uint8 `ndarray` in, `{"instances": Instances}` out (on the model's device), as
-`DefaultPredictor`; `batch(images)` runs several images in one forward pass. The model is
-optimized with `optimize_for_inference` unless `optimize=False`; `fp16=True` runs it under CUDA
-autocast (float16).
+- `InstancesPredictor` (interface): a list of BGR images -> one CPU `Instances` per image, with the
+  time spent in the model and the CSE embedder; what the run loops (apply_net, texture, the
+  distributed and video runs) call, whatever runs the model (this package's model, an exported
+  file: `apply.backend.ExportedPredictor`).
+- `Predictor`: detectron2's `DefaultPredictor` on the fast inference path. BGR uint8 `ndarray`
+  in, `{"instances": Instances}` out (on the model's device); `batch(images)` runs several images
+  in one forward pass. The model is optimized with `optimize_for_inference` unless
+  `optimize=False`; `fp16=True` runs it under CUDA autocast (float16).
+- `BatchPredictor`: `Predictor` behind the `InstancesPredictor` interface.
+
+Errors: `PredictorError` for an option that cannot work here, `CheckpointError` for weights that
+cannot be loaded (also an `ExternalFileError`: a file problem), `BackendError` for a runtime or
+exported file that cannot be used.
 """
 
+import abc
 import contextlib
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
 from detectron2.data import transforms as T
 from detectron2.modeling import build_model
+from detectron2.structures import Instances
 
 from ..modeling.checkpoint import CheckpointFileError, DensePoseCheckpointer
 from ..modeling.inference_opt import optimize_for_inference
+from ..utils.files import ExternalFileError
 
-__all__ = ["Predictor", "PredictorError"]
+__all__ = [
+    "BackendError",
+    "BatchPredictor",
+    "CheckpointError",
+    "InstancesPredictor",
+    "Predictor",
+    "PredictorError",
+]
 
 
 class PredictorError(ValueError):
-    """A predictor option that cannot work here (e.g. fp16 without CUDA) or unloadable weights."""
+    """A predictor option that cannot work here (e.g. fp16 without CUDA)."""
+
+
+class CheckpointError(PredictorError, ExternalFileError):
+    """The weights file cannot be loaded into the model; the message names the file."""
+
+
+class BackendError(PredictorError):
+    """The backend cannot run here (runtime not installed, exported file unusable)."""
+
+
+class InstancesPredictor(abc.ABC):
+    """`predictor(images_bgr) -> [Instances]`: the interface every run loop calls.
+
+    `model_seconds` accumulates the time spent running the model; `embedder` is the CSE
+    vertex embedder (mesh name -> [V, D]) of a CSE model, None otherwise.
+    """
+
+    model_seconds: float = 0.0
+
+    @property
+    def embedder(self) -> Optional[Callable]:
+        return None
+
+    @abc.abstractmethod
+    def __call__(self, images_bgr: Sequence[np.ndarray]) -> List[Instances]:
+        """Args: images_bgr: BGR uint8 [H, W, 3] each. Returns: one CPU `Instances` per image,
+        boxes in the image's pixels."""
 
 
 class Predictor:
@@ -52,9 +98,9 @@ class Predictor:
             try:
                 DensePoseCheckpointer(self.model).load(cfg.MODEL.WEIGHTS)
             except CheckpointFileError as e:  # names the file already
-                raise PredictorError(str(e)) from e
+                raise CheckpointError(str(e)) from e
             except Exception as e:  # truncated file, not a checkpoint, incompatible shapes
-                raise PredictorError(f"cannot load checkpoint {cfg.MODEL.WEIGHTS!r}: {e}") from e
+                raise CheckpointError(f"cannot load checkpoint {cfg.MODEL.WEIGHTS!r}: {e}") from e
         if optimize:
             optimize_for_inference(self.model)
         self.fp16 = fp16
@@ -116,3 +162,20 @@ class Predictor:
 
     def __call__(self, image_bgr: np.ndarray) -> Dict:
         return self.batch([image_bgr])[0]
+
+
+class BatchPredictor(Predictor, InstancesPredictor):
+    """`Predictor` behind the `InstancesPredictor` interface: CPU `Instances`, one forward pass.
+
+    `optimize` (default True) uses `optimize_for_inference`; `fp16` CUDA autocast.
+    """
+
+    def __init__(self, cfg, optimize: bool = True, fp16: bool = False):
+        super().__init__(cfg, optimize=optimize, fp16=fp16)
+
+    @property
+    def embedder(self) -> Optional[Callable]:
+        return getattr(self.model.roi_heads, "embedder", None)
+
+    def __call__(self, images_bgr: Sequence[np.ndarray]) -> List[Instances]:
+        return [output["instances"].to("cpu") for output in self.batch(images_bgr)]

@@ -29,6 +29,8 @@ from ..data.meshes import (
     parse_mesh_options,
     register_local_meshes,
 )
+from ..utils.cli import one_line
+from ..utils.cli_logging import logging_to_stderr
 from ..utils.files import ExternalFileError, check_output_path
 from ..utils.third_party_noise import silence_third_party_noise
 from .evaluator import evaluate_detections
@@ -38,7 +40,7 @@ from .scorers import ChartScorer, CseScorer, ScorerInputError, mesh_embeddings_t
 from .storage import FileTensorStorage
 from .surface import load_chart_surface
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("densepose_ext.evaluation")  # not __name__: "__main__" under -m
 
 __all__ = ["main", "parse_args", "format_table"]
 
@@ -199,10 +201,10 @@ def score(args: argparse.Namespace) -> Dict[str, Dict[str, float]]:
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, Dict[str, float]]:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO)
     silence_third_party_noise()
     try:
-        return score(args)
+        with logging_to_stderr(1, propagate=True):  # the tables are logged at INFO
+            return score(args)
     except (
         ResultsFileError,
         ScorerInputError,
@@ -211,8 +213,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Dict[str, float]]:
         OSError,
         json.JSONDecodeError,
     ) as e:
-        message = " ".join(str(e).split())
-        raise SystemExit(f"python -m densepose_ext.evaluation: error: {message}") from None
+        raise SystemExit(f"python -m densepose_ext.evaluation: error: {one_line(e)}") from None
 
 
 if __name__ == "__main__":

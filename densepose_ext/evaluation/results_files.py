@@ -21,6 +21,7 @@ from ..structures.chart_result import (
     DensePoseChartResultQuantized,
     quantize_densepose_chart_result,
 )
+from ..structures.dump_record import DumpRecord, is_dump_record
 from ..structures.predictor_outputs import DensePoseEmbeddingPredictorOutput
 from .records import decode_challenge_iuv, record_to_detection
 
@@ -82,16 +83,14 @@ def _dump_chart_iuv(result) -> np.ndarray:
     return quantize_densepose_chart_result(result).labels_uv_uint8.cpu().numpy()
 
 
-def _dump_image_detections(record: dict, image_id: int, path: str) -> List[dict]:
+def _dump_image_detections(record: DumpRecord, image_id: int, path: str) -> List[dict]:
     """Detections of one `apply_net dump` pickle record (chart results or raw CSE output)."""
-    boxes = torch.as_tensor(record["pred_boxes_XYXY"]).float().reshape(-1, 4)
-    scores = torch.as_tensor(record["scores"]).reshape(-1).tolist()
-    classes = record.get("pred_classes")
-    classes = [0] * len(scores) if classes is None else torch.as_tensor(classes).tolist()
-    xywh = BoxMode.convert(boxes.clone(), BoxMode.XYXY_ABS, BoxMode.XYWH_ABS).tolist()
-    output = record.get("pred_densepose")
+    xywh = BoxMode.convert(record.boxes_xyxy.clone(), BoxMode.XYXY_ABS, BoxMode.XYWH_ABS).tolist()
+    output = record.densepose
     detections = []
-    for k, (box, score, label) in enumerate(zip(xywh, scores, classes)):
+    for k, (box, score, label) in enumerate(
+        zip(xywh, record.scores.tolist(), record.classes.tolist())
+    ):
         det = {"image_id": image_id, "category_id": int(label), "bbox": box, "score": score}
         if isinstance(output, DensePoseEmbeddingPredictorOutput):
             det.update(
@@ -111,14 +110,17 @@ def _dump_image_detections(record: dict, image_id: int, path: str) -> List[dict]
     return detections
 
 
-def _from_dump_pickle(records: list, ids: Mapping[str, int], path: str) -> ResultsFile:
-    names = [str(r["file_name"]) for r in records]
+def _from_dump_pickle(dicts: list, ids: Mapping[str, int], path: str) -> ResultsFile:
+    records = [DumpRecord.from_dict(r) for r in dicts]
+    names = [r.file_name for r in records]
     matched = _match(names, ids)
     detections = []
     for record, name in zip(records, names):
-        if matched[name] is not None and "frame_index" not in record:
+        if matched[name] is not None and record.frame_index is None:
             detections.extend(_dump_image_detections(record, matched[name], path))
-    unmatched = [n for n, r in zip(names, records) if matched[n] is None or "frame_index" in r]
+    unmatched = [
+        n for n, r in zip(names, records) if matched[n] is None or r.frame_index is not None
+    ]
     return ResultsFile(detections, True, names, unmatched)
 
 
@@ -196,7 +198,7 @@ def read_results_file(
             raise _error(path, f"unexpected content ({type(data).__name__})")
         if not data:
             return ResultsFile([], not path.endswith(".json"))
-        if all("file_name" in r and "pred_boxes_XYXY" in r for r in data):
+        if all(is_dump_record(r) for r in data):
             return _from_dump_pickle(data, ids, path)
         if all("image_id" in r for r in data):
             storages = None

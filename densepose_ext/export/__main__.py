@@ -9,7 +9,6 @@ checkpoint path or URL (downloaded with cache); `--opts KEY VALUE ...` overrides
 """
 
 import argparse
-import logging
 import os
 import sys
 from typing import List, Optional
@@ -17,6 +16,8 @@ from typing import List, Optional
 from detectron2.config import CfgNode
 
 from ..config import ConfigError, load_densepose_config
+from ..utils.cli import UsageError, print_error
+from ..utils.cli_logging import logging_to_stderr
 from ..utils.files import ExternalFileError, check_output_path
 from ..utils.third_party_noise import silence_third_party_noise
 from .exporter import ExportError, export_model
@@ -24,10 +25,12 @@ from .interfaces import INTERFACES
 
 EXTENSIONS = {"torchscript": ".pt", "onnx": ".onnx"}
 
+PROG = "python -m densepose_ext.export"
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m densepose_ext.export",
+        prog=PROG,
         description="Export a DensePose model to TorchScript or ONNX (runs without detectron2).",
     )
     parser.add_argument("config", help="config YAML file or model-zoo config name")
@@ -100,7 +103,6 @@ def _export_atomically(export, output: str, **kwargs):
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     silence_third_party_noise()
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
     dtype_name = "fp16" if args.fp16 else "bf16" if args.bf16 else "fp32"
     name = config_name_of(args.config)
     if args.interface == "densepose_ext":
@@ -112,10 +114,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         from .interface_export import default_interface_output, export_interface
 
         if args.format != "torchscript":
-            print(
-                f"error: --interface {args.interface} writes TorchScript files only",
-                file=sys.stderr,
-            )
+            problem = f"--interface {args.interface} writes TorchScript files only"
+            print_error(PROG, UsageError(problem))
             return 2
         fp16 = dtype_name == "fp16"
         output = args.output or default_interface_output(name, args.interface, fp16)
@@ -125,18 +125,19 @@ def main(argv: Optional[List[str]] = None) -> int:
         check_output_path(output, "--output")
         cfg = load_config(args.config, args.opts)
         export = export_model if args.interface == "densepose_ext" else export_interface
-        result = _export_atomically(
-            export,
-            output,
-            cfg=cfg,
-            weights=args.model,
-            dtype_name=dtype_name,
-            config_name=name,
-            class_names=args.class_names,
-            **export_kwargs,
-        )
+        with logging_to_stderr(1 if args.verbose else 0):
+            result = _export_atomically(
+                export,
+                output,
+                cfg=cfg,
+                weights=args.model,
+                dtype_name=dtype_name,
+                config_name=name,
+                class_names=args.class_names,
+                **export_kwargs,
+            )
     except (ExportError, ExternalFileError) as e:
-        print(f"error: {' '.join(str(e).split())}", file=sys.stderr)
+        print_error(PROG, e)
         return 2
     size_mb = os.path.getsize(result.path) / 2**20
     graphs = result.metadata.get("graphs")

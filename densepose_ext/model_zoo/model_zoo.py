@@ -1,11 +1,6 @@
-"""Look up official DensePose configs and checkpoints by name, and build ready-to-use models.
+"""Ready-to-use model-zoo configs and models by name (the names: `model_catalog`)."""
 
-Names may be given with or without ``.yaml`` and with their sub-directory, e.g.
-``"densepose_rcnn_R_50_FPN_s1x"``, ``"cse/densepose_rcnn_R_50_FPN_soft_s1x.yaml"``.
-"""
-
-import os
-from typing import List, Optional
+from typing import Optional
 
 import torch
 from detectron2.checkpoint import DetectionCheckpointer
@@ -13,78 +8,9 @@ from detectron2.config import CfgNode
 from detectron2.modeling import build_model
 
 from ..config import get_densepose_cfg
-from .catalog import MODEL_ZOO, ModelZooEntry
+from ..model_catalog import get_checkpoint_url, get_config_file
 
-__all__ = [
-    "configs_root",
-    "list_configs",
-    "get_config_file",
-    "get_checkpoint_url",
-    "get_config",
-    "get",
-]
-
-_PACKAGED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
-_SOURCE_TREE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "configs")
-
-
-def configs_root() -> str:
-    """Directory holding the config files: inside the installed wheel, else the source tree."""
-    for candidate in (_PACKAGED, _SOURCE_TREE):
-        if os.path.isdir(candidate):
-            return os.path.normpath(candidate)
-    raise RuntimeError(
-        f"densepose_ext configs not found in {_PACKAGED} nor {os.path.normpath(_SOURCE_TREE)}; "
-        "reinstall the package (`pip install .`)"
-    )
-
-
-def list_configs() -> List[str]:
-    """Relative paths (with ``.yaml``) of every shipped config."""
-    root = configs_root()
-    found = []
-    for dirpath, _, files in os.walk(root):
-        found += [
-            os.path.relpath(os.path.join(dirpath, f), root) for f in files if f.endswith(".yaml")
-        ]
-    return sorted(p.replace(os.sep, "/") for p in found)
-
-
-def _normalize(name: str) -> str:
-    name = name.strip().replace("\\", "/")
-    if name.startswith("configs/"):
-        name = name[len("configs/") :]
-    return name if name.endswith(".yaml") else name + ".yaml"
-
-
-def get_config_file(config_path: str) -> str:
-    """Absolute path of a shipped config,
-    e.g. ``get_config_file("densepose_rcnn_R_50_FPN_s1x")``."""
-    rel = _normalize(config_path)
-    path = os.path.join(configs_root(), rel)
-    if not os.path.isfile(path):
-        close = [c for c in list_configs() if os.path.basename(rel)[:-5] in c]
-        hint = f" Did you mean: {', '.join(close[:5])}?" if close else ""
-        raise RuntimeError(f"{config_path!r} is not a densepose_ext model-zoo config.{hint}")
-    return path
-
-
-def _zoo_entry(config_path: str) -> Optional[ModelZooEntry]:
-    rel = _normalize(config_path)
-    return next((e for e in MODEL_ZOO if e.config == rel), None)
-
-
-def get_checkpoint_url(config_path: str) -> str:
-    """URL of the official checkpoint trained with this config."""
-    entry = _zoo_entry(config_path)
-    if entry is None:
-        get_config_file(config_path)  # raises for unknown names
-        raise RuntimeError(
-            f"{config_path!r} has no official trained checkpoint (base, HRNet, quick-schedule and "
-            "some "
-            "animal finetuning configs have none); train it with train_net.py."
-        )
-    return entry.url
+__all__ = ["get", "get_config"]
 
 
 def get_config(config_path: str, trained: bool = False) -> CfgNode:

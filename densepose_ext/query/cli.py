@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Optional
 
 import cv2
 
-from ..utils.cli_logging import logging_to_stderr
+from ..utils.cli import UsageError, parse_command, run_cli
 from ..utils.files import ExternalFileError, OutputPathError, check_output_path
 from ..vis.base import BACKGROUNDS, VisStyle, make_background
 from .entry_format import format_entry
@@ -30,10 +30,6 @@ __all__ = ["build_parser", "main"]
 logger = logging.getLogger(__name__)
 
 PROG = "query_db.py"
-
-
-class UsageError(ValueError):
-    """A bad command line: unknown dataset, bad selector or visualization."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -170,18 +166,15 @@ def run_show(args: argparse.Namespace, selector: EntrySelector) -> int:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Exit status 0 on success, 1 on a bad argument, dataset or when no image could be drawn."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
+    args = parse_command(build_parser(), argv)
+    if args is None:
         return 0
-    try:
+
+    def body() -> int:
         selector = parse_selector(args.selector)
-        with logging_to_stderr(args.verbosity):
-            if args.command == "print":
-                return run_print(args, selector)
-            return run_show(args, selector)
-    except (SelectorError, UsageError, OutputPathError, ValueError, KeyError) as e:
-        text = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-        print(f"{PROG} {args.command}: error: {' '.join(str(text).split())}", file=sys.stderr)
-        return 1
+        if args.command == "print":
+            return run_print(args, selector)
+        return run_show(args, selector)
+
+    errors = (SelectorError, OutputPathError, ValueError, KeyError)
+    return run_cli(f"{PROG} {args.command}", body, args.verbosity, errors=errors)

@@ -5,6 +5,7 @@ import logging
 import sys
 from typing import List, Optional, Tuple
 
+from ..utils.cli_logging import logging_to_stderr
 from ..utils.files import OutputPathError, check_output_dir, check_output_path
 from .model import TeacherConfig
 from .train import TrainSettings
@@ -136,9 +137,9 @@ def _check_output(args) -> None:
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     _check_output(args)
-    args.func(args)
+    with logging_to_stderr(1, fmt="%(asctime)s %(name)s %(message)s"):
+        args.func(args)
 
 
 if __name__ == "__main__":

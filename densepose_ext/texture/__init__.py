@@ -11,8 +11,9 @@ Python API (the command line is `python -m densepose_ext.texture`, see docs/text
     texture = acc.result(fill_distance=10)  # .bgr, .seen, .filled, .bgra(), .coverage_image()
 """
 
+from ..vis.texture_atlas import read_texture
 from .extract import WEIGHTINGS, ExtractedTexture, TextureAccumulator, fill_holes, viewing_weights
-from .files import load_texture, read_texture_image
+from .files import load_texture
 from .people import (
     NoPersonError,
     PersonChart,
@@ -41,7 +42,7 @@ __all__ = [
     "people_from_maps",
     "people_from_prediction",
     "read_iuv_png",
-    "read_texture_image",
+    "read_texture",
     "retexture",
     "select_people",
     "smpl_to_atlas",

@@ -14,14 +14,17 @@ from typing import Dict, Iterator, List, Optional, Tuple
 import numpy as np
 from tqdm import tqdm
 
-from ..apply.files import ItemNamer, atomic_write_image, numbered_path
-from ..apply.inputs import InputError, InputItem, count_frames, list_inputs, read_inputs
-from ..apply.show_writer import ShowWriter
-from ..config import ConfigError, is_cse
+from ..config import is_cse
+from ..engine.inference_config import inference_config
+from ..engine.inputs import InputError, InputItem, count_frames, list_inputs, read_inputs
+from ..engine.output_files import ItemNamer, atomic_write_image, numbered_path
+from ..engine.show_writer import ShowWriter
+from ..utils.cli import UsageError, one_line, parse_command, run_cli
 from ..utils.files import ExternalFileError, check_output_path
 from ..utils.third_party_noise import silence_third_party_noise
+from ..vis.texture_atlas import read_texture, with_alpha
 from .extract import WEIGHTINGS, TextureAccumulator
-from .files import load_texture, read_texture_image, with_alpha
+from .files import load_texture
 from .people import NoPersonError, PersonChart, select_people
 from .retexture import parse_parts, people_order, retexture
 from .smpl_layout import DEFAULT_SMPL_SIZE, atlas_to_smpl, smpl_to_atlas
@@ -34,10 +37,6 @@ logger = logging.getLogger("densepose_ext.texture")
 ITEM_ERRORS = (ExternalFileError, NoPersonError, ValueError, KeyError, OSError, RuntimeError)
 
 
-class UsageError(ValueError):
-    """A bad argument combination, reported before any work."""
-
-
 @dataclass
 class JobStats:
     processed: int = 0
@@ -46,15 +45,6 @@ class JobStats:
     def report(self, message: str) -> None:
         self.errors.append(message)
         logger.warning(message)
-
-
-def _item_name(item: InputItem) -> str:
-    return item.path if item.frame_index is None else f"{item.path} (frame {item.frame_index})"
-
-
-def _one_line(error: BaseException) -> str:
-    text = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
-    return " ".join(str(text).split())
 
 
 def _add_results_options(p: argparse.ArgumentParser, default_instance: str) -> None:
@@ -151,14 +141,7 @@ def _results_source(args):
         return DumpSource(args.dump)
     if args.iuv_dir:
         return IuvDirSource(args.iuv_dir)
-    from ..apply.cli import UsageError as ApplyUsageError
-    from ..apply.cli import setup_config
-
-    args.opts, args.nms_thresh = [], None
-    try:
-        cfg = setup_config(args)
-    except (ConfigError, ApplyUsageError) as e:
-        raise UsageError(str(e)) from e
+    cfg = inference_config(args.cfg, args.model, min_score=args.min_score, device=args.device)
     if is_cse(cfg):
         raise UsageError(f"texture tools need a chart (IUV) model; {args.cfg!r} is a CSE model")
     return ModelSource(cfg)
@@ -186,9 +169,9 @@ def _people_per_item(
                 continue
             try:
                 people = source.people(item, namer.stem(item))
-                chosen = select_people(people, instance, _item_name(item))
+                chosen = select_people(people, instance, item.name)
             except ITEM_ERRORS as e:
-                stats.report(f"skipped {_item_name(item)}: {_one_line(e)}")
+                stats.report(f"skipped {item.name}: {one_line(e)}")
                 yield item, None
                 continue
             yield item, chosen
@@ -258,7 +241,7 @@ def run_extract(args) -> Tuple[JobStats, List[str]]:
 
 def run_convert(args) -> Tuple[JobStats, List[str]]:
     _check_texture_output(args.output, "output")
-    bgr, known, layout = read_texture_image(args.input)
+    bgr, known, layout = read_texture(args.input)
     target = args.to or ("atlas" if layout == "smpl" else "smpl")
     if target == layout:
         raise UsageError(f"{args.input!r} is already in {layout} layout")
@@ -298,7 +281,7 @@ def run_apply(args) -> Tuple[JobStats, List[str]]:
             try:
                 writer.write(item, people or [])
             except (OSError, ValueError) as e:
-                stats.report(f"cannot write {_item_name(item)}: {_one_line(e)}")
+                stats.report(f"cannot write {item.name}: {one_line(e)}")
                 continue
             stats.processed += people is not None
     finally:
@@ -308,26 +291,24 @@ def run_apply(args) -> Tuple[JobStats, List[str]]:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Exit status 0 when something was written, 1 on a usage error or when nothing was."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
+    args = parse_command(build_parser(), argv)
+    if args is None:
         return 0
     silence_third_party_noise()
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s texture: %(message)s"))
-    logger.addHandler(handler)
-    logger.setLevel(logging.WARNING)
     runners = {"extract": run_extract, "convert": run_convert, "apply": run_apply}
-    try:
+
+    def body() -> int:
         stats, written = runners[args.command](args)
-    except (InputError, *ITEM_ERRORS) as e:
-        print(f"texture {args.command}: error: {_one_line(e)}", file=sys.stderr)
-        return 1
-    finally:
-        logger.removeHandler(handler)
-    summary = f"texture {args.command}: processed {stats.processed} item(s)"
-    if stats.errors:
-        summary += f", skipped {len(stats.errors)} (see warnings above)"
-    print(summary + f"; wrote {', '.join(written) or 'nothing'}", file=sys.stderr)
-    return 0 if written else 1
+        summary = f"texture {args.command}: processed {stats.processed} item(s)"
+        if stats.errors:
+            summary += f", skipped {len(stats.errors)} (see warnings above)"
+        print(summary + f"; wrote {', '.join(written) or 'nothing'}", file=sys.stderr)
+        return 0 if written else 1
+
+    return run_cli(
+        f"texture {args.command}",
+        body,
+        errors=(InputError, *ITEM_ERRORS),
+        loggers=(logger.name,),
+        log_format="%(levelname)s texture: %(message)s",
+    )

@@ -23,8 +23,8 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from ..data.synthetic.raster import rasterize
 from ..utils.files import ExternalFileError
+from ..utils.raster import rasterize
 from ..vis.texture_atlas import ATLAS_COLS, ATLAS_ROWS, atlas_tile_size
 
 __all__ = ["DEFAULT_SMPL_SIZE", "SmplUvData", "atlas_to_smpl", "load_smpl_uv_data", "smpl_to_atlas"]

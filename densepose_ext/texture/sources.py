@@ -13,16 +13,13 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 import torch
 
-from ..apply.inputs import InputItem
 from ..converters.prediction import ImagePrediction
+from ..engine.inputs import InputItem
+from ..structures.dump_record import DumpRecord
 from ..utils.files import ExternalFileError
 from .people import PersonChart, people_from_prediction, read_iuv_png
 
 __all__ = ["DumpSource", "IuvDirSource", "ModelSource"]
-
-
-def _item_name(item: InputItem) -> str:
-    return item.path if item.frame_index is None else f"{item.path} (frame {item.frame_index})"
 
 
 class DumpSource:
@@ -36,18 +33,20 @@ class DumpSource:
             raise ExternalFileError(f"cannot read dump {path!r}: {e}") from e
         if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
             raise ExternalFileError(f"dump {path!r} is not a list of per-image records")
-        self.records = records
-        self._by_path: Dict[Tuple[str, Optional[int]], dict] = {}
-        self._by_name: Dict[Tuple[str, Optional[int]], dict] = {}
-        for record in records:
-            name = str(record.get("file_name", ""))
-            frame = record.get("frame_index")
-            self._by_path.setdefault((os.path.abspath(name), frame), record)
-            self._by_name.setdefault((os.path.basename(name), frame), record)
+        try:
+            self.records = [DumpRecord.from_dict(r) for r in records]
+        except (KeyError, TypeError, ValueError) as e:
+            raise ExternalFileError(f"dump {path!r} holds a malformed record ({e})") from e
+        self._by_path: Dict[Tuple[str, Optional[int]], DumpRecord] = {}
+        self._by_name: Dict[Tuple[str, Optional[int]], DumpRecord] = {}
+        for record in self.records:
+            key = (record.file_name, record.frame_index)
+            self._by_path.setdefault((os.path.abspath(key[0]), key[1]), record)
+            self._by_name.setdefault((os.path.basename(key[0]), key[1]), record)
 
     def input_paths(self) -> List[str]:
         """The records' inputs in order (each once)."""
-        return list(dict.fromkeys(str(r.get("file_name", "")) for r in self.records))
+        return list(dict.fromkeys(r.file_name for r in self.records))
 
     def people(self, item: InputItem, stem: str) -> List[PersonChart]:
         key = (os.path.abspath(item.path), item.frame_index)
@@ -55,16 +54,19 @@ class DumpSource:
         if record is None:
             record = self._by_name.get((os.path.basename(item.path), item.frame_index))
         if record is None:
-            raise ExternalFileError(f"dump {self.path!r} has no record for {_item_name(item)}")
-        results = record.get("pred_densepose")
+            raise ExternalFileError(f"dump {self.path!r} has no record for {item.name}")
+        results = record.densepose
         if results is not None and not isinstance(results, list):
             raise ValueError(
-                f"dump {self.path!r}: {_item_name(item)} holds CSE outputs; texture tools need "
+                f"dump {self.path!r}: {item.name} holds CSE outputs; texture tools need "
                 "a chart (IUV) model"
             )
-        boxes = record.get("pred_boxes_XYXY", torch.zeros((0, 4)))
         prediction = ImagePrediction.from_results(
-            item.image.shape[:2], boxes, results, scores=record.get("scores")
+            item.image.shape[:2],
+            record.boxes_xyxy,
+            results,
+            scores=record.scores,
+            classes=record.classes,
         )
         return people_from_prediction(prediction)
 
@@ -85,7 +87,7 @@ class IuvDirSource:
             x, y, w, h = person.box_xywh
             if x + w > width or y + h > height:
                 raise ExternalFileError(
-                    f"IUV image {iuv_path!r} does not fit {_item_name(item)} ({height}x{width})"
+                    f"IUV image {iuv_path!r} does not fit {item.name} ({height}x{width})"
                 )
         return people
 
@@ -94,7 +96,7 @@ class ModelSource:
     """People per input from a chart model (config + checkpoint, see apply_net)."""
 
     def __init__(self, cfg):
-        from ..apply.predictor import BatchPredictor  # loads detectron2's model code
+        from ..engine.predictor import BatchPredictor  # loads detectron2's model code
 
         self.predictor = BatchPredictor(cfg)
 

@@ -5,7 +5,9 @@ import logging
 import sys
 from typing import Iterator, Sequence
 
-__all__ = ["StderrHandler", "logging_to_stderr"]
+__all__ = ["DEFAULT_LOGGERS", "StderrHandler", "logging_to_stderr"]
+
+DEFAULT_LOGGERS = ("densepose_ext", "detectron2")
 
 
 class StderrHandler(logging.StreamHandler):
@@ -23,12 +25,13 @@ class StderrHandler(logging.StreamHandler):
 @contextlib.contextmanager
 def logging_to_stderr(
     verbosity: int,
-    names: Sequence[str] = ("densepose_ext", "detectron2"),
+    names: Sequence[str] = DEFAULT_LOGGERS,
     fmt: str = "%(levelname)s %(name)s: %(message)s",
+    propagate: bool = False,
 ) -> Iterator[None]:
     """Routes the loggers `names` to stderr (WARNING; INFO with verbosity 1, DEBUG above) for the
     duration of a command, then restores them, so that calling a tool's `main` from Python leaves
-    logging as it was."""
+    logging as it was. `propagate`: also pass records on to the root logger's handlers."""
     level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
     handler = StderrHandler()
     handler.setFormatter(logging.Formatter(fmt))
@@ -38,7 +41,7 @@ def logging_to_stderr(
         saved[name] = (named.handlers[:], named.level, named.propagate)
         named.handlers[:] = [handler]
         named.setLevel(level)
-        named.propagate = False
+        named.propagate = propagate
     try:
         yield
     finally:

@@ -1,6 +1,13 @@
-"""Texture atlas images for texture transfer: colours (BGR) and an opacity per texel."""
+"""Texture image files: chart atlases (6N x 4N) and SMPL textures (square), told apart by shape.
+
+The one home of the format, for the visualizers and the texture tools: an atlas has 6 rows x 4
+columns of N x N tiles, part p (1..24) in column (p-1)//6, row (p-1)%6. Known texels: the alpha
+channel (> 0) of a 4-channel image, else the non-black texels; written textures carry their
+known texels as alpha (`with_alpha`).
+"""
 
 from dataclasses import dataclass
+from typing import Tuple
 
 import cv2
 import numpy as np
@@ -13,8 +20,11 @@ __all__ = [
     "TextureAtlas",
     "atlas_tile_size",
     "load_texture_atlas",
+    "read_texture",
     "read_texture_image",
+    "texture_layout",
     "tile_slices",
+    "with_alpha",
 ]
 
 ATLAS_ROWS, ATLAS_COLS = 6, 4  # tiles of a DensePose chart atlas; 24 parts
@@ -55,6 +65,21 @@ def atlas_tile_size(shape_hw, source: str = "") -> int:
     return tile
 
 
+def texture_layout(shape_hw, source: str = "") -> str:
+    """ "smpl" (square), "atlas" (see `atlas_tile_size`) or `ExternalFileError` naming `source`."""
+    height, width = (int(s) for s in shape_hw[:2])
+    if height == width and height > 1:
+        return "smpl"
+    try:
+        atlas_tile_size(shape_hw, source)
+    except ExternalFileError:
+        raise ExternalFileError(
+            f"texture {source!r} is {height}x{width} (HxW): expected a chart atlas of 6N x 4N "
+            "(6 rows x 4 columns of N x N tiles) or a square SMPL texture"
+        ) from None
+    return "atlas"
+
+
 def read_texture_image(path_or_url: str, what: str = "texture atlas") -> np.ndarray:
     """uint8 [H, W, 3 or 4] of a texture file (local path or URL, cached download): 16-bit
     images scaled down, grey ones replicated to 3 channels, channels as OpenCV reads them."""
@@ -82,3 +107,17 @@ def load_texture_atlas(path_or_url: str) -> TextureAtlas:
     else:
         alpha = (image[:, :, :3].max(axis=2) > 0).astype(np.float32)
     return TextureAtlas(bgr, alpha, str(path_or_url))
+
+
+def read_texture(path_or_url: str) -> Tuple[np.ndarray, np.ndarray, str]:
+    """(bgr uint8 [H, W, 3], known bool [H, W], layout "atlas" / "smpl") of a texture file."""
+    image = read_texture_image(path_or_url, what="texture")
+    layout = texture_layout(image.shape, path_or_url)
+    bgr = np.ascontiguousarray(image[:, :, :3])
+    known = image[:, :, 3] > 0 if image.shape[2] == 4 else bgr.max(axis=2) > 0
+    return bgr, known, layout
+
+
+def with_alpha(bgr: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """uint8 [H, W, 4]: `bgr` with alpha 255 on known texels, 0 elsewhere."""
+    return np.dstack([bgr, np.where(known, 255, 0).astype(np.uint8)])

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from apply_net_helpers import TINY_CONFIG, draw_test_image, make_tiny_checkpoint
+from pycocotools import mask as mask_util
 
 from densepose_ext.apply import main
 
@@ -59,14 +60,27 @@ def test_dump_stores_masks_and_keypoints(checkpoint, image, tmp_path):
     assert n > 0 and len(record["pred_densepose"]) == n
     assert record["pred_masks"].shape == (n, 96, 128) and record["pred_masks"].dtype == torch.bool
     assert record["pred_keypoints"].shape == (n, 17, 3)
+    masks, keypoints = record["pred_masks"].numpy(), record["pred_keypoints"].numpy()
+    assert masks.any(axis=(1, 2)).sum() >= n // 2  # random weights: most masks are not empty
+    boxes = record["pred_boxes_XYXY"].numpy()
+    for box, mask, points in zip(boxes, masks, keypoints):
+        ys, xs = np.nonzero(mask)  # pasted inside its box (detectron2's paste_masks_in_image)
+        if xs.size:
+            assert xs.min() >= np.floor(box[0]) - 1 and xs.max() <= np.ceil(box[2]) + 1
+            assert ys.min() >= np.floor(box[1]) - 1 and ys.max() <= np.ceil(box[3]) + 1
+        assert (points[:, 0] >= box[0] - 1).all() and (points[:, 0] <= box[2] + 1).all()
+        assert (points[:, 1] >= box[1] - 1).all() and (points[:, 1] <= box[3] + 1).all()
     npz_files = list(tmp_path.rglob("*.npz"))
     assert len(npz_files) == 1
     arrays = np.load(npz_files[0])
-    assert arrays["masks"].shape == (n, 96, 128) and arrays["keypoints"].shape == (n, 17, 3)
+    np.testing.assert_array_equal(arrays["masks"], masks)
+    np.testing.assert_array_equal(arrays["keypoints"], keypoints.astype(np.float32))
     (json_file,) = [p for p in tmp_path.rglob("*.json")]
     detections = json.loads(json_file.read_text())["detections"]
-    assert len(detections) == n and len(detections[0]["keypoints"]) == 51
-    assert detections[0]["segmentation"]["size"] == [96, 128]
+    assert len(detections) == n
+    for det, mask, points in zip(detections, masks, keypoints):
+        np.testing.assert_array_equal(mask_util.decode(det["segmentation"]).astype(bool), mask)
+        np.testing.assert_allclose(det["keypoints"], points.reshape(-1), rtol=0, atol=0.005)
 
 
 def test_masks_need_a_mask_head(image, tmp_path, capsys):

@@ -5,9 +5,9 @@ import json
 import torch
 
 from densepose_ext.apply.dump_writers import JsonWriter, PickleWriter
-from densepose_ext.apply.files import ItemNamer, numbered_path
-from densepose_ext.apply.inputs import InputItem
 from densepose_ext.converters.prediction import ImagePrediction
+from densepose_ext.engine.inputs import InputItem
+from densepose_ext.engine.output_files import ItemNamer, numbered_path
 from densepose_ext.structures.chart_result import DensePoseChartResultWithConfidences
 
 
@@ -31,7 +31,13 @@ def test_pickle_writer_spools_in_chunks(tmp_path):
     records = torch.load(tmp_path / "r.pkl", weights_only=False)
     assert [r["file_name"] for r in records] == [f"img{k}.png" for k in range(5)]
     for k, r in enumerate(records):
-        assert set(r) == {"file_name", "scores", "pred_boxes_XYXY", "pred_densepose"}
+        assert set(r) == {
+            "file_name",
+            "scores",
+            "pred_boxes_XYXY",
+            "pred_classes",
+            "pred_densepose",
+        }
         (result,) = r["pred_densepose"]
         assert isinstance(result, DensePoseChartResultWithConfidences)
         assert result.labels.dtype == torch.int64 and int(result.labels[0, 0]) == k

@@ -152,8 +152,8 @@ def test_dump_round_trip(image_dir, checkpoint, tmp_path):
 
 def test_iuv_png_matches_in_memory_prediction(image_dir, checkpoint, tmp_path):
     from densepose_ext.apply.cli import build_parser, setup_config
-    from densepose_ext.apply.predictor import BatchPredictor
     from densepose_ext.converters.prediction import ImagePrediction
+    from densepose_ext.engine.predictor import BatchPredictor
 
     assert (
         run(

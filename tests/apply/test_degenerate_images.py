@@ -11,9 +11,9 @@ from detectron2.data import transforms as T
 from detectron2.structures import Boxes, Instances
 
 from densepose_ext.apply import main
-from densepose_ext.apply.inputs import InputItem
-from densepose_ext.apply.predictor import BatchPredictor
 from densepose_ext.apply.runner import run_apply
+from densepose_ext.engine.inputs import InputItem
+from densepose_ext.engine.predictor import BatchPredictor
 
 # extreme aspect ratios in the middle of the batch
 SIZES = {

@@ -1,4 +1,4 @@
-"""The apply_net tool and `ImagePrediction` moved; their old import paths keep working for now."""
+"""`ImagePrediction` moved; its old import path keeps working for now."""
 
 import importlib
 import sys
@@ -9,7 +9,6 @@ import pytest
 @pytest.mark.parametrize(
     "old, new",
     [
-        ("densepose_ext.engine.apply", "densepose_ext.apply"),
         ("densepose_ext.vis.prediction", "densepose_ext.converters.prediction"),
     ],
 )
@@ -23,8 +22,21 @@ def test_old_module_warns_and_reexports(old, new):
             assert getattr(old_module, name) is getattr(new_module, name)
 
 
-def test_old_submodule_is_the_new_module():
-    import densepose_ext.apply.cli as new_cli
-    import densepose_ext.engine.apply.cli as old_cli  # noqa: F401
+def test_the_apply_shim_under_engine_is_gone():
+    """`engine` sits below `apply`: no module of it may import the tool."""
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("densepose_ext.engine.apply")
 
-    assert sys.modules["densepose_ext.engine.apply.cli"] is new_cli
+
+@pytest.mark.parametrize(
+    "old, new, name",
+    [
+        ("densepose_ext.apply.inputs", "densepose_ext.engine.inputs", "InputItem"),
+        ("densepose_ext.apply.files", "densepose_ext.engine.output_files", "ItemNamer"),
+        ("densepose_ext.apply.predictor", "densepose_ext.engine.predictor", "BatchPredictor"),
+        ("densepose_ext.apply.pipeline", "densepose_ext.apply.runner", "run_apply_overlapped"),
+    ],
+)
+def test_former_apply_modules_name_the_one_definition(old, new, name):
+    old_module, new_module = importlib.import_module(old), importlib.import_module(new)
+    assert getattr(old_module, name) is getattr(new_module, name)

@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pytest
 
+from densepose_ext.data import meshes
 from densepose_ext.data.synthetic.body import FINE_TO_COARSE, build_body_template, sample_body_dims
 from densepose_ext.data.synthetic.body_files import (
     flip_tables,
@@ -120,7 +121,6 @@ def test_mesh_files(template, body_files):
 
 
 def test_mesh_catalog_registration(body_files):
-    meshes = pytest.importorskip("densepose_ext.data.meshes")
     assert register_body_mesh(body_files)
     info = meshes.MeshCatalog.get(body_files.mesh_name)
     assert info.geodists == body_files.geodists and info.symmetry == body_files.symmetry

@@ -11,6 +11,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))  # tests/: coco_test_data
 sys.path.insert(0, str(HERE.parents[1]))  # repository root: train_net.py
 
 from tiny_densepose_dataset import register_tiny_dataset  # noqa: E402

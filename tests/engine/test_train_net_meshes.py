@@ -1,12 +1,12 @@
 """train_net.py --mesh / $DENSEPOSE_MESH_DIR: registration and the up-front mesh check."""
 
-import importlib.util
 import pickle
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from fixture_paths import load_module_file
 
 from densepose_ext.data.meshes import LocalMeshError, MeshCatalog
 
@@ -18,9 +18,7 @@ TINY_CHART = ROOT / "tests" / "apply" / "tiny_densepose_rcnn_R_18_FPN.yaml"
 
 @pytest.fixture
 def train_net(monkeypatch):
-    spec = importlib.util.spec_from_file_location("train_net_under_test", ROOT / "train_net.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_module_file("train_net.py", "train_net_under_test")
     monkeypatch.delenv("DENSEPOSE_MESH_DIR", raising=False)
     infos, ids = dict(MeshCatalog._infos), dict(MeshCatalog._ids)
     yield module

@@ -1,6 +1,5 @@
 """The scorer on what apply_net dump writes: the evaluator's tables on the same predictions."""
 
-import importlib.util
 import json
 import logging
 from pathlib import Path
@@ -8,6 +7,7 @@ from pathlib import Path
 import cv2
 import pytest
 import torch
+from fixture_paths import load_module_file
 
 from densepose_ext.evaluation.__main__ import main
 from densepose_ext.evaluation.evaluator import evaluate_detections
@@ -18,14 +18,10 @@ from densepose_ext.evaluation.scorers import ChartScorer
 from densepose_ext.evaluation.surface import load_chart_surface
 
 MIN_IOU = 0.1  # random weights: low overlaps, so a low threshold gives non-zero values
-HELPERS = Path(__file__).resolve().parents[1] / "apply" / "apply_net_helpers.py"
 
 
 def _apply_net_helpers():
-    spec = importlib.util.spec_from_file_location("apply_net_helpers", HELPERS)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module_file("tests/apply/apply_net_helpers.py")
 
 
 @pytest.fixture(scope="module")
@@ -33,9 +29,9 @@ def dumped(tmp_path_factory):
     """A 3-image synthetic set, a tiny random chart model, its dump (.pkl, .json) and the
     evaluator's tables on the same model's predictions."""
     from densepose_ext.apply import main as apply_net
-    from densepose_ext.apply.predictor import BatchPredictor
     from densepose_ext.config import load_densepose_config
     from densepose_ext.data.synthetic.generate import generate_synthetic_dataset
+    from densepose_ext.engine.predictor import BatchPredictor
 
     tmp = tmp_path_factory.mktemp("dump_scoring")
     data = generate_synthetic_dataset(str(tmp / "synthetic"), num_images=3, size=128, seed=3)
@@ -166,3 +162,45 @@ def test_offline_without_surface_is_one_error(dumped, tmp_path, monkeypatch):
     assert "--surface" in message and "smpl_approximate:<dir>" in message and "\n" not in message
     for name in ("SMPL_subdiv.mat", "SMPL_SUBDIV_TRANSFORM.mat", "Pdist_matrix.pkl"):
         assert name in message
+
+
+def test_two_class_dump_scores_each_class(surface, tmp_path):
+    """The dump keeps each box's class: a class-1 detection scores against class-1 ground truth."""
+    from evaluation_cases import GT_BOX, chart_detection, gt_annotation, image_entry
+
+    from densepose_ext.apply.dump_writers import PickleWriter
+    from densepose_ext.converters.prediction import ImagePrediction
+    from densepose_ext.engine.inputs import InputItem
+    from densepose_ext.evaluation.ground_truth import coco_from_dict
+    from densepose_ext.structures.chart_result import DensePoseChartResultQuantized
+
+    images = [image_entry(1), image_entry(2)]
+    writer = PickleWriter(str(tmp_path / "two_classes.pkl"))
+    for image, category in zip(images, (0, 1)):
+        x, y, w, h = GT_BOX
+        quantized = DensePoseChartResultQuantized(torch.from_numpy(chart_detection()["iuv"]))
+        prediction = ImagePrediction.from_results(
+            (image["height"], image["width"]),
+            [[x, y, x + w, y + h]],
+            [quantized],
+            scores=[0.9],
+            classes=[category],
+        )
+        writer.write(InputItem(image["id"], image["file_name"]), prediction)
+    writer.close()
+    loaded = read_results_file(str(tmp_path / "two_classes.pkl"), images)
+    assert [d["category_id"] for d in loaded.detections] == [0, 1]
+    coco = coco_from_dict(
+        {
+            "images": images,
+            "annotations": [
+                gt_annotation(ann_id=1, image_id=1),
+                gt_annotation(ann_id=2, image_id=2, category_id=1),
+            ],
+            "categories": [{"id": 0, "name": "person"}, {"id": 1, "name": "dog"}],
+        }
+    )
+    names = {0: "person", 1: "dog"}
+    gps = evaluate_detections(coco, loaded.detections, ChartScorer(surface), 0.5, names)
+    assert gps["densepose_gps"]["AP-person"] == pytest.approx(100.0)
+    assert gps["densepose_gps"]["AP-dog"] == pytest.approx(100.0)

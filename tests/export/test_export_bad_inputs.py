@@ -17,7 +17,7 @@ KINDS = [
 
 def one_error(capsys) -> str:
     lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), lines
+    assert len(lines) == 1 and lines[0].startswith("python -m densepose_ext.export: error: "), lines
     return lines[0]
 
 

@@ -6,13 +6,14 @@ from typing import List
 import torch
 from detectron2.layers import FrozenBatchNorm2d
 from detectron2.modeling import build_model
-from detectron2.structures import Boxes, Instances
+from detectron2.structures import Instances
 from model_utils import load_config
 from torch import nn
 
 from densepose_ext import optimize_for_inference
 from densepose_ext.config import clear_external_files, is_cse
 from densepose_ext.converters import chart_outputs_to_results
+from densepose_ext.converters.boxes import given_box_instances
 from densepose_ext.converters.cse_vertices import cse_output_to_results
 
 IMAGE_HW = (128, 160)
@@ -108,18 +109,20 @@ def given_boxes_inputs(seed: int = 0):
 
 
 def given_instances() -> List[Instances]:
-    inst = Instances(IMAGE_HW)
-    inst.pred_boxes = Boxes(torch.tensor(BOXES))
-    inst.pred_classes = torch.zeros(len(BOXES), dtype=torch.int64)
-    inst.scores = torch.ones(len(BOXES))
-    return [inst]
+    return [given_box_instances(IMAGE_HW, BOXES)]
+
+
+def instances_on_given_boxes(model, inputs=None) -> Instances:
+    """The model's outputs (DensePose, masks, keypoints as configured) on `BOXES`."""
+    with torch.inference_mode():
+        (out,) = model.inference(inputs or given_boxes_inputs(), given_instances())
+    return out["instances"]
 
 
 def results_on_given_boxes(model, cfg, inputs=None) -> list:
     """Per-box results (chart or CSE) of the model on `BOXES`."""
+    inst = instances_on_given_boxes(model, inputs)
     with torch.inference_mode():
-        (out,) = model.inference(inputs or given_boxes_inputs(), given_instances())
-        inst = out["instances"]
         return convert(inst, model, cfg)
 
 

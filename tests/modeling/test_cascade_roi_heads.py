@@ -41,7 +41,7 @@ def test_every_subset_trains_every_parameter(subset, batch):
         expected |= {"loss_keypoint", "loss_keypoint_stage1"}
     assert expected <= set(losses)
     assert all(torch.isfinite(v) for v in losses.values())
-    assert float(losses["loss_densepose_I"]) > 0 and float(losses["loss_densepose_I_stage1"]) > 0
+    assert losses["loss_densepose_I"].item() > 0 and losses["loss_densepose_I_stage1"].item() > 0
     sum(losses.values()).backward()
     no_grad = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
     assert no_grad == []
@@ -165,3 +165,13 @@ def test_cascade_requires_densepose():
     cfg.MODEL.DENSEPOSE_ON = False
     with pytest.raises(ValueError, match="DENSEPOSE_ON"):
         build_model(cfg)
+
+
+def test_heads_without_the_layers_the_cascade_reads_are_refused():
+    import torch.nn as nn
+
+    from densepose_ext.modeling.cascade.roi_heads import _require_head
+
+    with pytest.raises(ValueError, match=r"mask head with `deconv` and `predictor` \(Mask.*Linear"):
+        _require_head(nn.Linear(1, 1), "mask", ("deconv", "predictor"), "MaskRCNNConvUpsampleHead")
+    _require_head(nn.ConvTranspose2d(1, 1, 2), "keypoint", ("weight",), "any")  # has it: no error

@@ -13,6 +13,7 @@ from inference_opt_utils import (
     build_pair,
     convert,
     given_boxes_inputs,
+    instances_on_given_boxes,
     results_on_given_boxes,
     small_model_config,
 )
@@ -199,11 +200,26 @@ def _all_configs():
 @pytest.mark.slow
 @pytest.mark.parametrize("config", _all_configs())
 def test_every_config_agrees(config):
-    """Full-size heads of every config (R-50/R-101, HRNet, DeepLab, confidences, CSE)."""
+    """Full-size heads of every config (R-50/R-101, HRNet, DeepLab, confidences, CSE, cascade:
+    its masks and keypoints too)."""
     cfg = small_model_config(config, small=False)
-    if cfg.MODEL.ROI_HEADS.NAME != "DensePoseROIHeads" or not cfg.MODEL.DENSEPOSE_ON:
-        pytest.skip("not a DensePose R-CNN config")
     if is_cse(cfg) and not cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING:
         pytest.skip("CSE config without embedders (a quick-schedule training test): no mesh")
     plain, optimized = build_pair(cfg)
     assert_agree(results_on_given_boxes(plain, cfg), results_on_given_boxes(optimized, cfg), cfg)
+    if cfg.MODEL.MASK_ON or cfg.MODEL.KEYPOINT_ON:  # the cascade configs' other branches
+        assert_other_tasks_agree(
+            instances_on_given_boxes(plain), instances_on_given_boxes(optimized)
+        )
+
+
+def assert_other_tasks_agree(a, b) -> None:
+    """Masks equal on the label fraction of pixels, keypoints within the box tolerance."""
+    if a.has("pred_masks"):
+        assert a.pred_masks.numel() > 0
+        equal = (a.pred_masks == b.pred_masks).float().mean()
+        assert equal >= TOLERANCES.label_fraction, equal
+    if a.has("pred_keypoints"):
+        assert a.pred_keypoints.numel() > 0
+        offset = (a.pred_keypoints[..., :2] - b.pred_keypoints[..., :2]).abs().max()
+        assert offset <= TOLERANCES.box_px, offset

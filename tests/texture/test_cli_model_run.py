@@ -1,21 +1,16 @@
 """The texture tools on a model run (the apply_net tool's predictor, a tiny random chart model)."""
 
-import importlib.util
-from pathlib import Path
-
 import cv2
+import numpy as np
 import pytest
+from fixture_paths import load_module_file
 
+from densepose_ext.apply import main as apply_net_main
 from densepose_ext.texture.cli import main
-
-HELPERS = Path(__file__).resolve().parents[1] / "apply" / "apply_net_helpers.py"
 
 
 def _apply_net_helpers():
-    spec = importlib.util.spec_from_file_location("apply_net_helpers", HELPERS)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module_file("tests/apply/apply_net_helpers.py")
 
 
 @pytest.mark.slow
@@ -32,7 +27,21 @@ def test_extract_and_apply_with_a_model(tmp_path, capsys):
     assert extracted.shape == (96, 64, 4) and (extracted[..., 3] > 0).any()
     argv = ["apply", str(image), "--texture", str(out), "--output", str(tmp_path / "o.png")]
     assert main(argv + ["--no-progress"] + model) == 0
-    assert cv2.imread(str(tmp_path / "o.0001.png")).shape == (96, 128, 3)
+    applied = cv2.imread(str(tmp_path / "o.0001.png"))
+    assert applied.shape == (96, 128, 3)
+
+    # the same model's `apply_net dump` read back by the texture tools: the same values
+    dump = tmp_path / "results.pkl"
+    dump_argv = ["dump", str(helpers.TINY_CONFIG), str(checkpoint), str(image), "--output"]
+    assert apply_net_main(dump_argv + [str(dump), "--no-progress", "--device", "cpu"]) == 0
+    from_dump = tmp_path / "atlas_dump.png"
+    argv = ["extract", str(image), "--output", str(from_dump), "--tile", "16", "--no-progress"]
+    assert main(argv + ["--dump", str(dump)]) == 0, capsys.readouterr().err
+    np.testing.assert_array_equal(cv2.imread(str(from_dump), cv2.IMREAD_UNCHANGED), extracted)
+    argv = ["apply", str(image), "--texture", str(out), "--output", str(tmp_path / "d.png")]
+    assert main(argv + ["--no-progress", "--dump", str(dump)]) == 0
+    np.testing.assert_array_equal(cv2.imread(str(tmp_path / "d.0001.png")), applied)
+    assert (applied != cv2.imread(str(image))).any()  # the texture was drawn
     cse = ["--config", str(helpers.TINY_CSE_CONFIG), "--model", str(checkpoint)]
     assert main(["extract", str(image), "--no-progress", "--device", "cpu"] + cse) == 1
     assert "CSE" in capsys.readouterr().err

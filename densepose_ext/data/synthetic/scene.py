@@ -11,10 +11,10 @@ from typing import List, Optional
 import cv2
 import numpy as np
 
+from ...utils.raster import rasterize
 from .body import DIM_LENGTH, BodyTemplate, sample_body_dims
 from .keypoints import body_keypoints, keypoint_visibility
 from .pose import mirror_pose, posed_vertices, rest_pose, sample_pose
-from .raster import rasterize
 from .textures import Appearance, random_background, sample_appearance, shade_people
 
 __all__ = [

@@ -302,7 +302,9 @@ class PoseHRNet(Backbone):
         self.layer1 = make_residual_layer(Bottleneck, stem_channels, layer1_planes, layer1_blocks)
 
         prev_channels = [layer1_planes * Bottleneck.expansion]
+        self._stage_inputs = []  # branches entering stage 2, 3, 4 (static: FX-traceable forward)
         for k, spec in enumerate(stages, start=2):
+            self._stage_inputs.append(len(prev_channels))
             channels = [c * BLOCKS[spec.block].expansion for c in spec.num_channels]
             self.add_module(f"transition{k - 1}", make_transition_layer(prev_channels, channels))
             stage = make_stage(spec, channels)
@@ -325,8 +327,9 @@ class PoseHRNet(Backbone):
     def _run_stage(self, k: int, prev: List[torch.Tensor]) -> List[torch.Tensor]:
         """Stage k (2..4): transition from the previous outputs, then the HR modules."""
         inputs = []
+        num_prev = self._stage_inputs[k - 2]
         for b, layer in enumerate(getattr(self, f"transition{k - 1}")):
-            source = prev[b] if b < len(prev) else prev[-1]
+            source = prev[min(b, num_prev - 1)]
             inputs.append(source if layer is None else layer(source))
         return getattr(self, f"stage{k}")(inputs)
 
@@ -336,7 +339,7 @@ class PoseHRNet(Backbone):
         outputs = [self.layer1(x)]
         for k in (2, 3, 4):
             outputs = self._run_stage(k, outputs)
-        return dict(zip(self._out_features, outputs))
+        return {name: outputs[b] for b, name in enumerate(self._out_features)}
 
 
 @BACKBONE_REGISTRY.register()

@@ -32,6 +32,16 @@ __all__ = ["CascadeOutputs", "DensePoseCascadeROIHeads"]
 STAGE1_SUFFIX = "_stage1"
 
 
+def _require_head(head, kind: str, attributes: Tuple[str, ...], expected: str) -> None:
+    """ValueError unless the `kind` head has the layers the cascade reads its sizes from."""
+    if not all(hasattr(head, a) for a in attributes):
+        needed = " and ".join(f"`{a}`" for a in attributes)
+        raise ValueError(
+            f"DensePoseCascadeROIHeads needs a {kind} head with {needed} ({expected}), "
+            f"got {type(head).__name__}"
+        )
+
+
 @dataclass
 class CascadeOutputs:
     """Per-ROI outputs of both stages (leading size sum N_i); mask / keypoint None when off."""
@@ -88,20 +98,16 @@ class DensePoseCascadeROIHeads(DensePoseROIHeads):
             probe = self.densepose_predictor(torch.zeros(1, dp_features, resolution, resolution))
         in_channels = {"densepose": dp_features + self._pred(_spatial_channels(probe))}
         if self.mask_on:
-            if not hasattr(self.mask_head, "deconv") or not hasattr(self.mask_head, "predictor"):
-                raise ValueError(
-                    "DensePoseCascadeROIHeads needs a mask head with `deconv` and `predictor` "
-                    f"(MaskRCNNConvUpsampleHead), got {type(self.mask_head).__name__}"
-                )
+            _require_head(
+                self.mask_head, "mask", ("deconv", "predictor"), "MaskRCNNConvUpsampleHead"
+            )
             mask_features = self.mask_head.deconv.out_channels
             mask_classes = self.mask_head.predictor.out_channels
             in_channels["mask"] = mask_features + self._pred(mask_classes)
         if self.keypoint_on:
-            if not hasattr(self.keypoint_head, "score_lowres"):
-                raise ValueError(
-                    "DensePoseCascadeROIHeads needs a keypoint head with `score_lowres` "
-                    f"(KRCNNConvDeconvUpsampleHead), got {type(self.keypoint_head).__name__}"
-                )
+            _require_head(
+                self.keypoint_head, "keypoint", ("score_lowres",), "KRCNNConvDeconvUpsampleHead"
+            )
             kp_features = self.keypoint_head.score_lowres.in_channels
             num_keypoints = self.keypoint_head.score_lowres.out_channels
             in_channels["keypoint"] = kp_features + self._pred(num_keypoints)

@@ -1,5 +1,6 @@
-"""Guards of an optimized model: its weights are folded, so it must not be trained, and what it
-saves is not a training checkpoint.
+"""Guards of an optimized model: its weights are folded, so it must not be trained, what it
+saves is not a training checkpoint, and no weights can be loaded into it (the batch norms were
+folded into the old weights: new ones would give wrong outputs).
 
 `optimize_for_inference` swaps the model's class for a subclass made here (one per original
 class, registered in this module so that `torch.save(model)` can still pickle it).
@@ -11,7 +12,13 @@ from typing import Dict
 
 from torch import nn
 
-__all__ = ["InferenceOnlyError", "OptimizedForInference", "is_optimized", "mark_optimized"]
+__all__ = [
+    "InferenceOnlyError",
+    "OptimizedForInference",
+    "guard_loading",
+    "is_optimized",
+    "mark_optimized",
+]
 
 NOT_A_CHECKPOINT = (
     "this model was optimized for inference (batch norms folded into the convolutions): its state "
@@ -19,8 +26,15 @@ NOT_A_CHECKPOINT = (
 )
 
 
+LOAD_REFUSED = (
+    "cannot load weights into {name}: the model was optimized for inference (batch norms folded "
+    "into its convolutions), so loaded weights would give wrong outputs; load the weights into "
+    "the plain model (build_model(cfg) + DensePoseCheckpointer) and optimize it afterwards"
+)
+
+
 class InferenceOnlyError(RuntimeError):
-    """Training (or `train()`) was requested on a model optimized for inference."""
+    """Training, `train()` or loading weights was requested on a model optimized for inference."""
 
 
 class OptimizedForInference:
@@ -46,6 +60,9 @@ class OptimizedForInference:
     def state_dict(self, *args, **kwargs):
         warnings.warn(NOT_A_CHECKPOINT, UserWarning, stacklevel=2)
         return super().state_dict(*args, **kwargs)
+
+    def load_state_dict(self, *args, **kwargs):
+        raise InferenceOnlyError(LOAD_REFUSED.format(name=type(self).__name__))
 
     def __reduce_ex__(self, protocol):
         warnings.warn(NOT_A_CHECKPOINT, UserWarning, stacklevel=2)
@@ -81,6 +98,11 @@ def is_optimized(model: nn.Module) -> bool:
     return isinstance(model, OptimizedForInference)
 
 
+def refuse_load(module: nn.Module, *args) -> None:
+    """Load-state-dict pre-hook: `model.backbone.load_state_dict(...)` raises as well."""
+    raise InferenceOnlyError(LOAD_REFUSED.format(name=type(module).__name__))
+
+
 def mark_optimized(model: nn.Module) -> nn.Module:
     """Puts `model` (and all submodules) in eval mode and swaps in the guarded class."""
     model.eval()
@@ -88,4 +110,13 @@ def mark_optimized(model: nn.Module) -> nn.Module:
         model.__class__ = _optimized_class(type(model))
     for p in model.parameters():
         p.requires_grad_(False)
+    return model
+
+
+def guard_loading(model: nn.Module) -> nn.Module:
+    """Every submodule of `model` refuses `load_state_dict` (call after the last module swap)."""
+    for module in model.modules():
+        if not getattr(module, "_densepose_refuses_load", False):
+            module.register_load_state_dict_pre_hook(refuse_load)
+            module._densepose_refuses_load = True
     return model

@@ -7,7 +7,7 @@ from torch import nn
 
 from .channels_last import to_channels_last
 from .fold import fold_batch_norms
-from .guards import is_optimized, mark_optimized
+from .guards import guard_loading, is_optimized, mark_optimized
 from .winograd import MIN_CHANNELS, replace_with_winograd
 
 __all__ = ["optimize_for_inference"]
@@ -33,8 +33,9 @@ def optimize_for_inference(
     (`winograd=None` means: when the model is on the CPU), runs the wide 3x3 convolutions with
     Winograd F(4x4, 3x3). Outputs agree with the plain model within float32 rounding (see
     `agreement.py`). Afterwards the model is in eval mode, `train()` and a training forward raise
-    `InferenceOnlyError`, and `state_dict()` / pickling warn that it is not a training
-    checkpoint. Calling it again does nothing. Returns `model`.
+    `InferenceOnlyError`, as does loading weights into it or any of its modules
+    (`load_state_dict`, a checkpointer), and `state_dict()` / pickling warn that it is not a
+    training checkpoint. Calling it again does nothing. Returns `model`.
     """
     if is_optimized(model):
         return model
@@ -45,6 +46,7 @@ def optimize_for_inference(
     replaced = replace_with_winograd(model, winograd_min_channels) if winograd else 0
     if channels_last:
         to_channels_last(model)
+    guard_loading(model)
     logger.info(
         f"optimized for inference: {folded} batch norm(s) folded, {replaced} Winograd conv(s), "
         f"channels-last {'on' if channels_last else 'off'}"

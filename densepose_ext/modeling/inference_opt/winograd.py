@@ -77,7 +77,8 @@ class WinogradConv2d(nn.Conv2d):
     """Drop-in for a 3x3 conv (detectron2 `Conv2d` norm / activation kept) using Winograd on CPU.
 
     The state dict keys are the conv's (`weight`, `bias`); the transformed weight is a
-    non-persistent buffer. Off CPU, in float16 or with gradients it runs `F.conv2d`.
+    non-persistent buffer, recomputed when `weight` is replaced or changed in place (so that the
+    output always follows `weight`). Off CPU, in float16 or with gradients it runs `F.conv2d`.
     """
 
     def __init__(self, conv: nn.Conv2d):
@@ -89,6 +90,7 @@ class WinogradConv2d(nn.Conv2d):
         self.norm = getattr(conv, "norm", None)
         self.activation = getattr(conv, "activation", None)
         self.register_buffer("winograd_weight", transform_weight(conv.weight), persistent=False)
+        self._transformed = self._weight_state()
         self.register_buffer("_bt", self._kron(_BT, conv.weight), persistent=False)
         self.register_buffer("_at", self._kron(_AT, conv.weight), persistent=False)
 
@@ -96,6 +98,19 @@ class WinogradConv2d(nn.Conv2d):
     def _kron(rows, like: torch.Tensor) -> torch.Tensor:
         m = _matrix(rows)
         return torch.kron(m, m).to(dtype=like.dtype, device=like.device)
+
+    def _weight_state(self) -> tuple:
+        """Identity and in-place version of `weight` (an inference tensor has no version)."""
+        try:
+            return id(self.weight), self.weight._version
+        except RuntimeError:
+            return id(self.weight), None
+
+    def _refresh_winograd_weight(self) -> None:
+        state = self._weight_state()
+        if state != self._transformed:
+            self.winograd_weight = transform_weight(self.weight)
+            self._transformed = state
 
     def _use_winograd(self, x: torch.Tensor) -> bool:
         return (
@@ -111,6 +126,7 @@ class WinogradConv2d(nn.Conv2d):
             if self.norm is not None:
                 x = self.norm(x)
             return x if self.activation is None else self.activation(x)
+        self._refresh_winograd_weight()
         relu = self.norm is None and _is_relu(self.activation)
         x = self._winograd(x, relu=relu)
         if self.norm is not None:

@@ -12,14 +12,14 @@ from typing import Callable, List, Optional
 import cv2
 import numpy as np
 
-from .files import atomic_write_image, numbered_path, temporary_path
 from .inputs import VIDEO_EXTENSIONS, InputItem
+from .output_files import atomic_write_image, numbered_path, temporary_path
 
 __all__ = ["ShowWriter"]
 
 logger = logging.getLogger(__name__)
 
-FOURCC = {".avi": "MJPG"}  # others: mp4v (mp4, mov, mkv, m4v)
+FOURCC = {".avi": "MJPG", ".webm": "VP80"}  # others: mp4v (mp4, mov, mkv, m4v)
 
 
 class _VideoOutput:
@@ -35,11 +35,13 @@ class _VideoOutput:
             os.remove(self.tmp)
             raise OSError(f"cannot open a video writer for {path!r}")
         self.frames = 0
+        self.last_frame: Optional[np.ndarray] = None
 
     def write(self, frame: np.ndarray) -> None:
         if (frame.shape[1], frame.shape[0]) != self.size_wh:  # containers need one frame size
             frame = cv2.resize(frame, self.size_wh)
         self.writer.write(frame)
+        self.last_frame = frame
         self.frames += 1
 
     def close(self) -> None:
@@ -56,6 +58,7 @@ class ShowWriter:
         self.video: Optional[_VideoOutput] = None
         self._video_index: Optional[int] = None
         self.written: List[str] = []
+        self._missing_before_first = (None, 0)  # (video index, frames passed through before)
 
     def _video_path(self, item: InputItem) -> str:
         ext = os.path.splitext(self.template)[1].lower()
@@ -75,7 +78,23 @@ class ShowWriter:
                 self._video_path(item), item.fps, (frame.shape[1], frame.shape[0])
             )
             self._video_index = item.index
+            index, missing = self._missing_before_first
+            for _ in range(missing if index == item.index else 0):
+                self.video.write(frame)
+            self._missing_before_first = (None, 0)
         self.video.write(frame)
+
+    def write_passthrough(self, item: InputItem) -> None:
+        """A video frame without a prediction (unreadable, or the model failed on it): the
+        previous output frame is repeated, so that the video keeps its frame count and timing."""
+        if not item.is_video_frame:
+            return
+        if self._video_index == item.index and self.video.last_frame is not None:
+            self.video.write(self.video.last_frame)
+        else:  # no frame of this video yet: repeat its first one when it comes
+            self._close_video()
+            index, missing = self._missing_before_first
+            self._missing_before_first = (item.index, missing + 1 if index == item.index else 1)
 
     def _close_video(self) -> None:
         if self.video is not None:

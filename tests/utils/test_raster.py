@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from densepose_ext.data.synthetic.raster import rasterize
+from densepose_ext.utils.raster import rasterize
 
 
 def _square(x0, y0, x1, y1, depth):

@@ -6,7 +6,7 @@ import stat
 import numpy as np
 import pytest
 
-from densepose_ext.apply.files import atomic_write_bytes, atomic_write_image, temporary_path
+from densepose_ext.engine.output_files import atomic_write_bytes, atomic_write_image, temporary_path
 
 
 @pytest.fixture

@@ -19,17 +19,19 @@ from ..converters.prediction import CseContext
 from ..data.meshes import (
     MESH_DIR_ENV,
     add_mesh_option,
+    check_mesh_names,
+    check_mesh_vertex_counts,
     parse_mesh_options,
     register_local_meshes,
     require_meshes,
 )
 from ..engine.inference_config import inference_config
 from ..engine.inputs import InputError, count_frames, list_inputs, read_inputs
-from ..engine.output_files import ItemNamer
+from ..engine.output_files import ItemNamer, numbered_path
 from ..engine.predictor import BackendError, BatchPredictor, InstancesPredictor
 from ..engine.show_writer import ShowWriter
 from ..utils.cli import UsageError, parse_command, run_cli
-from ..utils.files import ExternalFileError
+from ..utils.files import ExternalFileError, check_output_dir, check_output_path
 from ..utils.third_party_noise import silence_third_party_noise
 from ..vis.base import BACKGROUNDS, VisStyle
 from ..vis.hint_image import HINT_PRESETS, HintImageRenderer
@@ -279,11 +281,15 @@ def prepare_meshes(args: argparse.Namespace, cfg: CfgNode, names: set) -> None:
     so that a missing file is one error before the run."""
     embedders = cfg.MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDERS
     local = parse_mesh_options(args.mesh)
+    check_mesh_names(local, [*embedders, *cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING.values()])
     register_local_meshes(local, os.environ.get(MESH_DIR_ENV) or None, names=list(embedders))
-    if not is_cse(cfg) or not names & CSE_ONLY:
-        return
-    meshes = [m for m in cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING.values() if m in embedders]
-    require_meshes(meshes, extras=("texcoords",) if "dp_cse_texture" in names else ())
+    meshes = []
+    if is_cse(cfg) and names & CSE_ONLY:
+        meshes = [m for m in cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING.values() if m in embedders]
+        require_meshes(meshes, extras=("texcoords",) if "dp_cse_texture" in names else ())
+    check_mesh_vertex_counts(
+        {m: embedders[m].NUM_VERTICES for m in [*meshes, *local] if m in embedders}
+    )
 
 
 def build_predictor(args: argparse.Namespace, cfg: CfgNode):
@@ -330,6 +336,19 @@ def _dump_writers(args: argparse.Namespace, formats: List[str]) -> list:
     return [builders[f]() for f in formats]
 
 
+def _check_outputs(args: argparse.Namespace, names: List[str]) -> None:
+    """Output paths that cannot be written are one error before the model is loaded."""
+    if args.command == "show":
+        check_output_path(numbered_path(args.output, 1), "--output")
+        return
+    if "pkl" in names:
+        check_output_path(args.output, "--output")
+    if "json" in names:
+        check_output_path(os.path.splitext(args.output)[0] + ".json", "--output (json)")
+    if {"iuv_png", "npz"} & set(names):
+        check_output_dir(args.output_dir or os.path.splitext(args.output)[0], "--output_dir")
+
+
 def execute(args: argparse.Namespace) -> RunStats:
     """Validates arguments, loads the model, runs `show` or `dump`; raises on unusable arguments."""
     if args.command == "show" and getattr(args, "preset", None):
@@ -341,6 +360,7 @@ def execute(args: argparse.Namespace) -> RunStats:
         options = _vis_options(args)
     else:
         names = _parse_formats(args.format)
+    _check_outputs(args, names)
     paths = list_inputs(args.input)
     items, stage, wrap_renderer = read_inputs(paths), None, None
     if args.temporal or args.square_crop is not None or getattr(args, "draw_track_ids", False):

@@ -71,7 +71,7 @@ class ModelWorker:
         self.batch_size = max(1, int(args.batch_size))
         torch.set_num_threads(max(1, threads))
         try:
-            from ..cli import build_predictor, cse_context, prepare_meshes
+            from ..model_setup import build_predictor, cse_context, prepare_meshes
 
             prepare_meshes(args, cfg, set(formats))
             self.predictor = build_predictor(args, cfg)

@@ -60,6 +60,7 @@ setup(
         "video": ["av", "motmetrics"],
         # the web page (python -m densepose_ext.app) and its browser tests (docs/app.md)
         "app": ["gradio>=6,<7", "gradio_client", "playwright"],
+        "ray": ["ray>=2.60,<3"],  # apply_net dump --ray (docs/distributed.md); tested: 2.60
     },
     cmdclass={"build_py": BuildPyWithConfigs},
     zip_safe=False,

@@ -23,12 +23,15 @@ from densepose_ext.data.meshes import (
     MESH_DIR_ENV,
     LocalMeshError,
     add_mesh_option,
+    check_mesh_names,
     parse_mesh_options,
     register_local_meshes,
     require_meshes,
 )
 from densepose_ext.engine import Trainer, close_process_group
 from densepose_ext.modeling import DensePoseCheckpointer
+from densepose_ext.modeling.registry import DENSEPOSE_LOSS_REGISTRY
+from densepose_ext.utils.files import OutputPathError, check_output_dir
 from densepose_ext.utils.third_party_noise import silence_third_party_noise
 
 
@@ -49,6 +52,7 @@ def register_meshes(args, cfg, check: bool = False) -> None:
     mesh and geodesic-distance files of the config's CSE meshes now (one error, before the run)."""
     embedders = cfg.MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDERS
     local = parse_mesh_options(getattr(args, "mesh", []))
+    check_mesh_names(local, [*embedders, *cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING.values()])
     register_local_meshes(local, os.environ.get(MESH_DIR_ENV) or None, names=list(embedders))
     if check and is_cse(cfg):
         meshes = [m for m in cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING.values() if m in embedders]
@@ -100,9 +104,17 @@ def invoke_main() -> None:
     args = build_argument_parser().parse_args()
     cfg = load_config(args)
     try:
+        check_output_dir(cfg.OUTPUT_DIR, "OUTPUT_DIR")
         register_meshes(args, cfg, check=True)
-    except LocalMeshError as e:
+    except (LocalMeshError, OutputPathError) as e:
         sys.exit(f"train_net.py: error: {e}")
+    loss = cfg.MODEL.ROI_DENSEPOSE_HEAD.LOSS_NAME
+    if cfg.MODEL.DENSEPOSE_ON and not args.eval_only and loss not in DENSEPOSE_LOSS_REGISTRY:
+        known = ", ".join(sorted(name for name, _ in DENSEPOSE_LOSS_REGISTRY))
+        sys.exit(
+            f"train_net.py: error: MODEL.ROI_DENSEPOSE_HEAD.LOSS_NAME {loss!r} is not a "
+            f"registered DensePose loss (registered: {known})"
+        )
     timeout = (
         DEFAULT_TIMEOUT if cfg.DENSEPOSE_EVALUATION.DISTRIBUTED_INFERENCE else timedelta(hours=4)
     )

@@ -6,7 +6,10 @@ backbones in detectron2's registries, and the DensePose datasets and meshes in t
 
 __version__ = "0.1.0"
 
-from . import data, modeling  # noqa: E402  (registration side effects)
+from .utils.third_party_noise import torchscript_deprecation_silenced  # noqa: E402
+
+with torchscript_deprecation_silenced():  # fvcore scripts functions when detectron2 imports it
+    from . import data, modeling  # noqa: E402  (registration side effects)
 from .config import (  # noqa: E402
     add_bootstrap_config,
     add_dataset_category_config,

@@ -19,8 +19,8 @@ from typing import Callable, List, Optional, Sequence
 
 import numpy as np
 
-from ..apply.cli import check_model_kind, cse_context, prepare_meshes
 from ..apply.dump_writers import IuvPngWriter, JsonWriter, PickleWriter
+from ..apply.model_setup import check_model_kind, cse_context, prepare_meshes
 from ..apply.runner import run_apply_overlapped
 from ..config import is_cse
 from ..engine.inference_config import inference_config

@@ -2,8 +2,8 @@
 
 Without `--exported-model` the file is exported on the fly from the config and checkpoint and
 cached (`$DENSEPOSE_EXT_CACHE/exported/`, default `~/.cache/densepose_ext/exported/`), keyed by
-the config, the checkpoint (path, size, modification time) and the format, so later runs load it
-at once.
+the config, the checkpoint (path, size, modification time), the format and the versions of
+densepose_ext, torch and torchvision, so later runs load it at once and an upgrade exports anew.
 """
 
 import hashlib
@@ -40,6 +40,20 @@ def _cache_dir() -> str:
     return os.path.join(root, "exported")
 
 
+def _versions() -> dict:
+    """What the exported graph depends on besides the config and weights: an upgrade of any of
+    these re-exports instead of reusing a file traced by the old code."""
+    import torchvision
+
+    from .. import __version__
+
+    return {
+        "densepose_ext": __version__,
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+    }
+
+
 def cached_export_path(cfg, backend: str) -> str:
     """Where the on-the-fly export of `cfg` (its MODEL.WEIGHTS) for `backend` is cached."""
     fmt, extension = _FORMATS[backend]
@@ -52,6 +66,7 @@ def cached_export_path(cfg, backend: str) -> str:
             stat and stat.st_size,
             stat and stat.st_mtime_ns,
             fmt,
+            _versions(),
         ],
         default=str,
     )
@@ -72,6 +87,21 @@ def _export_if_needed(cfg, backend: str) -> str:
     export_model(cfg, cfg.MODEL.WEIGHTS, fmt, tmp, device="cpu")
     os.replace(tmp, path)
     return path
+
+
+def _check_file_format(path: str, backend: str) -> None:
+    """The file's format (from its content) must be the one `backend` runs."""
+    from ..export.run import file_format
+
+    if not os.path.isfile(path):
+        raise BackendError(f"--exported-model {path!r}: no such file")
+    found = file_format(path)
+    if found != _FORMATS[backend][0]:
+        other = next(b for b, (fmt, _) in _FORMATS.items() if fmt == found)
+        raise BackendError(
+            f"--exported-model {path!r} is a {found} file, which --backend {backend} does not "
+            f"run: use --backend {other}"
+        )
 
 
 def _output_class(names: List[str], is_cse: bool):
@@ -116,6 +146,7 @@ class ExportedPredictor(InstancesPredictor):
         from ..export.run import ExportedDensePose
 
         self.path = path or _export_if_needed(cfg, backend)
+        _check_file_format(self.path, backend)
         try:
             self.runner = ExportedDensePose(self.path, device=device)
         except Exception as e:  # not an exported model, truncated, wrong runtime

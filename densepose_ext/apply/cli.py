@@ -12,38 +12,34 @@ import os
 import sys
 from typing import List, Optional
 
-from detectron2.config import CfgNode
-
 from ..config import is_cse
-from ..converters.prediction import CseContext
 from ..data.meshes import (
-    MESH_DIR_ENV,
     add_mesh_option,
-    parse_mesh_options,
-    register_local_meshes,
-    require_meshes,
 )
-from ..engine.inference_config import inference_config
 from ..engine.inputs import InputError, count_frames, list_inputs, read_inputs
-from ..engine.output_files import ItemNamer
-from ..engine.predictor import BackendError, BatchPredictor, InstancesPredictor
+from ..engine.output_files import ItemNamer, numbered_path
 from ..engine.show_writer import ShowWriter
 from ..utils.cli import UsageError, parse_command, run_cli
-from ..utils.files import ExternalFileError
+from ..utils.files import ExternalFileError, check_output_dir, check_output_path
 from ..utils.third_party_noise import silence_third_party_noise
 from ..vis.base import BACKGROUNDS, VisStyle
 from ..vis.hint_image import HINT_PRESETS, HintImageRenderer
 from ..vis.registry import VisOptions, build_visualizer, parse_visualizer_names
-from .backend import BACKENDS, ExportedPredictor
+from .backend import BACKENDS
 from .dump_writers import DUMP_FORMATS, IuvPngWriter, JsonWriter, NpzWriter, PickleWriter
+from .model_setup import (
+    CSE_ONLY,
+    build_predictor,
+    check_model_kind,
+    cse_context,
+    prepare_meshes,
+    setup_config,
+)
 from .runner import RunStats, run_apply
 
 __all__ = ["UsageError", "build_parser", "main", "setup_config"]
 
 logger = logging.getLogger("apply_net")
-
-CHART_ONLY = {"dp_segm", "dp_u", "dp_v", "dp_contour", "dp_iuv_texture", "iuv_png"}
-CSE_ONLY = {"dp_vertex", "dp_cse_texture"}
 
 
 def _add_common_arguments(parser: argparse.ArgumentParser) -> None:
@@ -191,6 +187,9 @@ def _add_dump_parser(subparsers) -> None:
     p.add_argument("--nms_thresh", type=float, default=None, help="NMS threshold (default: config)")
     _add_video_arguments(p, show=False)
     _add_run_options(p)
+    from .distributed.cli import add_arguments as add_ray_arguments  # issue 27: --ray
+
+    add_ray_arguments(p)
     p.set_defaults(command="dump")
 
 
@@ -211,34 +210,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dump_parser(subparsers)
     _add_show_parser(subparsers)
     return parser
-
-
-def setup_config(args: argparse.Namespace) -> CfgNode:
-    """Config file + --opts + command-line thresholds; MODEL.WEIGHTS = the local checkpoint."""
-    return inference_config(
-        args.cfg, args.model, args.opts, args.min_score, args.nms_thresh, args.device
-    )
-
-
-def check_model_kind(cfg: CfgNode, needed: set, what: str) -> None:
-    """UsageError when chart-only outputs are requested from a CSE model, or the reverse."""
-    if not cfg.MODEL.DENSEPOSE_ON and needed - {"bbox", "pkl", "npz", "json", "masks", "keypoints"}:
-        raise UsageError(
-            f"{what} {', '.join(sorted(needed))} need DensePose, but MODEL.DENSEPOSE_ON is off"
-        )
-    for name, head_on, key in (
-        ("masks", cfg.MODEL.MASK_ON, "MODEL.MASK_ON"),
-        ("keypoints", cfg.MODEL.KEYPOINT_ON, "MODEL.KEYPOINT_ON"),
-    ):
-        if name in needed and not head_on:
-            raise UsageError(f"{what} {name} need a model with {key} (e.g. configs/cascade/)")
-    wrong = needed & (CHART_ONLY if is_cse(cfg) else CSE_ONLY)
-    if wrong:
-        kind = "chart" if is_cse(cfg) else "CSE"
-        raise UsageError(
-            f"{what} {', '.join(sorted(wrong))} need a {kind} model; the config's predictor is "
-            f"{cfg.MODEL.ROI_DENSEPOSE_HEAD.PREDICTOR_NAME}"
-        )
 
 
 def _vis_options(args: argparse.Namespace) -> VisOptions:
@@ -271,40 +242,6 @@ def _parse_formats(spec: str) -> List[str]:
     return formats
 
 
-def prepare_meshes(args: argparse.Namespace, cfg: CfgNode, names: set) -> None:
-    """Registers --mesh / $DENSEPOSE_MESH_DIR files, then loads the meshes the visualizers need,
-    so that a missing file is one error before the run."""
-    embedders = cfg.MODEL.ROI_DENSEPOSE_HEAD.CSE.EMBEDDERS
-    local = parse_mesh_options(args.mesh)
-    register_local_meshes(local, os.environ.get(MESH_DIR_ENV) or None, names=list(embedders))
-    if not is_cse(cfg) or not names & CSE_ONLY:
-        return
-    meshes = [m for m in cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING.values() if m in embedders]
-    require_meshes(meshes, extras=("texcoords",) if "dp_cse_texture" in names else ())
-
-
-def _build_predictor(args: argparse.Namespace, cfg: CfgNode):
-    """The model runner of --backend: our model (fast path unless --no-optimize) or a file."""
-    if args.fp16 and not cfg.MODEL.DEVICE.startswith("cuda"):
-        raise UsageError(f"--fp16 needs a CUDA device; the device is {cfg.MODEL.DEVICE!r}")
-    if args.backend == "torch":
-        if args.exported_model:
-            raise UsageError("--exported-model needs --backend torchscript or onnxruntime")
-        return BatchPredictor(cfg, optimize=args.optimize, fp16=args.fp16)
-    if args.fp16:
-        raise UsageError("--fp16 applies to --backend torch (export with --fp16 instead)")
-    try:
-        return ExportedPredictor(cfg, args.backend, args.exported_model, cfg.MODEL.DEVICE)
-    except BackendError as e:
-        raise UsageError(str(e)) from e
-
-
-def cse_context(predictor: InstancesPredictor, cfg: CfgNode):
-    if not is_cse(cfg) or predictor.embedder is None:
-        return None
-    return CseContext(predictor.embedder, cfg.DATASETS.CLASS_TO_MESH_NAME_MAPPING)
-
-
 def _preset_names(args: argparse.Namespace) -> List[str]:
     """--preset draws part labels alone: no <visualizations> with it; chart models only."""
     if args.visualizations is not None:
@@ -327,6 +264,19 @@ def _dump_writers(args: argparse.Namespace, formats: List[str]) -> list:
     return [builders[f]() for f in formats]
 
 
+def _check_outputs(args: argparse.Namespace, names: List[str]) -> None:
+    """Output paths that cannot be written are one error before the model is loaded."""
+    if args.command == "show":
+        check_output_path(numbered_path(args.output, 1), "--output")
+        return
+    if "pkl" in names:
+        check_output_path(args.output, "--output")
+    if "json" in names:
+        check_output_path(os.path.splitext(args.output)[0] + ".json", "--output (json)")
+    if {"iuv_png", "npz"} & set(names):
+        check_output_dir(args.output_dir or os.path.splitext(args.output)[0], "--output_dir")
+
+
 def execute(args: argparse.Namespace) -> RunStats:
     """Validates arguments, loads the model, runs `show` or `dump`; raises on unusable arguments."""
     if args.command == "show" and getattr(args, "preset", None):
@@ -338,6 +288,7 @@ def execute(args: argparse.Namespace) -> RunStats:
         options = _vis_options(args)
     else:
         names = _parse_formats(args.format)
+    _check_outputs(args, names)
     paths = list_inputs(args.input)
     items, stage, wrap_renderer = read_inputs(paths), None, None
     if args.temporal or args.square_crop is not None or getattr(args, "draw_track_ids", False):
@@ -351,7 +302,13 @@ def execute(args: argparse.Namespace) -> RunStats:
         renderer = HintImageRenderer(args.preset)
     elif args.command == "show":
         renderer = build_visualizer(args.visualizations, options)  # loads atlases: fails early
-    predictor = _build_predictor(args, cfg)
+    if args.command == "dump":  # issue 27: --ray runs on a Ray cluster (docs/distributed.md)
+        from .distributed.cli import run_dump
+
+        ray_stats = run_dump(args, cfg, names, lambda: _dump_writers(args, names))
+        if ray_stats is not None:
+            return ray_stats
+    predictor = build_predictor(args, cfg)
     cse = cse_context(predictor, cfg)
     needs_vertices = set(names) & CSE_ONLY
     if is_cse(cfg) and cse is None and needs_vertices:

@@ -13,7 +13,15 @@ import cv2
 import numpy as np
 from detectron2.data.detection_utils import read_image
 
-__all__ = ["VIDEO_EXTENSIONS", "InputError", "InputItem", "is_video", "list_inputs", "read_inputs"]
+__all__ = [
+    "VIDEO_EXTENSIONS",
+    "InputError",
+    "InputItem",
+    "is_video",
+    "list_inputs",
+    "read_image_item",
+    "read_inputs",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +86,7 @@ def list_inputs(spec: str) -> List[str]:
     return files
 
 
-def _read_image(index: int, path: str) -> InputItem:
+def read_image_item(index: int, path: str) -> InputItem:
     try:
         image = read_image(path, format="BGR")  # EXIF orientation applied, as detectron2 does
     except Exception as e:  # unreadable, truncated or not an image
@@ -129,4 +137,4 @@ def read_inputs(paths: List[str]) -> Iterator[InputItem]:
         if is_video(path):
             yield from _read_video(index, path)
         else:
-            yield _read_image(index, path)
+            yield read_image_item(index, path)

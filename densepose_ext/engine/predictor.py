@@ -26,7 +26,7 @@ from detectron2.data import transforms as T
 from detectron2.modeling import build_model
 from detectron2.structures import Instances
 
-from ..modeling.checkpoint import DensePoseCheckpointer
+from ..modeling.checkpoint import CheckpointFileError, DensePoseCheckpointer
 from ..modeling.inference_opt import optimize_for_inference
 from ..utils.files import ExternalFileError
 
@@ -97,6 +97,8 @@ class Predictor:
         if cfg.MODEL.WEIGHTS:
             try:
                 DensePoseCheckpointer(self.model).load(cfg.MODEL.WEIGHTS)
+            except CheckpointFileError as e:  # names the file already
+                raise CheckpointError(str(e)) from e
             except Exception as e:  # truncated file, not a checkpoint, incompatible shapes
                 raise CheckpointError(f"cannot load checkpoint {cfg.MODEL.WEIGHTS!r}: {e}") from e
         if optimize:

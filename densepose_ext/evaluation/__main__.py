@@ -1,13 +1,15 @@
 """Standalone DensePose scorer: score a saved results file against a COCO-format annotation file.
 
     python -m densepose_ext.evaluation --annotations A.json --results R [--surface S]
-        [--min-iou 0.5] [--type iuv|cse] [--mesh-embeddings E.pth] [--output-json M.json]
+        [--min-iou 0.5] [--mesh-embeddings E.pth] [--mesh NAME=PATH] [--output-json M.json]
 
 Results: our `coco_densepose_predictions.pth` (records with contiguous category ids; storage
 files `DensePoseEvaluatorStorage.<rank>.bin` are read from the same directory), a 2018 COCO
 DensePose challenge JSON (`uv_shape`, `uv_data`; dataset category ids), or what
 `apply_net.py dump` writes (`.pkl`; `.json` for chart models), whose images are matched to the
-annotations by file name. Errors are one line on stderr and exit status 1.
+annotations by file name. Chart or CSE is detected from the file (`--type` only confirms it);
+CSE needs `--mesh-embeddings` and the meshes' geodesic distances (`--mesh NAME=PATH` or
+`$DENSEPOSE_MESH_DIR` for local files). Errors are one line on stderr and exit status 1.
 """
 
 import argparse
@@ -19,16 +21,22 @@ import re
 import sys
 from typing import Dict, List, Optional
 
-import torch
-
+from ..data.meshes import (
+    MESH_DIR_ENV,
+    LocalMeshError,
+    add_mesh_option,
+    check_mesh_names,
+    parse_mesh_options,
+    register_local_meshes,
+)
 from ..utils.cli import one_line
 from ..utils.cli_logging import logging_to_stderr
-from ..utils.files import ExternalFileError
+from ..utils.files import ExternalFileError, check_output_path
 from ..utils.third_party_noise import silence_third_party_noise
 from .evaluator import evaluate_detections
 from .ground_truth import load_contiguous_coco_gt
 from .results_files import ResultsFile, ResultsFileError, read_results_file
-from .scorers import ChartScorer, CseScorer
+from .scorers import ChartScorer, CseScorer, ScorerInputError, mesh_embeddings_table
 from .storage import FileTensorStorage
 from .surface import load_chart_surface
 
@@ -56,12 +64,18 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         "body .npz or 'smpl_approximate:<dir>' (default: official URLs)",
     )
     parser.add_argument("--min-iou", type=float, default=0.5, help="lowest matching threshold")
-    parser.add_argument("--type", choices=("iuv", "cse"), default="iuv")
+    parser.add_argument(
+        "--type",
+        choices=("iuv", "cse"),
+        default=None,
+        help="kind of results (default: detected from the file)",
+    )
     parser.add_argument(
         "--mesh-embeddings",
         default=None,
-        help="CSE: torch file with {mesh name: vertex embeddings [V, E]}",
+        help="CSE: torch file with {mesh name: vertex embeddings [V, E]} (see docs/apply_net.md)",
     )
+    add_mesh_option(parser)
     parser.add_argument("--output-json", default=None, help="also write the metrics here")
     return parser.parse_args(argv)
 
@@ -115,12 +129,25 @@ def format_table(results: Dict[str, Dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
-def _scorer(args):
-    if args.type == "cse":
-        if not args.mesh_embeddings:
-            raise ResultsFileError("--type cse needs --mesh-embeddings {mesh name: [V, E]}")
-        table = torch.load(args.mesh_embeddings, map_location="cpu")
-        return CseScorer(lambda name: table[name])
+def results_type(detections: List[dict], path: str, requested: Optional[str]) -> str:
+    """ "cse" when the detections carry embeddings, "iuv" when they carry charts; a `--type`
+    that contradicts the file is an error naming both."""
+    kinds = {"cse" if "embedding" in d else "iuv" for d in detections}
+    if len(kinds) > 1:
+        raise ResultsFileError(f"{path}: mixes chart (iuv) and CSE detections")
+    found = kinds.pop() if kinds else (requested or "iuv")
+    if requested is not None and requested != found:
+        raise ResultsFileError(
+            f"{path} holds {found} results ("
+            + ("CSE embeddings" if found == "cse" else "charts")
+            + f"), not {requested}: drop --type (it is detected from the file)"
+        )
+    return found
+
+
+def _scorer(args, kind: str):
+    if kind == "cse":
+        return CseScorer(mesh_embeddings_table(args.mesh_embeddings))
     try:
         surface = load_chart_surface(args.surface)
     except ExternalFileError as e:
@@ -144,6 +171,8 @@ def _surface_problem(source: Optional[str], error: Exception) -> str:
 
 def score(args: argparse.Namespace) -> Dict[str, Dict[str, float]]:
     """Reads the files named by `args`, scores, prints the tables; raises `ResultsFileError`."""
+    if args.output_json:
+        check_output_path(args.output_json, "--output-json")
     with open(args.annotations) as f:
         annotation_images = json.load(f).get("images", [])
     loaded = read_results_file(args.results, annotation_images, _storages_next_to)
@@ -151,12 +180,22 @@ def score(args: argparse.Namespace) -> Dict[str, Dict[str, float]]:
     id_map = _contiguous_map(args.annotations) if loaded.contiguous else None
     coco_gt = load_contiguous_coco_gt(args.annotations, id_map)
     names = {c["id"]: c["name"] for c in coco_gt.dataset.get("categories", [])}
-    scorer = _scorer(args) if detections else None
+    kind = results_type(loaded.detections, args.results, args.type)
+    local = parse_mesh_options(args.mesh)
+    if kind == "cse":  # a --mesh name that no annotation uses is a misspelling
+        anns = coco_gt.dataset.get("annotations", [])
+        meshes = sorted({a["ref_model"] for a in anns if a.get("ref_model")})
+        check_mesh_names(local, meshes, owner="the annotations")
+    register_local_meshes(local, os.environ.get(MESH_DIR_ENV) or None)
+    scorer = _scorer(args, kind) if detections else None
     results = evaluate_detections(coco_gt, detections, scorer, args.min_iou, names)
     print(format_table(results))
-    if args.output_json:
-        with open(args.output_json, "w") as f:
+    if args.output_json:  # written whole or not at all
+        os.makedirs(os.path.dirname(os.path.abspath(args.output_json)), exist_ok=True)
+        tmp = f"{args.output_json}.{os.getpid()}.tmp"
+        with open(tmp, "w") as f:
             json.dump(results, f, indent=1)
+        os.replace(tmp, args.output_json)
     return results
 
 
@@ -166,7 +205,14 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Dict[str, float]]:
     try:
         with logging_to_stderr(1, propagate=True):  # the tables are logged at INFO
             return score(args)
-    except (ResultsFileError, OSError, json.JSONDecodeError) as e:
+    except (
+        ResultsFileError,
+        ScorerInputError,
+        LocalMeshError,
+        ExternalFileError,
+        OSError,
+        json.JSONDecodeError,
+    ) as e:
         raise SystemExit(f"python -m densepose_ext.evaluation: error: {one_line(e)}") from None
 
 

@@ -4,7 +4,7 @@ A scorer turns evaluation detections (dicts with `bbox` XYWH and a payload: `iuv
 for charts, `coarse_segm` [K, S, S] + `embedding` [E, S, S] for CSE) into GPS matrices and masks.
 """
 
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 import torch
@@ -14,7 +14,13 @@ from .gps import GroundTruthPoints, chart_gps_scores, cse_gps_scores
 from .masks import chart_detection_mask, cse_detection_mask
 from .surface import ChartSurface
 
-__all__ = ["ChartScorer", "CseScorer", "catalog_mesh_geodesics"]
+__all__ = [
+    "ChartScorer",
+    "CseScorer",
+    "ScorerInputError",
+    "catalog_mesh_geodesics",
+    "mesh_embeddings_table",
+]
 
 
 class ChartScorer:
@@ -33,14 +39,47 @@ class ChartScorer:
         return chart_detection_mask(det["iuv"], det["bbox"], image_hw)
 
 
-def catalog_mesh_geodesics(name: str) -> GeodesicDistances:
-    """Dense geodesics [V, V] of a mesh from the mesh catalog (`create_mesh(name).geodists`)."""
-    from ..data.meshes.catalog import create_mesh
+class ScorerInputError(ValueError):
+    """An input of the scorer (mesh embeddings file) that it cannot use; names the file."""
 
+
+def catalog_mesh_geodesics(name: str) -> GeodesicDistances:
+    """Dense geodesics [V, V] of a mesh from the mesh catalog (`create_mesh(name).geodists`);
+    a mesh whose files cannot be had is a `LocalMeshError` naming it and the local options."""
+    from ..data.meshes import create_mesh, require_meshes
+
+    require_meshes([name], extras=("geodists",), load=False)
     geodists = create_mesh(name).geodists
     if isinstance(geodists, torch.Tensor):
         geodists = geodists.cpu().numpy()
     return DenseGeodesics(geodists)
+
+
+def mesh_embeddings_table(path: Optional[str]) -> Callable[[str], torch.Tensor]:
+    """`embedder(mesh name)` -> [V, E] from a torch file {mesh name: tensor}; errors name the
+    file and, for a missing mesh, the meshes it has."""
+    if not path:
+        raise ScorerInputError(
+            "CSE results need --mesh-embeddings: a torch file {mesh name: vertex embeddings "
+            "[V, E]} (docs/apply_net.md shows how to write it from a checkpoint)"
+        )
+    try:
+        table = torch.load(path, map_location="cpu")
+    except Exception as e:  # missing, not a torch file, not plain tensors
+        first = " ".join(str(e).split()).split(". ")[0]
+        raise ScorerInputError(f"cannot read --mesh-embeddings {path!r}: {first}") from e
+    if not isinstance(table, dict) or not all(torch.is_tensor(v) for v in table.values()):
+        raise ScorerInputError(f"--mesh-embeddings {path!r} is not a {{mesh name: tensor}} dict")
+
+    def embeddings(name: str) -> torch.Tensor:
+        if name not in table:
+            raise ScorerInputError(
+                f"--mesh-embeddings {path!r} has no embeddings for mesh {name!r} (it has: "
+                f"{', '.join(map(str, table)) or 'none'})"
+            )
+        return table[name]
+
+    return embeddings
 
 
 class CseScorer:

@@ -18,7 +18,8 @@ from detectron2.config import CfgNode
 from ..config import ConfigError, load_densepose_config
 from ..utils.cli import UsageError, print_error
 from ..utils.cli_logging import logging_to_stderr
-from ..utils.files import ExternalFileError
+from ..utils.files import ExternalFileError, check_output_path
+from ..utils.third_party_noise import silence_third_party_noise
 from .exporter import ExportError, export_model
 from .interfaces import INTERFACES
 
@@ -83,8 +84,25 @@ def config_name_of(config: str) -> str:
     return os.path.splitext(os.path.basename(config))[0]
 
 
+def _export_atomically(export, output: str, **kwargs):
+    """Exports under a temporary name beside `output`, then renames: a failed export leaves
+    neither a half-written file nor a lost older one."""
+    directory, base = os.path.split(os.path.abspath(output))
+    os.makedirs(directory, exist_ok=True)
+    tmp = os.path.join(directory, f".{base}.{os.getpid()}.tmp")
+    try:
+        result = export(output=tmp, **kwargs)
+        os.replace(tmp, output)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    result.path = output
+    return result
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    silence_third_party_noise()
     dtype_name = "fp16" if args.fp16 else "bf16" if args.bf16 else "fp32"
     name = config_name_of(args.config)
     if args.interface == "densepose_ext":
@@ -104,13 +122,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         export_kwargs = {"interface": args.interface}
         what = f"{args.interface}, {dtype_name} weights"
     try:
+        check_output_path(output, "--output")
         cfg = load_config(args.config, args.opts)
         export = export_model if args.interface == "densepose_ext" else export_interface
         with logging_to_stderr(1 if args.verbose else 0):
-            result = export(
-                cfg,
-                args.model,
-                output=output,
+            result = _export_atomically(
+                export,
+                output,
+                cfg=cfg,
+                weights=args.model,
                 dtype_name=dtype_name,
                 config_name=name,
                 class_names=args.class_names,

@@ -16,7 +16,7 @@ import torch
 from detectron2.modeling import build_model
 
 from ..config import clear_external_files
-from ..modeling.checkpoint import DensePoseCheckpointer
+from ..modeling.checkpoint import CheckpointFileError, DensePoseCheckpointer
 from ..utils.files import ExternalFileError, resolve_file
 from .metadata import build_metadata, dumps
 from .module import DensePoseExportModule
@@ -68,6 +68,8 @@ def build_export_model(cfg, weights: str = "") -> torch.nn.Module:
         )
         try:
             DensePoseCheckpointer(model).load(local)
+        except CheckpointFileError as e:  # names the file already
+            raise ExternalFileError(str(e)) from e
         except Exception as e:  # truncated file, not a checkpoint, ...
             raise ExternalFileError(f"cannot load checkpoint {weights!r}: {e}") from e
     return model

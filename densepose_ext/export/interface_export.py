@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from ..config import is_cse
+from ..utils.third_party_noise import torchscript_deprecation_silenced
 from .exporter import (
     ExportError,
     ExportResult,
@@ -164,7 +165,8 @@ def export_interface(
             continue
         share_state(traced, state)
         graphs[graph_name] = traced
-    front = torch.jit.script(front_class(interface)(graphs, storage))
+    with torchscript_deprecation_silenced():
+        front = torch.jit.script(front_class(interface)(graphs, storage))
     metadata = build_metadata(
         cfg, OUTPUT_NAMES[interface], [], config_name, dtype_name, class_names
     )

@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from typing import Dict, Iterator, List, Optional, Tuple
 
 import cv2
@@ -33,16 +34,33 @@ VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 DISTANCE_CHUNK = 10000  # pixels per [chunk, V] distance matrix
 
 
+def file_format(path: str) -> str:
+    """ "torchscript" (a zip archive, whatever the extension) or "onnx" (anything else)."""
+    with open(path, "rb") as f:
+        return "torchscript" if f.read(4) == b"PK\x03\x04" else "onnx"
+
+
 class ExportedDensePose:
-    """An exported model: `model(image_bgr)` -> dict of numpy outputs (names from the metadata)."""
+    """An exported model: `model(image_bgr)` -> dict of numpy outputs (names from the metadata).
+
+    Raises ValueError for a file of another calling convention (`--interface` other than the
+    default) or without our metadata, naming the file.
+    """
 
     def __init__(self, path: str, device: str = "cpu"):
         self.path = path
         self.device = device
-        if path.endswith(".onnx"):
+        if file_format(path) == "onnx":
             self._load_onnx(path, device)
         else:
             self._load_torchscript(path, device)
+        interface = self.metadata.get("interface", "densepose_ext")
+        if interface != "densepose_ext":
+            raise ValueError(
+                f"{path} was exported with --interface {interface} (the calling convention of "
+                "another tool); this runner and apply_net take files of the default --interface "
+                "densepose_ext"
+            )
         self.output_names: List[str] = self.metadata["output_names"]
         self.mesh_names: List[str] = self.metadata.get("mesh_names", [])
         self.is_cse = self.metadata.get("family") == "cse"
@@ -54,7 +72,10 @@ class ExportedDensePose:
         if device.startswith("cuda"):
             providers.insert(0, "CUDAExecutionProvider")
         self._session = ort.InferenceSession(path, providers=providers)
-        self.metadata = json.loads(self._session.get_modelmeta().custom_metadata_map[METADATA_KEY])
+        metadata = self._session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
+        if metadata is None:
+            raise ValueError(f"{path} is an ONNX model without DensePose metadata ({METADATA_KEY})")
+        self.metadata = json.loads(metadata)
         self._run = lambda image: self._session.run(None, {"image": image})
 
     def _load_torchscript(self, path: str, device: str) -> None:
@@ -62,7 +83,11 @@ class ExportedDensePose:
         import torchvision  # noqa: F401  (registers the torchvision::nms / roi_align ops)
 
         extra = {METADATA_KEY: ""}
-        module = torch.jit.load(path, map_location=device, _extra_files=extra)
+        with warnings.catch_warnings():  # torch deprecates TorchScript; this file is one
+            warnings.filterwarnings("ignore", message=r"`torch\.jit\.\w+` is deprecated")
+            module = torch.jit.load(path, map_location=device, _extra_files=extra)
+        if not extra[METADATA_KEY]:
+            raise ValueError(f"{path} is a TorchScript file without DensePose metadata")
         self.metadata = json.loads(extra[METADATA_KEY])
 
         def run(image: np.ndarray) -> list:
@@ -364,7 +389,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not os.path.exists(args.input):
         print(f"input not found: {args.input}", file=sys.stderr)
         return 2
-    vis = Visualizer(ExportedDensePose(args.model, args.device), min_score=args.min_score)
+    if args.output and os.path.exists(args.output) and not os.path.isdir(args.output):
+        print(f"error: --output {args.output}: a file of that name exists", file=sys.stderr)
+        return 2
+    try:
+        model = ExportedDensePose(args.model, args.device)
+    except Exception as e:  # missing, not a model file, another interface, no metadata
+        print(f"error: cannot run {args.model}: {' '.join(str(e).split())}", file=sys.stderr)
+        return 2
+    vis = Visualizer(model, min_score=args.min_score)
     if os.path.isfile(args.input) and args.input.lower().endswith(VIDEO_EXTENSIONS):
         run_video(vis, args.input, args.output, args.save_npz)
     else:

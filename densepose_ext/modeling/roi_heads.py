@@ -14,7 +14,12 @@ from ..structures.predictor_outputs import PredictorOutput
 from .cse.embedder import build_densepose_embedder
 from .decoder import Decoder
 from .filter import build_densepose_data_filter
-from .registry import build_densepose_head, build_densepose_losses, build_densepose_predictor
+from .registry import (
+    DENSEPOSE_LOSS_REGISTRY,
+    build_densepose_head,
+    build_densepose_losses,
+    build_densepose_predictor,
+)
 
 __all__ = ["DensePoseROIHeads", "densepose_inference"]
 
@@ -80,12 +85,24 @@ class DensePoseROIHeads(StandardROIHeads):
 
     @staticmethod
     def _build_losses(cfg):
-        """The loss object, or None when LOSS_NAME is not registered (inference still works)."""
+        """The loss object, or None when LOSS_NAME is not registered (inference still works;
+        `train()` refuses, so a training run fails when it starts, not at its first step)."""
         try:
             return build_densepose_losses(cfg)
         except KeyError as e:
-            logger.warning(f"DensePose loss unavailable, training will fail: {e}")
+            logger.warning(f"DensePose loss unavailable, the model can only run inference: {e}")
             return None
+
+    def train(self, mode: bool = True):
+        """As `nn.Module.train`; training mode needs a registered LOSS_NAME (detectron2's
+        trainers switch the model to it when they are built)."""
+        if mode and getattr(self, "densepose_on", False) and self.densepose_losses is None:
+            known = ", ".join(sorted(name for name, _ in DENSEPOSE_LOSS_REGISTRY))
+            raise KeyError(
+                f"MODEL.ROI_DENSEPOSE_HEAD.LOSS_NAME {self._loss_name!r} is not a registered "
+                f"DensePose loss (registered: {known}); the model can run inference but not train"
+            )
+        return super().train(mode)
 
     def densepose_outputs(
         self, features: List[torch.Tensor], boxes: List[Boxes]

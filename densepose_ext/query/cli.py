@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional
 import cv2
 
 from ..utils.cli import UsageError, parse_command, run_cli
-from ..utils.files import ExternalFileError
+from ..utils.files import ExternalFileError, OutputPathError, check_output_path
 from ..vis.base import BACKGROUNDS, VisStyle, make_background
 from .entry_format import format_entry
 from .gt_visualizers import GT_VISUALIZERS, build_gt_visualizers
@@ -131,6 +131,7 @@ def numbered_path(template: str, k: int) -> str:
 def run_show(args: argparse.Namespace, selector: EntrySelector) -> int:
     from detectron2.data import MetadataCatalog
 
+    check_output_path(numbered_path(args.output, 1), "--output")
     names = [n.strip() for n in args.visualizations.split(",") if n.strip()]
     style = VisStyle(args.colormap, args.alpha)
     metadata = MetadataCatalog.get(args.dataset) if args.dataset else None
@@ -175,6 +176,5 @@ def main(argv: Optional[List[str]] = None) -> int:
             return run_print(args, selector)
         return run_show(args, selector)
 
-    return run_cli(
-        f"{PROG} {args.command}", body, args.verbosity, errors=(SelectorError, ValueError, KeyError)
-    )
+    errors = (SelectorError, OutputPathError, ValueError, KeyError)
+    return run_cli(f"{PROG} {args.command}", body, args.verbosity, errors=errors)

@@ -6,6 +6,7 @@ import sys
 from typing import List, Optional, Tuple
 
 from ..utils.cli_logging import logging_to_stderr
+from ..utils.files import OutputPathError, check_output_dir, check_output_path
 from .model import TeacherConfig
 from .train import TrainSettings
 
@@ -123,8 +124,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_output(args) -> None:
+    """An output that cannot be written stops the command before any data is read."""
+    try:
+        if args.command == "train":
+            check_output_dir(args.output, "--output")
+        else:
+            check_output_path(args.output, "--output")
+    except OutputPathError as e:
+        raise SystemExit(f"python -m densepose_ext.teacher {args.command}: error: {e}") from None
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     args = build_parser().parse_args(argv)
+    _check_output(args)
     with logging_to_stderr(1, fmt="%(asctime)s %(name)s %(message)s"):
         args.func(args)
 

@@ -17,10 +17,11 @@ from tqdm import tqdm
 from ..config import is_cse
 from ..engine.inference_config import inference_config
 from ..engine.inputs import InputError, InputItem, count_frames, list_inputs, read_inputs
-from ..engine.output_files import ItemNamer, atomic_write_image
+from ..engine.output_files import ItemNamer, atomic_write_image, numbered_path
 from ..engine.show_writer import ShowWriter
 from ..utils.cli import UsageError, one_line, parse_command, run_cli
-from ..utils.files import ExternalFileError
+from ..utils.files import ExternalFileError, check_output_path
+from ..utils.third_party_noise import silence_third_party_noise
 from ..vis.texture_atlas import read_texture, with_alpha
 from .extract import WEIGHTINGS, TextureAccumulator
 from .files import load_texture
@@ -178,6 +179,23 @@ def _people_per_item(
         bar.close()
 
 
+ALPHA_EXTENSIONS = (".png", ".tif", ".tiff", ".webp")  # OpenCV writes 4 channels to these
+
+
+def _check_texture_output(path: Optional[str], option: str) -> None:
+    """A texture file keeps its known texels as alpha: refuse a format without one (JPEG would
+    silently drop it), and a path that cannot be written, before any work."""
+    if path is None:
+        return
+    ext = os.path.splitext(path)[1].lower() or ".png"
+    if ext not in ALPHA_EXTENSIONS:
+        raise UsageError(
+            f"{option} {path!r}: {ext} has no alpha channel, which carries the known texels; "
+            f"write {', '.join(ALPHA_EXTENSIONS)}"
+        )
+    check_output_path(path, option)
+
+
 def _suffixed(path: str, suffix: str) -> str:
     base, ext = os.path.splitext(path)
     return f"{base}{suffix}{ext or '.png'}"
@@ -185,6 +203,9 @@ def _suffixed(path: str, suffix: str) -> str:
 
 def run_extract(args) -> Tuple[JobStats, List[str]]:
     instance = _parse_instance(args.instance)
+    _check_texture_output(args.output, "--output")
+    _check_texture_output(args.smpl, "--smpl")
+    check_output_path(args.coverage or _suffixed(args.output, "_coverage"), "--coverage")
     source = _results_source(args)
     paths = _input_paths(args, source)
     stats = JobStats()
@@ -219,6 +240,7 @@ def run_extract(args) -> Tuple[JobStats, List[str]]:
 
 
 def run_convert(args) -> Tuple[JobStats, List[str]]:
+    _check_texture_output(args.output, "output")
     bgr, known, layout = read_texture(args.input)
     target = args.to or ("atlas" if layout == "smpl" else "smpl")
     if target == layout:
@@ -238,6 +260,7 @@ def run_apply(args) -> Tuple[JobStats, List[str]]:
     parts = parse_parts(args.parts)
     if not 0.0 <= args.opacity <= 1.0:
         raise UsageError(f"--opacity must be in [0, 1], got {args.opacity}")
+    check_output_path(numbered_path(args.output, 1), "--output")
     atlas = load_texture(args.texture)
     source = _results_source(args)
     paths = _input_paths(args, source)
@@ -271,6 +294,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_command(build_parser(), argv)
     if args is None:
         return 0
+    silence_third_party_noise()
     runners = {"extract": run_extract, "convert": run_convert, "apply": run_apply}
 
     def body() -> int:

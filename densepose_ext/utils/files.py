@@ -5,10 +5,17 @@ downloaded once into detectron2's cache (``$FVCORE_CACHE`` / ``~/.torch/iopath_c
 """
 
 import os
+import tempfile
 
 from detectron2.utils.file_io import PathManager
 
-__all__ = ["ExternalFileError", "resolve_file"]
+__all__ = [
+    "ExternalFileError",
+    "OutputPathError",
+    "check_output_dir",
+    "check_output_path",
+    "resolve_file",
+]
 
 
 class ExternalFileError(RuntimeError):
@@ -33,3 +40,45 @@ def resolve_file(path_or_url: str, what: str = "file", hint: str = "") -> str:
     if os.path.getsize(local) == 0:
         raise ExternalFileError(f"{what} is empty: {local!r}. {hint}".strip())
     return local
+
+
+class OutputPathError(ExternalFileError):
+    """An output path that cannot be written; found before a run starts, not after its work."""
+
+
+def check_output_path(path: str, what: str = "output file") -> None:
+    """Raises `OutputPathError` when the file `path` cannot be created: it is a directory, a
+    folder on its way is a file, or the nearest existing folder does not take new entries (e.g.
+    under /proc). Nothing is left behind by the check."""
+    target = os.path.abspath(os.path.expanduser(path))
+    if os.path.isdir(target):
+        raise OutputPathError(f"cannot write {what} {path!r}: it is a directory")
+    _check_creatable(os.path.dirname(target), path, what)
+
+
+def check_output_dir(path: str, what: str = "output directory") -> None:
+    """As `check_output_path` for a directory that the run creates (if needed) and fills."""
+    target = os.path.abspath(os.path.expanduser(path))
+    if os.path.exists(target) and not os.path.isdir(target):
+        raise OutputPathError(f"cannot write {what} {path!r}: a file of that name exists")
+    _check_creatable(target, path, what)
+
+
+def _check_creatable(directory: str, path: str, what: str) -> None:
+    existing = directory
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise OutputPathError(f"cannot write {what} {path!r}: {existing!r} is a file, not a folder")
+    try:  # a probe says more than os.access (which says yes to root, and under /proc)
+        if existing == directory:
+            fd, probe = tempfile.mkstemp(prefix=".write_check.", dir=directory)
+            os.close(fd)
+            os.remove(probe)
+        else:
+            os.rmdir(tempfile.mkdtemp(prefix=".write_check.", dir=existing))
+    except OSError as e:
+        raise OutputPathError(
+            f"cannot write {what} {path!r}: cannot create entries in {existing!r} "
+            f"({e.strerror or e})"
+        ) from e

@@ -13,6 +13,7 @@ from densepose_ext.data.meshes import LocalMeshError, MeshCatalog
 ROOT = Path(__file__).resolve().parents[2]
 CSE_CONFIG = ROOT / "tests" / "apply" / "tiny_densepose_rcnn_R_18_FPN_cse.yaml"
 MESH = "apply_net_test_quad"  # the mesh of CSE_CONFIG
+TINY_CHART = ROOT / "tests" / "apply" / "tiny_densepose_rcnn_R_18_FPN.yaml"
 
 
 @pytest.fixture
@@ -60,4 +61,35 @@ def test_missing_mesh_file_exits_before_launch(train_net, tmp_path, monkeypatch)
     monkeypatch.setattr(sys, "argv", argv)
     monkeypatch.setattr(train_net, "launch", lambda *a, **k: pytest.fail("launched"))
     with pytest.raises(SystemExit, match=r"train_net.py: error: --mesh apply_net_test_quad="):
+        train_net.invoke_main()
+
+
+def test_misspelt_mesh_name_exits_before_launch(train_net, tmp_path, monkeypatch):
+    mesh_file = write_mesh(tmp_path / "meshes")
+    argv = ["train_net.py", "--config-file", str(CSE_CONFIG), "--mesh", f"{MESH[:-1]}={mesh_file}"]
+    monkeypatch.setattr(sys, "argv", argv)
+    monkeypatch.setattr(train_net, "launch", lambda *a, **k: pytest.fail("launched"))
+    with pytest.raises(SystemExit) as error:
+        train_net.invoke_main()
+    message = str(error.value)
+    assert f"'{MESH[:-1]}' is not a mesh of the model; did you mean {MESH}?" in message, message
+    assert "\n" not in message
+
+
+def test_unregistered_loss_exits_before_launch(train_net, monkeypatch):
+    opts = ["MODEL.ROI_DENSEPOSE_HEAD.LOSS_NAME", "NoSuchLoss"]
+    monkeypatch.setattr(sys, "argv", ["train_net.py", "--config-file", str(TINY_CHART), *opts])
+    monkeypatch.setattr(train_net, "launch", lambda *a, **k: pytest.fail("launched"))
+    with pytest.raises(SystemExit, match="LOSS_NAME 'NoSuchLoss' is not a registered DensePose"):
+        train_net.invoke_main()
+
+
+def test_unwritable_output_dir_exits_before_launch(train_net, tmp_path, monkeypatch):
+    (tmp_path / "some_file").write_text("")
+    opts = ["OUTPUT_DIR", str(tmp_path / "some_file" / "run")]
+    monkeypatch.setattr(sys, "argv", ["train_net.py", "--config-file", str(TINY_CHART), *opts])
+    monkeypatch.setattr(train_net, "launch", lambda *a, **k: pytest.fail("launched"))
+    with pytest.raises(
+        SystemExit, match=r"train_net.py: error: cannot write OUTPUT_DIR .*a folder"
+    ):
         train_net.invoke_main()

@@ -63,3 +63,32 @@ def test_raw_hrnet_weights_get_backbone_prefix(tmp_path):
     # one key more: not recognised, left alone
     raw["extra"] = np.zeros(1, dtype=np.float32)
     assert not is_raw_hrnet_state_dict(raw)
+
+
+class _NotATensor:
+    pass
+
+
+def test_unreadable_checkpoints_are_one_line_naming_the_file(tmp_path):
+    from densepose_ext.modeling.checkpoint import CheckpointFileError
+
+    model = torch.nn.Linear(2, 2)
+    text = tmp_path / "config_not_weights.pkl"
+    text.write_text("MODEL:\n  WEIGHTS: x\n")
+    torch.save({"model": model.state_dict()}, tmp_path / "good.pth")
+    truncated = tmp_path / "truncated.pth"
+    truncated.write_bytes((tmp_path / "good.pth").read_bytes()[:100])
+    custom = tmp_path / "custom.pth"
+    torch.save({"model": model.state_dict(), "extra": _NotATensor()}, custom)
+    expected = {
+        text: "not a checkpoint file (it starts with 'MODEL:')",
+        truncated: "cannot read checkpoint",
+        custom: "torch refuses to unpickle it safely (Unsupported global",
+    }
+    for path, problem in expected.items():
+        with pytest.raises(CheckpointFileError) as error:
+            DensePoseCheckpointer(model).load(str(path))
+        message = str(error.value)
+        assert f"'{path}'" in message and problem in message and "\n" not in message, message
+        assert len(message) < 300 and "weights_only" not in message, message
+    DensePoseCheckpointer(model).load(str(tmp_path / "good.pth"))

@@ -12,6 +12,7 @@ of mesh files has the layout of the download site, or the same files side by sid
 Extras without a local copy keep their registered location.
 """
 
+import difflib
 import logging
 import os
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
@@ -25,6 +26,8 @@ __all__ = [
     "MESH_OPTION_HINT",
     "LocalMeshError",
     "add_mesh_option",
+    "check_mesh_names",
+    "check_mesh_vertex_counts",
     "parse_mesh_options",
     "register_local_meshes",
     "register_meshes_from_environment",
@@ -179,6 +182,35 @@ def require_meshes(names: Iterable[str], extras: Sequence[str] = (), load: bool 
             raise LocalMeshError(
                 f"cannot load the {what} file of mesh {name!r}: {reason}; {MESH_OPTION_HINT}"
             ) from e
+
+
+def check_mesh_names(given: Iterable[str], known: Sequence[str], owner: str = "the model") -> None:
+    """A `--mesh` name that `owner` does not use is a misspelling (the run would then fetch the
+    real mesh): `LocalMeshError` naming it, the closest known name and `owner`'s meshes."""
+    known = list(dict.fromkeys(known))
+    for name in given:
+        if name in known:
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise LocalMeshError(
+            f"--mesh {name}: {name!r} is not a mesh of {owner}; {hint}its meshes: "
+            + (", ".join(known) or "none")
+        )
+
+
+def check_mesh_vertex_counts(expected: Mapping[str, int]) -> None:
+    """Loads each mesh and compares its vertex count with the model's (`expected`: name ->
+    NUM_VERTICES of its embedder), so that a wrong mesh file is one error when a run starts, not
+    an index error in the middle of it."""
+    for name, count in expected.items():
+        mesh = create_mesh(name)
+        if mesh.num_vertices != int(count):
+            raise LocalMeshError(
+                f"mesh {name!r} ({MeshCatalog.get(name).data}) has {mesh.num_vertices} vertices, "
+                f"but the model's embedder for it has {int(count)}: give the {name} mesh file "
+                "with --mesh NAME=PATH"
+            )
 
 
 def _first_line(error: BaseException) -> str:

@@ -124,6 +124,17 @@ def _add_speed_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="file made by densepose_ext.export for --backend (default: exported and cached)",
     )
+    parser.add_argument(
+        "--precision",
+        choices=("fp32", "int8"),
+        default="fp32",
+        help="int8: CPU post-training quantization (calibrated once per checkpoint and cached)",
+    )
+    parser.add_argument(
+        "--calibration",
+        default=None,
+        help="folder of images to calibrate --precision int8 on (default: built-in synthetic)",
+    )
 
 
 def _add_show_parser(subparsers) -> None:
@@ -310,7 +321,7 @@ def _build_predictor(args: argparse.Namespace, cfg: CfgNode):
     if args.backend == "torch":
         if args.exported_model:
             raise UsageError("--exported-model needs --backend torchscript or onnxruntime")
-        return BatchPredictor(cfg, optimize=args.optimize, fp16=args.fp16)
+        return BatchPredictor(cfg, args.optimize, args.fp16, args.precision, args.calibration)
     if args.fp16:
         raise UsageError("--fp16 applies to --backend torch (export with --fp16 instead)")
     try:

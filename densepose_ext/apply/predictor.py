@@ -4,7 +4,7 @@ Per image: BGR uint8 -> (RGB if INPUT.FORMAT is RGB) -> ResizeShortestEdge(MIN_S
 MAX_SIZE_TEST) -> float CHW tensor; outputs are rescaled to the original size by the model.
 """
 
-from typing import List
+from typing import List, Optional
 
 import numpy as np
 from detectron2.structures import Instances
@@ -18,12 +18,22 @@ __all__ = ["BatchPredictor"]
 class BatchPredictor(Predictor):
     """`predictor(images_bgr)` -> one CPU `Instances` per image; times the model separately.
 
-    `optimize` (default True) uses `optimize_for_inference`; `fp16` CUDA autocast.
+    `optimize` (default True) uses `optimize_for_inference`; `fp16` CUDA autocast; `precision`
+    "int8" the CPU int8 path calibrated on the folder `calibration` (None: built-in set).
     """
 
-    def __init__(self, cfg, optimize: bool = True, fp16: bool = False):
+    def __init__(
+        self,
+        cfg,
+        optimize: bool = True,
+        fp16: bool = False,
+        precision: str = "fp32",
+        calibration: Optional[str] = None,
+    ):
         try:
-            super().__init__(cfg, optimize=optimize, fp16=fp16)
+            super().__init__(
+                cfg, optimize=optimize, fp16=fp16, precision=precision, calibration=calibration
+            )
         except PredictorError as e:
             if "checkpoint" in str(e):
                 raise ExternalFileError(str(e)) from e

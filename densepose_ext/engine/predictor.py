@@ -3,12 +3,13 @@
 BGR uint8 `ndarray` in, `{"instances": Instances}` out (on the model's device), as
 `DefaultPredictor`; `batch(images)` runs several images in one forward pass. The model is
 optimized with `optimize_for_inference` unless `optimize=False`; `fp16=True` runs it under CUDA
-autocast (float16).
+autocast (float16); `precision="int8"` quantizes it for the CPU (`engine/int8`, calibrated on
+`calibration`: a folder, a list of BGR images or None for a built-in synthetic set).
 """
 
 import contextlib
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -16,7 +17,7 @@ from detectron2.data import transforms as T
 from detectron2.modeling import build_model
 
 from ..modeling.checkpoint import DensePoseCheckpointer
-from ..modeling.inference_opt import optimize_for_inference
+from .int8 import CalibrationError, optimize_with_precision
 
 __all__ = ["Predictor", "PredictorError"]
 
@@ -38,6 +39,8 @@ class Predictor:
         optimize: bool = True,
         fp16: bool = False,
         device: Optional[str] = None,
+        precision: str = "fp32",
+        calibration: Union[None, str, Sequence[np.ndarray]] = None,
     ):
         self.cfg = cfg.clone()
         self.device = torch.device(device or cfg.MODEL.DEVICE)
@@ -53,8 +56,6 @@ class Predictor:
                 DensePoseCheckpointer(self.model).load(cfg.MODEL.WEIGHTS)
             except Exception as e:  # truncated file, not a checkpoint, incompatible shapes
                 raise PredictorError(f"cannot load checkpoint {cfg.MODEL.WEIGHTS!r}: {e}") from e
-        if optimize:
-            optimize_for_inference(self.model)
         self.fp16 = fp16
         self.resize = T.ResizeShortestEdge(
             [cfg.INPUT.MIN_SIZE_TEST, cfg.INPUT.MIN_SIZE_TEST], cfg.INPUT.MAX_SIZE_TEST
@@ -62,6 +63,18 @@ class Predictor:
         self.input_format = cfg.INPUT.FORMAT
         if self.input_format not in ("RGB", "BGR"):
             raise PredictorError(f"INPUT.FORMAT must be RGB or BGR, got {self.input_format!r}")
+        if precision != "fp32" and not optimize:
+            raise PredictorError(
+                f"precision={precision!r} needs the optimized model (optimize=True)"
+            )
+        self.precision = "fp32"  # what the model runs in (int8 may fall back to fp32)
+        if optimize:
+            try:
+                self.precision = optimize_with_precision(
+                    self.model, self.cfg, precision, calibration, self.preprocess
+                )
+            except (CalibrationError, ValueError) as e:
+                raise PredictorError(str(e)) from e
         self.model_seconds = 0.0
 
     def resize_transform(self, image: np.ndarray) -> T.Transform:

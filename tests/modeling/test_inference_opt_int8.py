@@ -13,17 +13,16 @@ from inference_opt_utils import (
     results_on_given_boxes,
     small_model_config,
 )
-from torch import nn
 
 from densepose_ext import optimize_for_inference
 from densepose_ext.config import is_cse
 from densepose_ext.modeling.inference_opt import chart_agreement, cse_agreement, is_optimized
 from densepose_ext.modeling.inference_opt.int8 import (
     Int8Error,
-    int8_parts,
     int8_refusal,
+    int8_state,
     is_int8,
-    load_int8_parts,
+    load_int8_state,
 )
 
 FAMILIES = {
@@ -56,7 +55,7 @@ def test_int8_agrees_with_plain_model(family):
         copy.deepcopy(plain), precision="int8", calibration=calibration_inputs()
     )
     assert is_optimized(int8) and is_int8(int8)
-    parts = int8_parts(int8)
+    parts = int8_state(int8)
     expected = {"backbone", "roi_heads.decoder"}
     if family != "deeplab":  # GroupNorm / ASPP head: float32
         expected.add("roi_heads.densepose_head")
@@ -72,14 +71,14 @@ def test_int8_agrees_with_plain_model(family):
         assert measured.uv_p99 <= UV_P99, measured
 
 
-def test_int8_parts_reload_into_a_fresh_model():
+def test_int8_state_reloads_into_a_fresh_model():
     cfg = small_model_config(FAMILIES["chart"])
     plain, _ = build_pair(cfg)
     int8 = optimize_for_inference(
         copy.deepcopy(plain), precision="int8", calibration=calibration_inputs()
     )
     reloaded = optimize_for_inference(
-        copy.deepcopy(plain), precision="int8", calibration=copy.deepcopy(int8_parts(int8))
+        copy.deepcopy(plain), precision="int8", calibration=int8_state(int8)
     )
     a, b = results_on_given_boxes(int8, cfg), results_on_given_boxes(reloaded, cfg)
     assert all(torch.equal(x.labels, y.labels) and torch.equal(x.uv, y.uv) for x, y in zip(a, b))
@@ -95,6 +94,6 @@ def test_int8_refusals():
     with pytest.raises(Int8Error, match="needs calibration"):
         optimize_for_inference(chart, precision="int8")
     with pytest.raises(Int8Error, match="unknown int8 parts"):
-        load_int8_parts(chart, {"roi_heads.box_head": nn.Identity()})
+        load_int8_state(chart, {"roi_heads.box_head": {}})
     on_meta = copy.deepcopy(chart).to("meta")
     assert "CPU only" in int8_refusal(on_meta)

@@ -9,11 +9,9 @@ import hashlib
 import json
 import logging
 import os
-import warnings
 from typing import Dict, Optional
 
 import torch
-from torch import nn
 
 __all__ = ["Int8Cache", "int8_cache_key"]
 
@@ -59,33 +57,31 @@ def int8_cache_key(cfg, calibration_id: str) -> Optional[str]:
 
 
 class Int8Cache:
-    """`load()` -> the quantized parts or None; `save(parts)` writes them (atomically)."""
+    """`load()` -> the quantized parts' state dicts or None; `save(state)` writes them
+    (atomically)."""
 
     def __init__(self, key: str):
         self.path = os.path.join(_cache_root(), f"densepose_int8_{key}.pt")
 
-    def load(self) -> Optional[Dict[str, nn.Module]]:
+    def load(self) -> Optional[Dict[str, Dict[str, torch.Tensor]]]:
         if not os.path.isfile(self.path):
             return None
         try:
-            # our own file (pickled quantized modules): weights_only cannot load modules
-            parts = torch.load(self.path, map_location="cpu", weights_only=False)
+            state = torch.load(self.path, map_location="cpu", weights_only=True)
         except Exception as e:  # truncated, other torch version
             logger.warning(f"ignoring unreadable int8 cache file {self.path}: {e}")
             return None
-        if not isinstance(parts, dict) or not all(isinstance(m, nn.Module) for m in parts.values()):
-            logger.warning(f"ignoring int8 cache file {self.path}: not a dict of modules")
+        if not isinstance(state, dict) or not all(isinstance(v, dict) for v in state.values()):
+            logger.warning(f"ignoring int8 cache file {self.path}: not a dict of state dicts")
             return None
         logger.info(f"int8: using the cached quantized model {self.path}")
-        return parts
+        return state
 
-    def save(self, parts: Dict[str, nn.Module]) -> None:
+    def save(self, state: Dict[str, Dict[str, torch.Tensor]]) -> None:
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
         tmp = f"{self.path}.{os.getpid()}.tmp"
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # "not a training checkpoint": known, intended
-                torch.save(parts, tmp)
+            torch.save(state, tmp)
             os.replace(tmp, self.path)
         finally:
             if os.path.exists(tmp):

@@ -8,7 +8,7 @@ import numpy as np
 from torch import nn
 
 from ...modeling.inference_opt import optimize_for_inference
-from ...modeling.inference_opt.int8 import int8_parts, int8_refusal
+from ...modeling.inference_opt.int8 import int8_refusal, int8_state
 from .cache import Int8Cache, int8_cache_key
 from .calibration import builtin_calibration_images, load_calibration_images
 
@@ -57,14 +57,17 @@ def optimize_with_precision(
     images, identity = _calibration_images(calibration)
     key = int8_cache_key(cfg, identity) if identity else None
     cache = Int8Cache(key) if key else None
-    parts = cache.load() if cache else None
-    if parts is not None:
-        optimize_for_inference(model, precision="int8", calibration=parts)
-        return "int8"
+    state = cache.load() if cache else None
+    if state is not None:
+        try:
+            optimize_for_inference(model, precision="int8", calibration=state)
+            return "int8"
+        except Exception as e:  # a file from another layout: calibrate again
+            logger.warning(f"int8: cannot use the cached {cache.path} ({e}); calibrating again")
     start = time.perf_counter()
     inputs = [preprocess(image) for image in images]
     optimize_for_inference(model, precision="int8", calibration=inputs)
     logger.info(f"int8 calibration on {len(inputs)} images: {time.perf_counter() - start:.1f} s")
     if cache:
-        cache.save(int8_parts(model))
+        cache.save(int8_state(model))
     return "int8"

@@ -16,6 +16,7 @@ stay in float32. Batch norms must have been folded first (`fold_batch_norms`).
 
 import copy
 import logging
+import warnings
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
@@ -33,10 +34,10 @@ __all__ = [
     "Int8Backbone",
     "Int8Error",
     "Int8Module",
-    "int8_parts",
+    "int8_state",
     "int8_refusal",
     "is_int8",
-    "load_int8_parts",
+    "load_int8_state",
     "quantize_int8",
 ]
 
@@ -356,6 +357,34 @@ def _run_calibration(model: nn.Module, inputs: Sequence[Dict], head_calls: List[
                 model.inference([item], [given], do_postprocess=False)
 
 
+def _prepare(model: nn.Module, example: torch.Tensor):
+    """Observed (FX-prepared) copies of the supported parts, put into `model` in place.
+
+    Returns {path: (original module, observed graph)}.
+    """
+    from torch.ao.quantization.quantize_fx import prepare_fx
+
+    qconfig = _qconfig_mapping()
+    prepared = {}
+    for path in INT8_PARTS:
+        module = _get(model, path)
+        traceable = None if module is None else _traceable(path, module)
+        if traceable is None:
+            continue
+        observed = prepare_fx(traceable.eval(), qconfig, _example_inputs(path, model, example))
+        prepared[path] = (module, observed)
+        _set(model, path, _wrap(path, observed, module))
+    return prepared
+
+
+def _convert(model: nn.Module, prepared) -> List[str]:
+    from torch.ao.quantization.quantize_fx import convert_fx
+
+    for path, (original, observed) in prepared.items():
+        _set(model, path, _wrap(path, convert_fx(observed), original))
+    return list(prepared)
+
+
 def quantize_int8(model: nn.Module, calibration: Sequence[Dict]) -> List[str]:
     """Quantizes the supported parts of `model` (batch norms folded, eval mode) in place.
 
@@ -363,37 +392,26 @@ def quantize_int8(model: nn.Module, calibration: Sequence[Dict]) -> List[str]:
     model takes them), run once each through the whole model to set the activation ranges.
     Returns the parts quantized (attribute paths). Raises `Int8Error` (see `int8_refusal`).
     """
-    from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
-
     refusal = int8_refusal(model)
     if refusal:
         raise Int8Error(refusal)
     if len(calibration) == 0:
         raise Int8Error("int8 calibration needs at least one image")
-    qconfig = _qconfig_mapping()
-    example = calibration[0]["image"][None].float()
-    originals, prepared = {}, {}
-    hooks, head_calls = [], [0]
-    for path in INT8_PARTS:
-        module = _get(model, path)
-        traceable = None if module is None else _traceable(path, module)
-        if traceable is None:
-            continue
-        originals[path] = module
-        observed = prepare_fx(traceable.eval(), qconfig, _example_inputs(path, model, example))
-        prepared[path] = observed
-        _set(model, path, _wrap(path, observed, module))
-        if path == "roi_heads.densepose_head":
-            hooks.append(observed.register_forward_hook(_counter(head_calls)))
+    prepared = _prepare(model, calibration[0]["image"][None].float())
+    head_calls = [0]
+    hooks = [
+        observed.register_forward_hook(_counter(head_calls))
+        for path, (_, observed) in prepared.items()
+        if path == "roi_heads.densepose_head"
+    ]
     try:
         _calibrate(model, calibration, head_calls)
     finally:
         for hook in hooks:
             hook.remove()
-    for path, observed in prepared.items():
-        _set(model, path, _wrap(path, convert_fx(observed), originals[path]))
-    logger.info(f"int8: quantized {', '.join(prepared)} on {len(calibration)} calibration images")
-    return list(prepared)
+    parts = _convert(model, prepared)
+    logger.info(f"int8: quantized {', '.join(parts)} on {len(calibration)} calibration images")
+    return parts
 
 
 def _example_inputs(path: str, model: nn.Module, image: torch.Tensor) -> tuple:
@@ -411,31 +429,38 @@ def _first_convs(decoder: nn.Module) -> List[nn.Conv2d]:
     return [next(m for m in b.modules() if isinstance(m, nn.Conv2d)) for b in decoder.scale_heads]
 
 
-def int8_parts(model: nn.Module) -> Dict[str, nn.Module]:
-    """The quantized parts of `model` by attribute path (what `load_int8_parts` takes back)."""
+def int8_state(model: nn.Module) -> Dict[str, Dict[str, torch.Tensor]]:
+    """The state dicts of the quantized parts of `model` by attribute path (quantized weights,
+    activation scales and zero points): what `load_int8_state` takes back. (Quantized modules
+    do not survive pickling in this torch; their state dicts do.)"""
     return {
-        path: module
+        path: module.state_dict()
         for path in INT8_PARTS
         if isinstance(module := _get(model, path), (Int8Backbone, Int8Module))
     }
 
 
-def load_int8_parts(model: nn.Module, parts: Dict[str, nn.Module]) -> List[str]:
-    """Puts quantized parts made by `quantize_int8` for the same config and weights into `model`."""
+def load_int8_state(model: nn.Module, state: Dict[str, Dict[str, torch.Tensor]]) -> List[str]:
+    """Quantizes `model` (the config and weights `state` was made from) without calibrating:
+    the quantized graphs are rebuilt, then `state` fills in weights and activation ranges."""
     refusal = int8_refusal(model)
     if refusal:
         raise Int8Error(refusal)
-    unknown = set(parts) - set(INT8_PARTS)
+    unknown = set(state) - set(INT8_PARTS)
     if unknown:
         raise Int8Error(f"unknown int8 parts {sorted(unknown)}")
-    for path, module in parts.items():
-        if _get(model, path) is None:
-            raise Int8Error(f"int8 part {path!r} does not exist in this model")
-        _set(model, path, module.eval())
-    return list(parts)
+    prepared = _prepare(model, torch.zeros(1, 3, 64, 64))
+    if set(prepared) != set(state):
+        raise Int8Error(f"int8 parts {sorted(state)} do not match this model's {sorted(prepared)}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "run observer before calculate_qparams": state follows
+        parts = _convert(model, prepared)
+    for path in parts:
+        _get(model, path).load_state_dict(state[path])
+    return parts
 
 
-Calibration = Union[Sequence[Dict], Dict[str, nn.Module]]
+Calibration = Union[Sequence[Dict], Dict[str, Dict[str, torch.Tensor]]]
 
 
 def check_int8(model: nn.Module, calibration: Optional[Calibration]) -> None:
@@ -451,11 +476,11 @@ def check_int8(model: nn.Module, calibration: Optional[Calibration]) -> None:
 
 
 def apply_int8(model: nn.Module, calibration: Optional[Calibration]) -> List[str]:
-    """`quantize_int8` on calibration inputs, or `load_int8_parts` on a dict of parts; nothing
+    """`quantize_int8` on calibration inputs, or `load_int8_state` on saved parts; nothing
     if `model` is quantized already."""
     if is_int8(model):
         return []
     check_int8(model, calibration)
     if isinstance(calibration, dict):
-        return load_int8_parts(model, calibration)
+        return load_int8_state(model, calibration)
     return quantize_int8(model, calibration)

@@ -324,6 +324,8 @@ def _build_predictor(args: argparse.Namespace, cfg: CfgNode):
         return BatchPredictor(cfg, args.optimize, args.fp16, args.precision, args.calibration)
     if args.fp16:
         raise UsageError("--fp16 applies to --backend torch (export with --fp16 instead)")
+    if args.precision != "fp32":
+        raise UsageError(f"--precision {args.precision} applies to --backend torch")
     try:
         return ExportedPredictor(cfg, args.backend, args.exported_model, cfg.MODEL.DEVICE)
     except BackendError as e:

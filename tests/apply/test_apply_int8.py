@@ -50,3 +50,12 @@ def test_calibration_folder_without_images_is_one_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"calibration folder {str(empty)!r} has no readable image" in err
     assert not (tmp_path / "x.pkl").exists()
+
+
+def test_int8_applies_to_the_torch_backend_only(tmp_path, capsys):
+    images = write_test_images(tmp_path / "images", {"a.png": (96, 128)})
+    weights = tmp_path / "unused.pth"
+    weights.write_bytes(b"not read: the option is refused first")
+    args = ["dump", str(TINY_CONFIG), str(weights), str(images), "--backend", "torchscript"]
+    assert main(args + ["--precision", "int8"]) == 1
+    assert "--precision int8 applies to --backend torch" in capsys.readouterr().err

@@ -31,11 +31,13 @@ FAMILIES = {
     "deeplab": "densepose_rcnn_R_50_FPN_DL_s1x.yaml",
     "cse": "cse/densepose_rcnn_R_50_FPN_s1x.yaml",
 }
-# Measured on these random-weight small models (docs/inference.md): random heads give part
-# logits with small margins, so labels flip more often than on a trained model
-RANDOM_WEIGHT_LABELS = 0.85
+# Measured on these random-weight small models (docs/inference.md): labels 0.88-0.93 with 8-bit
+# activations (VNNI CPUs), 0.835-0.88 with 7-bit ones (AVX2 only); CSE vertices 0.86 / 0.80.
+# Random heads give part logits with small margins, so labels flip more often than on a trained
+# model; U/V agree to ~0.001.
+RANDOM_WEIGHT_LABELS = 0.8
 UV_P99 = 0.03
-CSE_VERTICES = 0.85
+CSE_VERTICES = 0.75
 
 
 def calibration_inputs():

@@ -333,13 +333,15 @@ def _calibrate(model: nn.Module, inputs: Sequence[Dict], head_calls: List[int]) 
     """Runs detection on every calibration input (at most `CALIBRATION_DETECTIONS` kept); an
     image where nothing is detected is run once more with a box over its central part, so that
     the head's observers see ROIs too."""
-    box_predictor = model.roi_heads.box_predictor
-    topk = box_predictor.test_topk_per_image
-    box_predictor.test_topk_per_image = min(topk, CALIBRATION_DETECTIONS)
+    box_predictor = getattr(model.roi_heads, "box_predictor", None)  # a list in cascades
+    topk = getattr(box_predictor, "test_topk_per_image", None)
+    if topk is not None:
+        box_predictor.test_topk_per_image = min(topk, CALIBRATION_DETECTIONS)
     try:
         _run_calibration(model, inputs, head_calls)
     finally:
-        box_predictor.test_topk_per_image = topk
+        if topk is not None:
+            box_predictor.test_topk_per_image = topk
 
 
 def _run_calibration(model: nn.Module, inputs: Sequence[Dict], head_calls: List[int]) -> None:

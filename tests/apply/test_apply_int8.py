@@ -19,7 +19,7 @@ def dump(checkpoint, inputs, output, *extra) -> list:
     return torch.load(output, weights_only=False)
 
 
-def test_int8_dump_agrees_and_is_cached(tmp_path, monkeypatch):
+def test_int8_dump_runs_and_is_cached(tmp_path, monkeypatch):
     monkeypatch.setenv("DENSEPOSE_EXT_CACHE", str(tmp_path / "cache"))
     checkpoint = str(make_tiny_checkpoint(tmp_path / "model.pth"))
     images = write_test_images(tmp_path / "images", IMAGES)

@@ -86,10 +86,13 @@ def int8_refusal(model: nn.Module) -> Optional[str]:
         )
     backbone = getattr(model, "backbone", None)
     if not _backbone_supported(backbone):
-        name = type(getattr(backbone, "bottom_up", backbone)).__name__
+        name = type(backbone).__name__
+        bottom_up = getattr(backbone, "bottom_up", None)
+        if bottom_up is not None:
+            name += f" over {type(bottom_up).__name__}"
         return (
             f"int8 covers ResNet + FPN backbones (R_50, R_101, DL, WC, CSE configs); this model's "
-            f"backbone is {name} (e.g. HRNet): run it in float32"
+            f"backbone is {name}, which int8 does not cover: run it in float32"
         )
     return None
 

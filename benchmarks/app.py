@@ -37,10 +37,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from random_checkpoints import save_detecting_checkpoint  # noqa: E402
 
 from densepose_ext.apply.cli import _vis_options, build_parser, execute, setup_config  # noqa: E402
-from densepose_ext.apply.inputs import read_inputs  # noqa: E402
-from densepose_ext.apply.pipeline import run_apply_overlapped  # noqa: E402
-from densepose_ext.apply.predictor import BatchPredictor  # noqa: E402
+from densepose_ext.apply.runner import run_apply_overlapped  # noqa: E402
 from densepose_ext.apply.show_writer import ShowWriter  # noqa: E402
+from densepose_ext.engine.inputs import read_inputs  # noqa: E402
+from densepose_ext.engine.predictor import BatchPredictor  # noqa: E402
 from densepose_ext.vis.registry import build_visualizer  # noqa: E402
 
 

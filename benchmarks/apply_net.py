@@ -79,6 +79,7 @@ def main():
     parser.add_argument("--batch-size", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--precision", default="fp32", help="fp32 or int8 (calibrated, cached)")
     parser.add_argument("--opts", nargs=argparse.REMAINDER, default=[])
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -93,11 +94,13 @@ def main():
         opts += ["TEST.DETECTIONS_PER_IMAGE", str(args.detections)]
     common = [args.config, weights, images]
     run = ["--batch-size", str(args.batch_size), "--device", args.device]
+    run += ["--precision", args.precision]
     report = {
         "config": args.config,
         "weights": args.weights or "random",
         "threads": args.threads,
         "batch_size": args.batch_size,
+        "precision": args.precision,
         "image_folder": images,
     }
     start = time.perf_counter()

@@ -34,6 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from detectron2.modeling import build_model  # noqa: E402
 from detectron2.structures import Instances  # noqa: E402
+from int8_rows import int8_model  # noqa: E402
 from random_checkpoints import save_detecting_checkpoint  # noqa: E402
 
 from densepose_ext import optimize_for_inference  # noqa: E402
@@ -254,6 +255,7 @@ def main():
     parser.add_argument("--rss-size", type=int, default=256, help="image side of the RSS run")
     parser.add_argument("--rss-detections", type=int, default=1)
     parser.add_argument("--skip-dump", action="store_true")
+    parser.add_argument("--int8", action="store_true", help="add the int8 path (int8_rows.py)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     configs = args.config or DEFAULT_CONFIGS
@@ -280,7 +282,13 @@ def main():
         run_plain, run_fast = given_boxes_runner(plain, cfg), given_boxes_runner(fast, cfg)
         agreement = (cse_agreement if is_cse(cfg) else chart_agreement)(run_plain(), run_fast())
         flops = conv_flops(plain, run_plain)
-        t = side_by_side({"plain": run_plain, "fast": run_fast}, args.repeats)
+        runs = {"plain": run_plain, "fast": run_fast}
+        if args.int8:
+            int8, int8_info = int8_model(plain, cfg)
+            runs["int8"] = given_boxes_runner(int8, cfg)
+            compare = cse_agreement if is_cse(cfg) else chart_agreement
+            int8_info["int8_agreement"] = compare(run_plain(), runs["int8"]())
+        t = side_by_side(runs, args.repeats)
         row = {
             "config": name,
             "given_plain_s": t["plain"],
@@ -291,6 +299,9 @@ def main():
             "limit_peak_s": flops / peak,
             "agreement": agreement,
         }
+        if args.int8:
+            row.update(int8_given_s=t["int8"], int8_ratio=t["int8"] / t["plain"], **int8_info)
+            del int8
         del plain, fast
         if not args.skip_dump:
             weights = make_random_checkpoint(config, os.path.join(work, f"w{len(rows)}.pth"))
@@ -305,6 +316,14 @@ def main():
             row["dump_plain_s"] = min(d["plain"]) / args.dump_images
             row["dump_fast_s"] = min(d["fast"]) / args.dump_images
             row["dump_ratio"] = row["dump_fast_s"] / row["dump_plain_s"]
+            if args.int8:  # first run calibrates and caches (not timed: outside the run loop)
+                int8_opts = ["--precision", "int8"]
+                os.environ.setdefault("DENSEPOSE_EXT_CACHE", os.path.join(work, "cache"))
+                t8 = [
+                    dump_seconds(config, weights, images, out, int8_opts, opts) for _ in d["fast"]
+                ]
+                row["dump_int8_s"] = min(t8) / args.dump_images
+                row["dump_int8_ratio"] = row["dump_int8_s"] / row["dump_plain_s"]
             if args.rss_images and not rows:
                 small = os.path.join(work, "small")
                 os.makedirs(small, exist_ok=True)
@@ -344,6 +363,19 @@ def print_row(row: dict) -> None:
         print(
             f"  dump (s/image): plain {row['dump_plain_s']:.2f}, default {row['dump_fast_s']:.2f},"
             f" ratio {row['dump_ratio']:.2f}"
+        )
+    if "int8_ratio" in row:
+        b = row["int8_agreement"]
+        print(
+            f"  int8 given boxes: {row['int8_given_s']:.2f} s, int8 / plain {row['int8_ratio']:.2f}"
+            f"; agreement with plain: labels/mask {b.label_fraction:.4f}, U/V p99 "
+            f"{b.uv_p99:.3f}, vertices {b.vertex_fraction:.4f}; calibration "
+            f"{row['calibration_s']:.1f} s on {row['images']} images, cached "
+            f"{row['cached_mb']:.1f} MB"
+        )
+    if "dump_int8_ratio" in row:
+        print(
+            f"  dump int8 (s/image): {row['dump_int8_s']:.2f}, ratio {row['dump_int8_ratio']:.2f}"
         )
     if "rss_end_mb" in row:
         print(

@@ -115,6 +115,17 @@ def _add_speed_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="file made by densepose_ext.export for --backend (default: exported and cached)",
     )
+    parser.add_argument(
+        "--precision",
+        choices=("fp32", "int8"),
+        default="fp32",
+        help="int8: CPU post-training quantization (calibrated once per checkpoint and cached)",
+    )
+    parser.add_argument(
+        "--calibration",
+        default=None,
+        help="folder of images to calibrate --precision int8 on (default: built-in synthetic)",
+    )
 
 
 def _add_show_parser(subparsers) -> None:

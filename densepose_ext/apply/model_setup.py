@@ -87,9 +87,17 @@ def build_predictor(args: argparse.Namespace, cfg: CfgNode):
     if args.backend == "torch":
         if args.exported_model:
             raise UsageError("--exported-model needs --backend torchscript or onnxruntime")
-        return BatchPredictor(cfg, optimize=args.optimize, fp16=args.fp16)
+        return BatchPredictor(
+            cfg,
+            optimize=args.optimize,
+            fp16=args.fp16,
+            precision=getattr(args, "precision", "fp32"),
+            calibration=getattr(args, "calibration", None),
+        )
     if args.fp16:
         raise UsageError("--fp16 applies to --backend torch (export with --fp16 instead)")
+    if getattr(args, "precision", "fp32") != "fp32":
+        raise UsageError(f"--precision {args.precision} applies to --backend torch")
     try:
         return ExportedPredictor(cfg, args.backend, args.exported_model, cfg.MODEL.DEVICE)
     except BackendError as e:

@@ -7,7 +7,9 @@
 - `Predictor`: detectron2's `DefaultPredictor` on the fast inference path. BGR uint8 `ndarray`
   in, `{"instances": Instances}` out (on the model's device); `batch(images)` runs several images
   in one forward pass. The model is optimized with `optimize_for_inference` unless
-  `optimize=False`; `fp16=True` runs it under CUDA autocast (float16).
+  `optimize=False`; `fp16=True` runs it under CUDA autocast (float16); `precision="int8"`
+  quantizes it for the CPU (`engine/int8`, calibrated on `calibration`: a folder, a list of BGR
+  images or None for a built-in synthetic set).
 - `BatchPredictor`: `Predictor` behind the `InstancesPredictor` interface.
 
 Errors: `PredictorError` for an option that cannot work here, `CheckpointError` for weights that
@@ -18,7 +20,7 @@ exported file that cannot be used.
 import abc
 import contextlib
 import time
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -27,8 +29,8 @@ from detectron2.modeling import build_model
 from detectron2.structures import Instances
 
 from ..modeling.checkpoint import CheckpointFileError, DensePoseCheckpointer
-from ..modeling.inference_opt import optimize_for_inference
 from ..utils.files import ExternalFileError
+from .int8 import CalibrationError, optimize_with_precision
 
 __all__ = [
     "BackendError",
@@ -84,6 +86,8 @@ class Predictor:
         optimize: bool = True,
         fp16: bool = False,
         device: Optional[str] = None,
+        precision: str = "fp32",
+        calibration: Union[None, str, Sequence[np.ndarray]] = None,
     ):
         self.cfg = cfg.clone()
         self.device = torch.device(device or cfg.MODEL.DEVICE)
@@ -101,8 +105,6 @@ class Predictor:
                 raise CheckpointError(str(e)) from e
             except Exception as e:  # truncated file, not a checkpoint, incompatible shapes
                 raise CheckpointError(f"cannot load checkpoint {cfg.MODEL.WEIGHTS!r}: {e}") from e
-        if optimize:
-            optimize_for_inference(self.model)
         self.fp16 = fp16
         self.resize = T.ResizeShortestEdge(
             [cfg.INPUT.MIN_SIZE_TEST, cfg.INPUT.MIN_SIZE_TEST], cfg.INPUT.MAX_SIZE_TEST
@@ -110,6 +112,18 @@ class Predictor:
         self.input_format = cfg.INPUT.FORMAT
         if self.input_format not in ("RGB", "BGR"):
             raise PredictorError(f"INPUT.FORMAT must be RGB or BGR, got {self.input_format!r}")
+        if precision != "fp32" and not optimize:
+            raise PredictorError(
+                f"precision={precision!r} needs the optimized model (optimize=True)"
+            )
+        self.precision = "fp32"  # what the model runs in (int8 may fall back to fp32)
+        if optimize:
+            try:
+                self.precision = optimize_with_precision(
+                    self.model, self.cfg, precision, calibration, self.preprocess
+                )
+            except (CalibrationError, ValueError) as e:
+                raise PredictorError(str(e)) from e
         self.model_seconds = 0.0
 
     def resize_transform(self, image: np.ndarray) -> T.Transform:
@@ -167,11 +181,21 @@ class Predictor:
 class BatchPredictor(Predictor, InstancesPredictor):
     """`Predictor` behind the `InstancesPredictor` interface: CPU `Instances`, one forward pass.
 
-    `optimize` (default True) uses `optimize_for_inference`; `fp16` CUDA autocast.
+    `optimize` (default True) uses `optimize_for_inference`; `fp16` CUDA autocast; `precision`
+    "int8" the CPU int8 path calibrated on the folder `calibration` (None: built-in set).
     """
 
-    def __init__(self, cfg, optimize: bool = True, fp16: bool = False):
-        super().__init__(cfg, optimize=optimize, fp16=fp16)
+    def __init__(
+        self,
+        cfg,
+        optimize: bool = True,
+        fp16: bool = False,
+        precision: str = "fp32",
+        calibration: Optional[str] = None,
+    ):
+        super().__init__(
+            cfg, optimize=optimize, fp16=fp16, precision=precision, calibration=calibration
+        )
 
     @property
     def embedder(self) -> Optional[Callable]:

@@ -77,7 +77,7 @@ def _read_list_file(path: str) -> List[str]:
 
 
 def list_work_inputs(spec: str) -> List[str]:
-    """`apply.inputs.list_inputs`, plus a text file (.txt, .lst) with one path per line, which
+    """`engine.inputs.list_inputs`, plus a text file (.txt, .lst) with one path per line, which
     keeps its order; listed files that do not exist become bad items of the run."""
     if os.path.isfile(spec) and os.path.splitext(spec)[1].lower() in LIST_EXTENSIONS:
         return _read_list_file(spec)

@@ -77,7 +77,7 @@ fi
 
 echo "setup_env: installing densepose_ext (editable) and dev tools"
 "${PIP[@]}" install -q --no-build-isolation -e "$ROOT"
-"${PIP[@]}" install -q -r "$ROOT/requirements-dev.txt"
+"${PIP[@]}" install -q -r "$ROOT/requirements-dev.txt" "numpy<2"  # ray / motmetrics alone take numpy 2
 # numpy stays < 2 (detectron2 re-upload); gradio alone would pull numpy 2
 "${PIP[@]}" install -q --no-build-isolation -e "$ROOT[app]" "numpy<2"  # web app + browser tests
 

@@ -15,7 +15,7 @@ import threading
 import time
 import zipfile
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -24,10 +24,11 @@ from ..apply.model_setup import check_model_kind, cse_context, prepare_meshes
 from ..apply.runner import run_apply_overlapped
 from ..config import is_cse
 from ..engine.inference_config import inference_config
-from ..engine.inputs import count_frames, is_video, read_inputs
+from ..engine.inputs import InputItem, count_frames, is_video, read_inputs
 from ..engine.output_files import ItemNamer
 from ..engine.predictor import BatchPredictor
 from ..engine.show_writer import ShowWriter
+from ..video import TemporalOptions, TemporalStage, VideoInputs
 from .models import ModelSpec
 from .renderers import OUTPUT_MODES, build_renderer
 
@@ -52,6 +53,8 @@ class JobCancelled(Exception):
 class JobRequest:
     """What to do with one upload.
 
+    temporal / temporal_mode / square_crop: as apply_net's `--temporal`, `--temporal-mode` and
+    `--square-crop` (videos only; square_crop None or 0: off).
     mode: one of `renderers.OUTPUT_MODES`; visualizers: `apply_net show` names (mode
     "visualizers"); background: grey, original or black; atlas_path: chart texture atlas image
     (mode "texture"); display_name: the file name shown in messages (default: basename of
@@ -64,11 +67,28 @@ class JobRequest:
     background: str = "grey"
     atlas_path: Optional[str] = None
     display_name: Optional[str] = None
-    # ---- VIDEO TEMPORAL OPTIONS (placeholder) --------------------------------------------------
-    # `apply_net.py show --temporal` and `--square-crop` are being added on the `video` branch.
-    # When they land, add their fields here, pass them to the video reader / renderer in
-    # `DensePoseService._run_job`, and expose them in `ui.py` (see the matching marker there).
-    # ---------------------------------------------------------------------------------------------
+    # videos: `apply_net.py show --temporal [--temporal-mode]` and `--square-crop SIZE`
+    temporal: bool = False
+    temporal_mode: str = "causal"
+    square_crop: Optional[int] = None
+
+
+def _video_inputs(
+    request: JobRequest, video: bool
+) -> Tuple[Iterable[InputItem], Optional[TemporalStage]]:
+    """Frames of the input (a video square-cropped if asked) and the tracking/smoothing stage of
+    `--temporal` (None without it), as `apply_net.py show` builds them."""
+    crop = request.square_crop or None
+    if not video or (not request.temporal and crop is None):
+        return read_inputs([request.input_path]), None
+    try:
+        inputs = VideoInputs([request.input_path], frames_as_video=True, crop_size=crop)
+        if not request.temporal:
+            return inputs, None
+        options = TemporalOptions(mode=request.temporal_mode)
+        return inputs, TemporalStage(options, frame_counts=inputs.frame_counts)
+    except ValueError as e:
+        raise JobError(_one_line(e)) from e
 
 
 @dataclass
@@ -253,16 +273,18 @@ class DensePoseService:
         if not is_cse(model.cfg):
             writers.append(IuvPngWriter(iuv_dir, ItemNamer()))
         writers.append(counter)
+        items, stage = _video_inputs(request, video)
         start = time.perf_counter()
         cancelled = False
         try:
             stats = run_apply_overlapped(
-                read_inputs([request.input_path]),
+                items,
                 model.predictor,
                 writers,
                 cse=model.cse,
                 expected_total=total,
                 progress=False,
+                stage=stage,
             )
         except JobCancelled:
             cancelled = True

@@ -99,6 +99,8 @@ def _run_handler(service: DensePoseService, flags: _CancelFlags):
         visualizers: Optional[Sequence[str]] = ("dp_segm", "bbox"),
         background: str = "grey",
         atlas: Optional[str] = None,
+        temporal: bool = False,
+        square_crop: Optional[float] = 0,
         request: gr.Request = None,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's way of asking for it)
     ):
@@ -110,6 +112,8 @@ def _run_handler(service: DensePoseService, flags: _CancelFlags):
             visualizers: apply_net show names, for output "visualizers".
             background: grey, original or black.
             atlas: chart texture atlas image, for output "texture".
+            temporal: videos: track people and smooth their outputs (apply_net --temporal).
+            square_crop: videos: centre-crop and resize every frame to this size (0: off).
         Returns:
             picture, video, IUV PNGs (zip for a video), results.pkl, results.json, message.
         """
@@ -135,6 +139,8 @@ def _run_handler(service: DensePoseService, flags: _CancelFlags):
             background=background,
             atlas_path=atlas,
             display_name=name,
+            temporal=bool(temporal),
+            square_crop=int(square_crop or 0) or None,
         )
         try:
             result = service.run(job, on_progress=on_progress, cancel=cancel)
@@ -211,12 +217,19 @@ def build_app(service: DensePoseService, models: Sequence[ModelSpec]) -> gr.Bloc
                     file_types=["image"],
                     elem_id="dp-atlas",
                 )
-                # ---- VIDEO TEMPORAL OPTIONS (placeholder) ------------------------------------
-                # `--temporal` and `--square-crop` of apply_net.py show come with the `video`
-                # branch: add their controls here (e.g. in a gr.Accordion("Video options")),
-                # append them to the inputs of the run event below and to `densepose(...)`, and
-                # pass them on through `JobRequest` (see the marker in service.py).
-                # ------------------------------------------------------------------------------
+                with gr.Accordion("Video options", open=False):
+                    temporal = gr.Checkbox(
+                        value=False,
+                        label="Track people and smooth over time (apply_net --temporal)",
+                        elem_id="dp-temporal",
+                    )
+                    square_crop = gr.Number(
+                        value=0,
+                        precision=0,
+                        minimum=0,
+                        label="Square crop size in pixels (0: off; 512 for MagicAnimate)",
+                        elem_id="dp-square-crop",
+                    )
                 with gr.Row():
                     run = gr.Button("Run", variant="primary", elem_id="dp-run")
                     cancel = gr.Button("Cancel", variant="stop", elem_id="dp-cancel")
@@ -233,7 +246,7 @@ def build_app(service: DensePoseService, models: Sequence[ModelSpec]) -> gr.Bloc
                 dump_json = gr.File(label="Dump (.json)", elem_id="dp-json")
         run.click(
             _run_handler(service, flags),
-            inputs=[input_file, output, visualizers, background, atlas],
+            inputs=[input_file, output, visualizers, background, atlas, temporal, square_crop],
             outputs=[picture, video, iuv, dump_pkl, dump_json, message],
             api_name=API_NAME,
             concurrency_limit=1,

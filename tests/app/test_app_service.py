@@ -98,3 +98,30 @@ def test_cse_model_offers_vertices_and_no_iuv(apply_helpers, app_files, tmp_path
     assert result.iuv_files == []  # IUV PNGs are chart-only
     with pytest.raises(JobError, match="need a chart model"):
         service.run(JobRequest(app_files["photo"], mode="iuv"))
+
+
+def test_video_with_temporal_and_square_crop_tracks_and_crops(service, app_files):
+    """The page's video options are apply_net's --temporal and --square-crop: every frame comes
+    out SIZE x SIZE, the frame count is kept and the dump carries one track id per detection."""
+    result = service.run(
+        JobRequest(app_files["clip"], mode="civitai", temporal=True, square_crop=48),
+        on_progress=None,
+        cancel=None,
+    )
+    assert result.frames_done == 4 and not result.cancelled
+    capture = cv2.VideoCapture(result.video)
+    frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    ok, frame = capture.read()
+    capture.release()
+    assert ok and frame.shape[:2] == (48, 48) and frames == 4
+    records = torch.load(result.dump_pkl, weights_only=False)
+    assert [r["frame_index"] for r in records] == [0, 1, 2, 3]
+    for record in records:
+        assert len(record["track_ids"]) == len(record["pred_boxes_XYXY"])
+        assert all(int(t) >= 1 for t in record["track_ids"])
+
+
+def test_video_options_off_write_no_track_ids(service, app_files):
+    result = service.run(JobRequest(app_files["clip"], mode="civitai"), None, None)
+    records = torch.load(result.dump_pkl, weights_only=False)
+    assert all("track_ids" not in record for record in records)

@@ -20,6 +20,7 @@ __all__ = [
     "is_video",
     "list_inputs",
     "read_image_item",
+    "read_video_frames",
     "read_inputs",
 ]
 
@@ -97,16 +98,25 @@ def read_image_item(index: int, path: str) -> InputItem:
     return InputItem(index, path, image=np.ascontiguousarray(image))
 
 
-def _read_video(index: int, path: str) -> Iterator[InputItem]:
+def read_video_frames(
+    index: int, path: str, start: int = 0, stop: Optional[int] = None
+) -> Iterator[InputItem]:
+    """Frames [start, stop) of the video `path` (all by default), as items of input `index`; an
+    unopenable video, or one with no readable frame, is one item with `error` (in the range that
+    starts at 0 only, so a video split into ranges reports it once). Frames before `start` are
+    skipped with `grab` (no decoding)."""
     capture = cv2.VideoCapture(path)
     if not capture.isOpened():
-        yield InputItem(index, path, error=f"cannot open video {path!r}")
+        if start == 0:
+            yield InputItem(index, path, error=f"cannot open video {path!r}")
         return
     fps = capture.get(cv2.CAP_PROP_FPS)
     fps = fps if fps and fps > 0 and np.isfinite(fps) else DEFAULT_FPS
     frame_index = 0
     try:
-        while True:
+        while frame_index < start and capture.grab():
+            frame_index += 1
+        while stop is None or frame_index < stop:
             ok, frame = capture.read()
             if not ok:
                 break
@@ -114,7 +124,7 @@ def _read_video(index: int, path: str) -> Iterator[InputItem]:
             frame_index += 1
     finally:
         capture.release()
-    if frame_index == 0:
+    if frame_index == 0 and start == 0:
         yield InputItem(index, path, error=f"cannot read any frame of video {path!r}")
 
 
@@ -135,6 +145,6 @@ def read_inputs(paths: List[str]) -> Iterator[InputItem]:
     """Images and video frames of `paths` in order; videos are streamed frame by frame."""
     for index, path in enumerate(paths, start=1):
         if is_video(path):
-            yield from _read_video(index, path)
+            yield from read_video_frames(index, path)
         else:
             yield read_image_item(index, path)

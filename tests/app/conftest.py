@@ -5,31 +5,20 @@ model detects "people" with score ~0.998 (see tests/apply/apply_net_helpers.py),
 threshold 0.5 below keeps detections, as in tests/apply/test_apply_preset.py.
 """
 
-import importlib.util
 import os
 import socket
-from pathlib import Path
 
 import cv2
 import pytest
+from fixture_paths import load_module_file
 
 if os.environ.get("CI", "").lower() == "true":
     import gradio  # noqa: F401 (CI installs the "app" extra: missing, it is an error)
 else:
     pytest.importorskip("gradio", reason='the app needs the "app" extra: pip install -e ".[app]"')
 
-HELPERS = Path(__file__).resolve().parents[1] / "apply" / "apply_net_helpers.py"
 MIN_SCORE = "0.5"
-
-
-def _helpers():
-    spec = importlib.util.spec_from_file_location("apply_net_helpers", HELPERS)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-helpers = _helpers()
+helpers = load_module_file("tests/apply/apply_net_helpers.py")
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,5 @@
 """`apply_net.py show|dump --temporal` end to end with the tiny random-weight test models."""
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -8,20 +7,11 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from fixture_paths import load_module_file
 
 from densepose_ext.apply import main
 
-HELPERS = Path(__file__).resolve().parents[1] / "apply" / "apply_net_helpers.py"
-
-
-def _helpers():
-    spec = importlib.util.spec_from_file_location("apply_net_helpers", HELPERS)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-helpers = _helpers()
+helpers = load_module_file("tests/apply/apply_net_helpers.py")
 
 
 @pytest.fixture(scope="module")

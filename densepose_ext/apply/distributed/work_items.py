@@ -9,18 +9,17 @@ every codec, where seeking is not.
 import hashlib
 import os
 from dataclasses import dataclass
-from typing import Iterator, List, Optional
+from typing import List, Optional
 
 import cv2
-import numpy as np
 
 from ...engine.inputs import (
-    DEFAULT_FPS,
     InputError,
     InputItem,
     is_video,
     list_inputs,
     read_image_item,
+    read_video_frames,
 )
 
 __all__ = ["LIST_EXTENSIONS", "WorkItem", "list_work_inputs", "plan_work_items", "read_work_item"]
@@ -109,35 +108,9 @@ def plan_work_items(paths: List[str], frames_per_item: int) -> List[WorkItem]:
     return items
 
 
-def _read_frames(item: WorkItem) -> Iterator[InputItem]:
-    capture = cv2.VideoCapture(item.path)
-    if not capture.isOpened():
-        if item.frame_start == 0:
-            yield InputItem(item.index, item.path, error=f"cannot open video {item.path!r}")
-        return
-    fps = capture.get(cv2.CAP_PROP_FPS)
-    fps = fps if fps and fps > 0 and np.isfinite(fps) else DEFAULT_FPS
-    frame_index = 0
-    try:
-        while frame_index < item.frame_start and capture.grab():
-            frame_index += 1
-        while item.frame_stop is None or frame_index < item.frame_stop:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            yield InputItem(item.index, item.path, frame_index=frame_index, image=frame, fps=fps)
-            frame_index += 1
-    finally:
-        capture.release()
-    if frame_index == 0 and item.frame_start == 0:
-        yield InputItem(
-            item.index, item.path, error=f"cannot read any frame of video {item.path!r}"
-        )
-
-
 def read_work_item(item: WorkItem) -> List[InputItem]:
     """The decoded images / frames of `item`, as the one-process reader gives them (bad ones
     carry `error`)."""
     if item.frame_start is None:
         return [read_image_item(item.index, item.path)]
-    return list(_read_frames(item))
+    return list(read_video_frames(item.index, item.path, item.frame_start, item.frame_stop))

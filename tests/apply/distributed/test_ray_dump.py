@@ -56,23 +56,9 @@ def one_process(inputs, checkpoint, tmp_path_factory) -> Path:
     return out
 
 
-def dump(checkpoint, inputs, output, *extra) -> int:
-    return main(
-        [
-            "dump",
-            "--no-progress",
-            str(TINY_CONFIG),
-            checkpoint,
-            str(inputs),
-            "--output",
-            str(output),
-            *(str(e) for e in extra),
-        ]
-    )
-
-
-def ray_args(checkpoint, inputs, output, *extra):
-    argv = [
+def dump_argv(checkpoint, inputs, output) -> list:
+    """`apply_net.py dump` of the tiny chart model, without progress bar."""
+    return [
         "dump",
         "--no-progress",
         str(TINY_CONFIG),
@@ -81,6 +67,14 @@ def ray_args(checkpoint, inputs, output, *extra):
         "--output",
         str(output),
     ]
+
+
+def dump(checkpoint, inputs, output, *extra) -> int:
+    return main([*dump_argv(checkpoint, inputs, output), *(str(e) for e in extra)])
+
+
+def ray_args(checkpoint, inputs, output, *extra):
+    argv = dump_argv(checkpoint, inputs, output)
     args = build_parser().parse_args([*argv, "--ray", "--frames-per-item", "2", *map(str, extra)])
     return args
 

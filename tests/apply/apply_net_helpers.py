@@ -96,3 +96,17 @@ def register_quad_mesh(folder: Path) -> str:
         )
     )
     return QUAD_MESH
+
+
+def read_video(path) -> tuple:
+    """(every decoded BGR frame, the container's frame rate) of a written video."""
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    capture.release()
+    return frames, fps

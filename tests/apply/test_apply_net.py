@@ -14,6 +14,7 @@ from apply_net_helpers import (
     TINY_CONFIG,
     TINY_CSE_CONFIG,
     make_tiny_checkpoint,
+    read_video,
     register_quad_mesh,
     write_test_images,
     write_test_video,
@@ -199,14 +200,8 @@ def test_video_in_video_out(checkpoint, tmp_path):
         )
         == 0
     )
-    capture = cv2.VideoCapture(str(tmp_path / "o.0001.mp4"))
-    assert capture.isOpened() and capture.get(cv2.CAP_PROP_FPS) == pytest.approx(7.0)
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
+    frames, fps = read_video(tmp_path / "o.0001.mp4")
+    assert fps == pytest.approx(7.0)
     assert len(frames) == 4 and frames[0].shape == (96, 128, 3)
     assert (
         run(

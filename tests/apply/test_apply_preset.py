@@ -9,6 +9,7 @@ from apply_net_helpers import (
     TINY_CSE_CONFIG,
     draw_test_image,
     make_tiny_checkpoint,
+    read_video,
     write_test_video,
 )
 
@@ -83,13 +84,7 @@ def test_preset_video_in_video_out(checkpoint, tmp_path):
         )
         == 0
     )
-    capture = cv2.VideoCapture(str(tmp_path / "hint.0001.mp4"))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
+    frames, _ = read_video(tmp_path / "hint.0001.mp4")
     assert len(frames) == 3 and frames[0].shape == (96, 128, 3)
 
 

@@ -13,7 +13,11 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from tiny_densepose_dataset import register_tiny_dataset, write_tiny_dataset  # noqa: E402
+from tiny_densepose_dataset import (  # noqa: E402
+    register_tiny_dataset,
+    write_grid_surface,
+    write_tiny_dataset,
+)
 
 DATASET = "tiny_densepose_train"  # the name run_tiny_train.py registers
 
@@ -79,20 +83,6 @@ def _detecting_checkpoint(path: Path) -> str:
     return str(path / "model.pth")
 
 
-def _write_surface(path: Path) -> str:
-    """A synthetic-body surface: per part a 3 x 3 (U, V) grid; geodesic = UV distance in a
-    part, 2 across parts (so GPS needs no download)."""
-    import numpy as np
-
-    u, v = (a.reshape(-1) for a in np.meshgrid(*(np.linspace(0.1, 0.9, 3),) * 2))
-    part_ids = np.repeat(np.arange(1, 25), u.size)
-    u, v = np.tile(u, 24), np.tile(v, 24)
-    geodists = np.hypot(u[:, None] - u[None], v[:, None] - v[None])
-    geodists[part_ids[:, None] != part_ids[None]] = 2.0
-    np.savez(path, part_ids=part_ids, u=u, v=v, geodists=geodists)
-    return str(path)
-
-
 def _csv_results(log: str) -> list:
     """detectron2's `copypaste:` result lines (task names, metric names, values)."""
     return [line.split("copypaste: ", 1)[1] for line in log.splitlines() if "copypaste: " in line]
@@ -117,7 +107,7 @@ def _predictions(output_dir: Path) -> list:
 def test_evaluation_on_two_machines_equals_one_process(tiny_data, tmp_path):
     weights = _detecting_checkpoint(tmp_path / "model")
     common = ["--eval-only", "MODEL.WEIGHTS", weights, "DATASETS.TEST", f"('{DATASET}',)"]
-    common += ["DENSEPOSE_EVALUATION.SURFACE", _write_surface(tmp_path / "surface.npz")]
+    common += ["DENSEPOSE_EVALUATION.SURFACE", write_grid_surface(tmp_path / "surface.npz")]
     (single,) = run_train_net(tiny_data, 1, *common, "OUTPUT_DIR", tmp_path / "one")
     two = run_train_net(tiny_data, 2, *common, "OUTPUT_DIR", tmp_path / "two")
     expected = _csv_results(single)

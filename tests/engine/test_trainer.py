@@ -1,7 +1,6 @@
 import os
 import sys
 
-import numpy as np
 import pytest
 import torch
 from detectron2.config import get_cfg
@@ -142,19 +141,6 @@ class _GroundTruthBoxModel(nn.Module):
         return outputs
 
 
-def _write_grid_surface(path) -> str:
-    """A synthetic-body surface .npz: a 3 x 3 (U, V) grid per part; geodesic = UV distance within
-    a part, 2 between parts."""
-    grid = np.linspace(0.1, 0.9, 3)
-    u, v = (a.reshape(-1) for a in np.meshgrid(grid, grid))
-    part_ids = np.repeat(np.arange(1, 25), u.size)
-    u, v = np.tile(u, 24), np.tile(v, 24)
-    geodists = np.hypot(u[:, None] - u[None], v[:, None] - v[None])
-    geodists[part_ids[:, None] != part_ids[None]] = 2.0
-    np.savez(path, part_ids=part_ids, u=u, v=v, geodists=geodists)
-    return str(path)
-
-
 def test_evaluation_uses_the_configured_surface_without_downloading(tmp_path, monkeypatch):
     """DENSEPOSE_EVALUATION.SURFACE reaches the DensePose evaluator that `Trainer.test` (hence
     `train_net.py --eval-only`) builds; no remote file is fetched."""
@@ -165,11 +151,11 @@ def test_evaluation_uses_the_configured_surface_without_downloading(tmp_path, mo
     from densepose_ext.evaluation import evaluator as evaluator_module
 
     sys.path.insert(0, os.path.dirname(__file__))
-    from tiny_densepose_dataset import register_tiny_dataset, write_tiny_dataset
+    from tiny_densepose_dataset import register_tiny_dataset, write_grid_surface, write_tiny_dataset
 
     files = write_tiny_dataset(str(tmp_path / "data"), num_images=2)
     register_tiny_dataset("densepose_ext_test_trainer_surface", files)
-    surface = _write_grid_surface(tmp_path / "surface.npz")
+    surface = write_grid_surface(tmp_path / "surface.npz")
 
     local_path = PathManager.get_local_path
 

@@ -43,16 +43,7 @@ def run(command, *args) -> int:
 
 
 def video_info(path: Path):
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
-    fps = capture.get(cv2.CAP_PROP_FPS)
-    capture.release()
-    return frames, fps
+    return helpers.read_video(path)
 
 
 @pytest.fixture(scope="module")
